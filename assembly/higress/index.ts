@@ -1,0 +1,7 @@
+// Higress conventions any plugin could reuse: _rules_, cluster names, HTTP client.
+export * from "./cluster";
+export * from "./url";
+export * from "./rules";
+export * from "./log";
+export * from "./sdk";
+export * from "./http_client";

@@ -1,0 +1,258 @@
+// A Higress-style plugin skeleton over the proxy-wasm layer:
+//
+//   SetCtx<MyConfig>("my-plugin", [
+//     ParseConfigBy<MyConfig>(parseConfig),
+//     ProcessResponseHeadersBy<MyConfig>(onResponseHeaders),
+//     ProcessResponseBodyBy<MyConfig>(onResponseBody),
+//   ]);
+//
+// The configuration (with `_rules_`) is parsed once per configure; each
+// stream gets the config that matches it, and phase handlers receive the
+// stream context and that config. Each handler is optional and independent:
+// a body handler works without a header handler. Bodies handed to body
+// handlers are whole (buffered to end of stream).
+
+import {
+  BufferTypeValues, FilterDataStatusValues, FilterHeadersStatusValues, LogLevelValues, MapTypeValues,
+  RootContext, RootContextFactory, HttpContext as StreamContext, registerRootContextFactory,
+  getBufferBytes, setBufferBytes, getHeaderMapValue, getHeaderMapPairs, addHeaderMapValue,
+  replaceHeaderMapValue, removeHeaderMapValue, getPropertyString, Headers, log,
+} from "../proxy";
+import { JsonValue, parseJson } from "../json";
+import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
+import { Log } from "./log";
+
+export { ParseResult } from "./rules";
+
+// ---- handler registrations ---------------------------------------------------
+
+export abstract class CtxOption<C> {}
+
+class ParseConfigOption<C> extends CtxOption<C> {
+  constructor(public fn: (json: JsonValue) => ParseResult<C>) { super(); }
+}
+class RequestHeadersOption<C> extends CtxOption<C> {
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+}
+class RequestBodyOption<C> extends CtxOption<C> {
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+}
+class ResponseHeadersOption<C> extends CtxOption<C> {
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+}
+class ResponseBodyOption<C> extends CtxOption<C> {
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+}
+
+export function ParseConfigBy<C>(fn: (json: JsonValue) => ParseResult<C>): CtxOption<C> {
+  return new ParseConfigOption<C>(fn);
+}
+export function ProcessRequestHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+  return new RequestHeadersOption<C>(fn);
+}
+export function ProcessRequestBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+  return new RequestBodyOption<C>(fn);
+}
+export function ProcessResponseHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+  return new ResponseHeadersOption<C>(fn);
+}
+export function ProcessResponseBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+  return new ResponseBodyOption<C>(fn);
+}
+
+/** The registered handlers of one plugin. */
+export class Plugin<C> {
+  parseConfig: ParseConfigOption<C> | null = null;
+  requestHeaders: RequestHeadersOption<C> | null = null;
+  requestBody: RequestBodyOption<C> | null = null;
+  responseHeaders: ResponseHeadersOption<C> | null = null;
+  responseBody: ResponseBodyOption<C> | null = null;
+  log: Log;
+
+  constructor(public name: string, options: CtxOption<C>[]) {
+    this.log = new Log(name);
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i];
+      if (o instanceof ParseConfigOption<C>) this.parseConfig = changetype<ParseConfigOption<C>>(o);
+      else if (o instanceof RequestHeadersOption<C>) this.requestHeaders = changetype<RequestHeadersOption<C>>(o);
+      else if (o instanceof RequestBodyOption<C>) this.requestBody = changetype<RequestBodyOption<C>>(o);
+      else if (o instanceof ResponseHeadersOption<C>) this.responseHeaders = changetype<ResponseHeadersOption<C>>(o);
+      else if (o instanceof ResponseBodyOption<C>) this.responseBody = changetype<ResponseBodyOption<C>>(o);
+    }
+  }
+}
+
+class PluginRootFactory<C> extends RootContextFactory {
+  constructor(public plugin: Plugin<C>) { super(); }
+  create(id: u32): RootContext { return new PluginRootContext<C>(id, this.plugin); }
+}
+
+/** Registers a plugin: its name and its handlers. Call once, at module start. */
+export function SetCtx<C>(pluginName: string, options: CtxOption<C>[]): void {
+  registerRootContextFactory(new PluginRootFactory<C>(new Plugin<C>(pluginName, options)));
+}
+
+// ---- root context: configuration ---------------------------------------------
+
+export class PluginRootContext<C> extends RootContext {
+  rules: RuleSet<C> | null = null;
+
+  constructor(id: u32, public plugin: Plugin<C>) { super(id); }
+
+  onConfigure(configSize: u32): bool {
+    const log = this.plugin.log;
+    const parser = this.plugin.parseConfig;
+    if (parser === null) {
+      log.error("no config parser registered");
+      return false;
+    }
+    const bytes = configSize > 0 ? getBufferBytes(BufferTypeValues.PluginConfiguration, 0, configSize) : new Uint8Array(0);
+    let json: JsonValue;
+    if (bytes.length == 0) {
+      json = parseJson(Uint8Array.wrap(String.UTF8.encode("{}"))).value!;
+    } else {
+      const parsed = parseJson(bytes);
+      if (!parsed.ok) {
+        log.error("config is not valid JSON: " + parsed.error);
+        return false;
+      }
+      json = parsed.value!;
+    }
+    const set = parseRuleSet<C>(json, parser.fn);
+    if (!set.ok) {
+      log.error("invalid config: " + set.error);
+      return false;
+    }
+    for (let i = 0; i < set.warnings.length; i++) log.warn("config: " + set.warnings[i]);
+    if (set.global === null && set.rules.length > 0) {
+      log.info("config accepted: " + set.rules.length.toString() + " rule(s); requests matching no rule pass untouched (" + set.globalReason + ")");
+    } else {
+      log.info("config accepted: " + set.rules.length.toString() + " rule(s) and a global config");
+    }
+    this.rules = set;
+    return true;
+  }
+
+  createHttpContext(id: u32): StreamContext {
+    return new HttpContext<C>(id, this);
+  }
+}
+
+// ---- per-stream context ------------------------------------------------------
+
+/** Base class for a plugin's per-stream state; extend it and store it with setState(). */
+export class StreamState {}
+
+export class HttpContext<C> extends StreamContext {
+  /** The config that applies to this stream; null: the plugin leaves it alone. */
+  config: C | null = null;
+  private resolved: bool = false;
+  private skipRequestBody: bool = false;
+  private skipResponseBody: bool = false;
+  /** The plugin's own per-stream state (GC-managed). */
+  state: StreamState | null = null;
+  /** The response headers ended the stream (there is no body). */
+  responseHeadersEndOfStream: bool = false;
+
+  constructor(id: u32, public pluginRoot: PluginRootContext<C>) { super(id, pluginRoot); }
+
+  get log(): Log { return this.pluginRoot.plugin.log; }
+  get plugin(): Plugin<C> { return this.pluginRoot.plugin; }
+
+  setState(s: StreamState): void { this.state = s; }
+
+  /** The plugin leaves this stream alone from now on (as if no config matched). */
+  disable(): void {
+    this.resolved = true;
+    this.config = null;
+  }
+
+  /** Body callbacks of this stream pass straight through from now on. */
+  dontReadRequestBody(): void { this.skipRequestBody = true; }
+  dontReadResponseBody(): void { this.skipResponseBody = true; }
+
+  /** Resolves the config for this stream once: first matching rule, else global, else none. */
+  resolve(): C | null {
+    if (this.resolved) return this.config;
+    this.resolved = true;
+    const set = this.pluginRoot.rules;
+    if (set === null) return null;
+    let route = "";
+    let authority = "";
+    let cluster = "";
+    if (set.needs(MatchKind.Route) || set.needs(MatchKind.RoutePrefix)) {
+      const r = getPropertyString(["route_name"]);
+      if (r !== null) route = r;
+    }
+    if (set.needs(MatchKind.Domain)) {
+      const a = getHeaderMapValue(MapTypeValues.HttpRequestHeaders, ":authority");
+      if (a !== null) authority = a;
+    }
+    if (set.needs(MatchKind.Service)) {
+      const c = getPropertyString(["cluster_name"]);
+      if (c !== null) cluster = c;
+    }
+    this.config = set.match(new MatchInput(route, authority, cluster));
+    return this.config;
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    const config = this.resolve();
+    if (config === null) return FilterHeadersStatusValues.Continue;
+    const h = this.plugin.requestHeaders;
+    if (h === null) return FilterHeadersStatusValues.Continue;
+    const fn = h.fn;
+    return fn(this, config);
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatusValues {
+    const config = this.resolve();
+    const h = this.plugin.requestBody;
+    if (config === null || h === null || this.skipRequestBody) return FilterDataStatusValues.Continue;
+    if (!endOfStream) return FilterDataStatusValues.StopIterationAndBuffer;
+    const body = getBufferBytes(BufferTypeValues.HttpRequestBody, 0, bodySize);
+    const fn = h.fn;
+    return fn(this, config, body);
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    this.responseHeadersEndOfStream = endOfStream;
+    const config = this.resolve();
+    if (config === null) return FilterHeadersStatusValues.Continue;
+    const h = this.plugin.responseHeaders;
+    if (h === null) return FilterHeadersStatusValues.Continue;
+    const fn = h.fn;
+    return fn(this, config);
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatusValues {
+    const config = this.resolve();
+    const h = this.plugin.responseBody;
+    if (config === null || h === null || this.skipResponseBody) return FilterDataStatusValues.Continue;
+    if (!endOfStream) return FilterDataStatusValues.StopIterationAndBuffer;
+    const body = getBufferBytes(BufferTypeValues.HttpResponseBody, 0, bodySize);
+    const fn = h.fn;
+    return fn(this, config, body);
+  }
+
+  // ---- header and body helpers (the stream is the effective context) ----
+
+  getRequestHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
+  removeRequestHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
+  replaceRequestHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpRequestHeaders, key, value); }
+  getResponseHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
+  getResponseHeaders(): Headers { return getHeaderMapPairs(MapTypeValues.HttpResponseHeaders); }
+  addResponseHeader(key: string, value: string): void { addHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
+  replaceResponseHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
+  removeResponseHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
+
+  /** Replaces the whole buffered response body. */
+  replaceResponseBody(body: Uint8Array): bool {
+    return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, u32.MAX_VALUE, body) == 0;
+  }
+}
+
+/** Logs through the proxy layer without a plugin prefix (start-up problems). */
+export function rawLog(level: LogLevelValues, message: string): void {
+  log(level, message);
+}

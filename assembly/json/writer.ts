@@ -1,0 +1,626 @@
+// JsonWriter: builds compact JSON text as UTF-8 bytes.
+//
+// Commas are written automatically: a comma goes before any key or value that
+// follows another value at the same level. The writer never traps; calls in a
+// wrong order (a value where a key is due) simply produce invalid JSON.
+
+import {
+  byteAt, putByte, unitAt, word64At, putCodePoint, utf8SequenceLength, REPLACEMENT,
+  swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr, hexDigit,
+} from "./utf8";
+import {
+  JsonValue, JsonKind, JsonDoc, FLAG_TRUE, TAPE_KIND_MASK, TAPE_TRUE, wrapNode,
+  tapeObjectDuplicates, DUPS_NONE,
+} from "./value";
+import { writeNumberText, writeUnsigned } from "./number";
+
+/**
+ * For ASCII byte c: 0 when it is written as is inside a string, otherwise the
+ * letter of its two-character escape, or 'u' for the \u00XX form.
+ */
+// @ts-ignore: decorator
+@lazy const ESCAPE_LETTER = memory.data<u8>([
+  // 0x00 .. 0x1F
+  0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x62, 0x74, 0x6E, 0x75, 0x66, 0x72, 0x75, 0x75,
+  0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75,
+  // 0x20 .. 0x2F: '"' is escaped
+  0, 0, 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  // 0x50 .. 0x5F: '\\' is escaped
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5C, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+
+// @ts-ignore: decorator
+@inline function escapeLetter(c: u32): u32 {
+  return <u32>load<u8>(ESCAPE_LETTER + <usize>c);
+}
+
+/** UTF-16 code units handled per buffer reservation in string(). */
+const STRING_CHUNK: i32 = 4096;
+
+export class JsonWriter {
+  private buf: ArrayBuffer;
+  private len: i32 = 0;
+  /** A value was just completed at the current level: the next key or value needs a comma. */
+  private needComma: bool = false;
+  /** Explicit stack of open containers for value(), reused between calls. */
+  private frames: WriteFrame[] = [];
+  private depth: i32 = 0;
+
+  constructor(initialCapacity: i32 = 256) {
+    let cap = initialCapacity;
+    if (cap < 16) cap = 16;
+    if (cap > (1 << 30)) cap = 1 << 30;
+    this.buf = new ArrayBuffer(cap);
+  }
+
+  /** Bytes written so far. */
+  get byteLength(): i32 {
+    return this.len;
+  }
+
+  // --- buffer ---------------------------------------------------------------
+
+  /** Makes room for `extra` more bytes and returns the address to write them at. */
+  // @ts-ignore: decorator
+  @inline private reserve(extra: i32): usize {
+    if (<i64>this.len + <i64>extra > <i64>this.buf.byteLength) this.grow(extra);
+    return changetype<usize>(this.buf) + <usize>this.len;
+  }
+
+  private grow(extra: i32): void {
+    let need = <i64>this.len + <i64>extra;
+    let next = <i64>this.buf.byteLength * 2;
+    if (next < need) next = need;
+    if (next > 0x7FFFFFF0) next = need; // past 2 GiB only grow by what is needed
+    let grown = new ArrayBuffer(<i32>next);
+    memory.copy(changetype<usize>(grown), changetype<usize>(this.buf), <usize>this.len);
+    this.buf = grown;
+  }
+
+  // @ts-ignore: decorator
+  @inline private put1(c: u32): void {
+    let p = this.reserve(1);
+    putByte(p, c);
+    this.len++;
+  }
+
+  private putBytes(ptr: usize, n: i32): void {
+    if (n <= 0) return;
+    let p = this.reserve(n);
+    if (n <= 16) {
+      // Short runs (names, numbers, literals): a byte loop beats a bulk copy call.
+      for (let i = 0; i < n; i++) putByte(p + <usize>i, byteAt(ptr + <usize>i));
+    } else {
+      memory.copy(p, ptr, <usize>n);
+    }
+    this.len += n;
+  }
+
+  /** Writes the comma a new key or value needs, if any. */
+  // @ts-ignore: decorator
+  @inline private separate(): void {
+    if (this.needComma) this.put1(0x2C);
+  }
+
+  // --- structure ------------------------------------------------------------
+
+  beginObject(): JsonWriter {
+    this.separate();
+    this.put1(0x7B);
+    this.needComma = false;
+    return this;
+  }
+
+  endObject(): JsonWriter {
+    this.put1(0x7D);
+    this.needComma = true;
+    return this;
+  }
+
+  beginArray(): JsonWriter {
+    this.separate();
+    this.put1(0x5B);
+    this.needComma = false;
+    return this;
+  }
+
+  endArray(): JsonWriter {
+    this.put1(0x5D);
+    this.needComma = true;
+    return this;
+  }
+
+  /** Writes a member name and its colon (with a comma before it when needed). */
+  key(k: string): JsonWriter {
+    this.separate();
+    this.writeQuoted(k);
+    this.put1(0x3A);
+    this.needComma = false;
+    return this;
+  }
+
+  // --- scalars --------------------------------------------------------------
+
+  /** A string value, escaped per RFC 8259 and written as UTF-8. */
+  string(s: string): JsonWriter {
+    this.separate();
+    this.writeQuoted(s);
+    this.needComma = true;
+    return this;
+  }
+
+  /** A string value from UTF-8 bytes, escaped without a UTF-16 detour; invalid bytes become U+FFFD. */
+  stringFromUtf8(bytes: Uint8Array): JsonWriter {
+    this.separate();
+    this.writeQuotedUtf8(bytes.dataStart, bytes.length);
+    this.needComma = true;
+    return this;
+  }
+
+  /** A number in JavaScript's shortest round-trip form; NaN and +-Infinity are written as null. */
+  number(n: f64): JsonWriter {
+    this.separate();
+    this.writeNumber(n);
+    this.needComma = true;
+    return this;
+  }
+
+  integer(n: i64): JsonWriter {
+    this.separate();
+    let p = this.reserve(21);
+    let o = 0;
+    let magnitude: u64;
+    if (n < 0) {
+      putByte(p, 0x2D);
+      o = 1;
+      magnitude = <u64>(-(n + 1)) + 1; // safe for i64.MIN_VALUE
+    } else {
+      magnitude = <u64>n;
+    }
+    o += writeUnsigned(p + <usize>o, magnitude);
+    this.len += o;
+    this.needComma = true;
+    return this;
+  }
+
+  bool(b: bool): JsonWriter {
+    this.separate();
+    this.writeLiteral(b ? 1 : 2);
+    this.needComma = true;
+    return this;
+  }
+
+  null(): JsonWriter {
+    this.separate();
+    this.writeLiteral(0);
+    this.needComma = true;
+    return this;
+  }
+
+  /** Trusted, already serialized JSON, copied as is. */
+  raw(bytes: Uint8Array): JsonWriter {
+    this.separate();
+    this.putBytes(bytes.dataStart, bytes.length);
+    this.needComma = true;
+    return this;
+  }
+
+  /**
+   * Compact serialization of `v`. Parsed strings and numbers are copied from
+   * their source text. An object whose names repeat is written with each name
+   * once, at its first position, with its last value (as JSON.parse then
+   * JSON.stringify would).
+   */
+  value(v: JsonValue): JsonWriter {
+    this.separate();
+    if (changetype<usize>(v) == 0) this.writeLiteral(0);
+    else if (v.kind == JsonKind.Array || v.kind == JsonKind.Object) this.writeContainer(v);
+    else this.writeScalar(v);
+    this.needComma = true;
+    return this;
+  }
+
+  // --- output ---------------------------------------------------------------
+
+  /** A copy of the bytes written, exactly as long as the output. */
+  toBytes(): Uint8Array {
+    let out = new Uint8Array(this.len);
+    memory.copy(out.dataStart, changetype<usize>(this.buf), <usize>this.len);
+    return out;
+  }
+
+  /** The output decoded from UTF-8. */
+  toString(): string {
+    return utf8ToString(changetype<usize>(this.buf), this.len);
+  }
+
+  // --- internals ------------------------------------------------------------
+
+  /** 0: null, 1: true, 2: false */
+  private writeLiteral(which: i32): void {
+    let p = this.reserve(5);
+    if (which == 0) {
+      store<u32>(p, 0x6C6C756E); // "null"
+      this.len += 4;
+    } else if (which == 1) {
+      store<u32>(p, 0x65757274); // "true"
+      this.len += 4;
+    } else {
+      store<u32>(p, 0x736C6166); // "fals"
+      putByte(p + 4, 0x65);      // "e"
+      this.len += 5;
+    }
+  }
+
+  private writeNumber(n: f64): void {
+    if (!isFinite(n)) {
+      this.writeLiteral(0);
+      return;
+    }
+    let p = this.reserve(32);
+    this.len += writeNumberText(p, n);
+  }
+
+  /** Writes `s` as a quoted, escaped JSON string. */
+  private writeQuoted(s: string): void {
+    this.put1(0x22);
+    let n = s.length;
+    let i = 0;
+    while (i < n) {
+      let chunkEnd = n - i > STRING_CHUNK ? i + STRING_CHUNK : n;
+      // Worst case 6 bytes per code unit (\u00XX or a lone surrogate escape).
+      let base = this.reserve((chunkEnd - i) * 6 + 8);
+      let o: usize = 0;
+      let src = stringPtr(s);
+      while (i < chunkEnd) {
+        // Four ASCII code units that need no escape: copy them as four bytes.
+        if (i + 4 <= chunkEnd) {
+          let w = load<u64>(src + (<usize>i << 1));
+          if ((w & 0xFF80FF80FF80FF80) == 0 && !needsEscape4(w)) {
+            store<u32>(base + o, <u32>(
+              (w & 0xFF) | ((w >> 8) & 0xFF00) | ((w >> 16) & 0xFF0000) | ((w >> 24) & 0xFF000000)
+            ));
+            o += 4;
+            i += 4;
+            continue;
+          }
+        }
+        let c = unitAt(s, i);
+        i++;
+        if (c < 0x80) {
+          let e = escapeLetter(c);
+          if (e == 0) {
+            putByte(base + o, c);
+            o++;
+          } else {
+            o += putEscape(base + o, c, e);
+          }
+          continue;
+        }
+        if ((c & 0xF800) == 0xD800) {
+          // Surrogates: a valid pair is one code point; a lone one is escaped.
+          if (c < 0xDC00 && i < n) {
+            let c2 = unitAt(s, i);
+            if ((c2 & 0xFC00) == 0xDC00) {
+              o += <usize>putCodePoint(base + o, 0x10000 + ((c & 0x3FF) << 10) + (c2 & 0x3FF));
+              i++;
+              if (i > chunkEnd) chunkEnd = i; // the pair straddled the chunk end
+              continue;
+            }
+          }
+          o += putUnicodeEscape(base + o, c);
+          continue;
+        }
+        o += <usize>putCodePoint(base + o, c);
+      }
+      this.len += <i32>o;
+    }
+    this.put1(0x22);
+  }
+
+  /** Writes `len` bytes of UTF-8 text at `ptr` as a quoted, escaped JSON string. */
+  private writeQuotedUtf8(ptr: usize, len: i32): void {
+    this.put1(0x22);
+    let pos = 0;
+    while (pos < len) {
+      // Copy the run of bytes that need nothing, eight at a time where possible.
+      let run = pos;
+      while (run + 8 <= len) {
+        let mask = swarStringSpecial(word64At(ptr + <usize>run));
+        if (mask != 0) {
+          run += swarFirstIndex(mask);
+          break;
+        }
+        run += 8;
+      }
+      while (run < len) {
+        let c = byteAt(ptr + <usize>run);
+        if (c >= 0x80 || escapeLetter(c) != 0) break;
+        run++;
+      }
+      if (run > pos) {
+        this.putBytes(ptr + <usize>pos, run - pos);
+        pos = run;
+      }
+      if (pos >= len) break;
+      let c = byteAt(ptr + <usize>pos);
+      if (c < 0x80) {
+        let p = this.reserve(6);
+        this.len += <i32>putEscape(p, c, escapeLetter(c));
+        pos++;
+        continue;
+      }
+      let n = utf8SequenceLength(ptr, pos, len);
+      if (n == 0) {
+        let p = this.reserve(3);
+        this.len += putCodePoint(p, REPLACEMENT);
+        pos++;
+      } else {
+        this.putBytes(ptr + <usize>pos, n);
+        pos += n;
+      }
+    }
+    this.put1(0x22);
+  }
+
+  /** Writes a scalar value (not a container). */
+  private writeScalar(v: JsonValue): void {
+    switch (v.kind) {
+      case JsonKind.Null: {
+        this.writeLiteral(0);
+        break;
+      }
+      case JsonKind.Bool: {
+        this.writeLiteral((v._flags & FLAG_TRUE) != 0 ? 1 : 2);
+        break;
+      }
+      case JsonKind.Number: {
+        let src = v._src;
+        if (src !== null) this.putBytes(v.sourcePtr(src), v._end - v._start);
+        else this.writeNumber(v._num);
+        break;
+      }
+      case JsonKind.String: {
+        let text = v._text;
+        let src = v._src;
+        if (text !== null) this.writeQuoted(text);
+        else if (src !== null) this.putQuotedSource(src, v._start, v._end);
+        else this.writeQuoted("");
+        break;
+      }
+      default: this.writeLiteral(0);
+    }
+  }
+
+  /** Copies a parsed string's source text together with its quotes. */
+  // @ts-ignore: decorator
+  @inline private putQuotedSource(src: Uint8Array, start: i32, end: i32): void {
+    this.putBytes(src.dataStart + <usize>(start - 1), end - start + 2);
+  }
+
+  /** Writes a scalar tape node (copying source text for strings and numbers). */
+  private writeNodeScalar(doc: JsonDoc, node: i32): void {
+    let w0 = doc.word(node, 0);
+    let kind = w0 & TAPE_KIND_MASK;
+    if (kind == JsonKind.String) {
+      this.putQuotedSource(doc.src, doc.word(node, 1), doc.word(node, 2));
+    } else if (kind == JsonKind.Number) {
+      let start = doc.word(node, 1);
+      this.putBytes(doc.src.dataStart + <usize>start, doc.word(node, 2) - start);
+    } else if (kind == JsonKind.Bool) {
+      this.writeLiteral((w0 & TAPE_TRUE) != 0 ? 1 : 2);
+    } else {
+      this.writeLiteral(0);
+    }
+  }
+
+  /**
+   * Writes an Array or Object with an explicit stack (depth cannot overflow the
+   * call stack). Parsed containers are written straight from the tape; built
+   * ones (and parsed objects whose names repeat) member by member.
+   */
+  private writeContainer(root: JsonValue): void {
+    let baseDepth = this.depth;
+    this.openValue(root);
+    while (this.depth > baseDepth) {
+      let f = unchecked(this.frames[this.depth - 1]);
+      let doc = f.doc;
+      if (doc !== null) {
+        // Tape frame: children are consecutive nodes (name, value, ... for objects).
+        // Write scalars in a tight loop; stop to descend into a child container.
+        let pos = f.pos;
+        let end = f.end;
+        let emitted = f.emitted;
+        let isObject = f.isObject;
+        let descended = false;
+        while (pos < end) {
+          if (emitted > 0) this.put1(0x2C);
+          emitted++;
+          if (isObject) {
+            this.putQuotedSource(doc.src, doc.word(pos, 1), doc.word(pos, 2));
+            this.put1(0x3A);
+            pos++;
+          }
+          let kind = doc.kindOf(pos);
+          if (kind == JsonKind.Array || kind == JsonKind.Object) {
+            f.pos = doc.word(pos, 2);
+            f.emitted = emitted;
+            this.openNode(doc, pos, kind);
+            descended = true;
+            break;
+          }
+          this.writeNodeScalar(doc, pos);
+          pos++;
+        }
+        if (!descended) this.closeFrame(f);
+        continue;
+      }
+      // Value frame: members of a built container, or of a deduplicated object.
+      let v = f.value;
+      if (v === null || f.pos >= f.end) {
+        this.closeFrame(f);
+        continue;
+      }
+      let i = f.pos;
+      f.pos = i + 1;
+      if (i > 0) this.put1(0x2C);
+      let items = v._items;
+      if (items === null) continue;
+      let child: JsonValue;
+      if (f.isObject) {
+        let index = v._index;
+        if (f.dedupe && index !== null) {
+          this.writeQuoted(unchecked(index.names[i]));
+          child = unchecked(items[unchecked(index.last[i])]);
+        } else {
+          let names = v._names;
+          if (names !== null) this.writeScalar(unchecked(names[i]));
+          else this.writeQuoted("");
+          child = unchecked(items[i]);
+        }
+        this.put1(0x3A);
+      } else {
+        child = unchecked(items[i]);
+      }
+      if (child.kind == JsonKind.Array || child.kind == JsonKind.Object) this.openValue(child);
+      else this.writeScalar(child);
+    }
+  }
+
+  /** Opens a container value: from its tape when parsed, else member by member. */
+  private openValue(v: JsonValue): void {
+    let doc = v._doc;
+    if (doc !== null) {
+      this.openNode(doc, v._node, v.kind);
+      return;
+    }
+    let f = this.pushFrame();
+    f.value = v;
+    f.isObject = v.kind == JsonKind.Object;
+    f.dedupe = false;
+    let items = v._items;
+    f.end = items === null ? 0 : items.length;
+    this.put1(f.isObject ? 0x7B : 0x5B);
+  }
+
+  /** Opens a parsed container; an object whose names repeat goes through a deduplicating value frame. */
+  private openNode(doc: JsonDoc, node: i32, kind: JsonKind): void {
+    let isObject = kind == JsonKind.Object;
+    if (isObject && tapeObjectDuplicates(doc, node) != DUPS_NONE) {
+      let v = wrapNode(doc, node);
+      if (v.hasDuplicateNames()) {
+        let index = v.objectIndex();
+        v.materialize();
+        let f = this.pushFrame();
+        f.value = v;
+        f.isObject = true;
+        f.dedupe = true;
+        f.end = index.names.length;
+        this.put1(0x7B);
+        return;
+      }
+    }
+    let f = this.pushFrame();
+    f.doc = doc;
+    f.pos = node + 1;
+    f.end = doc.word(node, 2);
+    f.isObject = isObject;
+    this.put1(isObject ? 0x7B : 0x5B);
+  }
+
+  private pushFrame(): WriteFrame {
+    let frames = this.frames;
+    let depth = this.depth;
+    let f: WriteFrame;
+    if (depth < frames.length) {
+      f = unchecked(frames[depth]);
+    } else {
+      f = new WriteFrame();
+      frames.push(f);
+    }
+    f.value = null;
+    f.doc = null;
+    f.pos = 0;
+    f.end = 0;
+    f.emitted = 0;
+    f.dedupe = false;
+    this.depth = depth + 1;
+    return f;
+  }
+
+  private closeFrame(f: WriteFrame): void {
+    this.put1(f.isObject ? 0x7D : 0x5D);
+    f.value = null;
+    f.doc = null;
+    this.depth--;
+  }
+}
+
+/** One open container while value() writes. */
+class WriteFrame {
+  /** Value frame: the container whose members are written by index. */
+  value: JsonValue | null = null;
+  /** Tape frame: the document whose nodes [pos, end) are the children. */
+  doc: JsonDoc | null = null;
+  /** Next child: node (tape frame) or member index (value frame). */
+  pos: i32 = 0;
+  /** End node (tape frame) or member count (value frame). */
+  end: i32 = 0;
+  /** Children written so far (tape frames). */
+  emitted: i32 = 0;
+  isObject: bool = false;
+  /** Members come from the object's name index (repeated names collapsed). */
+  dedupe: bool = false;
+}
+
+/** True when one of four ASCII UTF-16 lanes of `w` is a control character, '"' or '\\'. */
+// @ts-ignore: decorator
+@inline function needsEscape4(w: u64): bool {
+  const LANE_ONES: u64 = 0x0001000100010001;
+  const LANE_HIGHS: u64 = 0x8000800080008000;
+  let control = (w - 0x0020002000200020) & ~w & LANE_HIGHS;
+  let q = w ^ 0x0022002200220022;
+  let quote = (q - LANE_ONES) & ~q & LANE_HIGHS;
+  let b = w ^ 0x005C005C005C005C;
+  let backslash = (b - LANE_ONES) & ~b & LANE_HIGHS;
+  return (control | quote | backslash) != 0;
+}
+
+/** Writes the escape of ASCII c whose letter is e ('u' for \u00XX); returns its length. */
+function putEscape(p: usize, c: u32, e: u32): usize {
+  putByte(p, 0x5C);
+  if (e != 0x75) {
+    putByte(p + 1, e);
+    return 2;
+  }
+  return putUnicodeEscape(p, c);
+}
+
+/** Writes \uXXXX (lowercase hex) for code unit c; returns 6. */
+function putUnicodeEscape(p: usize, c: u32): usize {
+  putByte(p, 0x5C);
+  putByte(p + 1, 0x75);
+  putByte(p + 2, hexDigit((c >> 12) & 0xF));
+  putByte(p + 3, hexDigit((c >> 8) & 0xF));
+  putByte(p + 4, hexDigit((c >> 4) & 0xF));
+  putByte(p + 5, hexDigit(c & 0xF));
+  return 6;
+}
+
+/** Compact JSON text of `v`. */
+export function stringifyJson(v: JsonValue): string {
+  let w = new JsonWriter(64);
+  w.value(v);
+  return w.toString();
+}
+
+/** Compact JSON text of `v` as UTF-8 bytes. */
+export function serializeJson(v: JsonValue): Uint8Array {
+  let w = new JsonWriter(64);
+  w.value(v);
+  return w.toBytes();
+}

@@ -1,0 +1,296 @@
+// Reading OpenAI-compatible chat completions and writing the JSON-mode
+// request and the converted response. Every function here is pure and never
+// traps on any input.
+
+import { JsonValue, JsonWriter, parseJson, jsonString } from "../json";
+import { extractJson } from "./extract";
+import { JsonModeConfig } from "./config";
+import { formatErrors } from "./schema";
+
+/** Why a conversion did not happen: a stable code (for clients and metrics) and a reason (for logs). */
+export class Failure {
+  constructor(public code: string, public reason: string) {}
+}
+
+/** `choices[0].message.content` of a completion, or why there is none. */
+export class ContentResult {
+  constructor(public content: JsonValue | null, public reason: string, public code: string = "") {}
+  get ok(): bool { return this.content !== null; }
+  /** The parsed completion the content came from (null when the body was not JSON). */
+  completion: JsonValue | null = null;
+}
+
+export function kindOf(v: JsonValue): string {
+  if (v.isNull()) return "null";
+  if (v.isBool()) return "boolean";
+  if (v.isNumber()) return "number";
+  if (v.isString()) return "string";
+  if (v.isArray()) return "array";
+  return "object";
+}
+
+/** Reads `choices[0].message.content` from a parsed chat completion. */
+export function contentOf(completion: JsonValue): ContentResult {
+  if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", "no_content");
+  const choices = completion.get("choices");
+  if (choices === null) return new ContentResult(null, "no choices", "no_content");
+  if (!choices.isArray()) return new ContentResult(null, "choices is not an array", "no_content");
+  if (choices.length == 0) return new ContentResult(null, "no choices (empty array)", "no_content");
+  const first = choices.at(0)!;
+  if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", "no_content");
+  const message = first.get("message");
+  if (message === null || !message.isObject()) return new ContentResult(null, "choices[0].message missing", "no_content");
+  const content = message.get("content");
+  if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", "no_content");
+  if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", "no_content");
+  if (isBlank(content.stringBytes())) return new ContentResult(null, "choices[0].message.content is empty", "empty_content");
+  return new ContentResult(content, "");
+}
+
+export function isBlank(b: Uint8Array): bool {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return false;
+  }
+  return true;
+}
+
+/** Reads the content of an upstream response body (raw bytes). */
+export function readCompletionContent(body: Uint8Array): ContentResult {
+  if (body.length == 0) return new ContentResult(null, "empty body", "upstream_not_json");
+  const parsed = parseJson(body);
+  if (!parsed.ok) return new ContentResult(null, "body is not JSON: " + parsed.error, "upstream_not_json");
+  const r = contentOf(parsed.value!);
+  r.completion = parsed.value;
+  return r;
+}
+
+/** One failed attempt, replayed to the model on the next try. */
+export class Attempt {
+  constructor(
+    /** The model's previous answer text ("" when it gave none). */
+    public answer: string,
+    /** What was wrong with it. */
+    public problem: string,
+  ) {}
+}
+
+/**
+ * The JSON-mode request:
+ * {"model":…,"messages":[{"role":"system","content":…},{"role":"user","content":…}, …retries],
+ *  "stream":false, "response_format":{"type":"json_object"}, "max_tokens":…, "temperature":…}
+ * `content` is the upstream's JSON string value; a parsed value is copied without re-encoding.
+ */
+export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
+  const w = new JsonWriter(content.length * 2 + config.prompt.length + 200);
+  w.beginObject();
+  w.key("model").string(config.model);
+  w.key("messages").beginArray();
+  w.beginObject().key("role").string("system").key("content").string(config.prompt).endObject();
+  w.beginObject().key("role").string("user").key("content").value(content).endObject();
+  for (let i = 0; i < history.length; i++) {
+    const a = history[i];
+    if (a.answer.length > 0) {
+      w.beginObject().key("role").string("assistant").key("content").string(a.answer).endObject();
+    }
+    w.beginObject().key("role").string("user").key("content")
+      .string("Your previous answer was not accepted: " + a.problem + ". Reply again with only the corrected JSON.")
+      .endObject();
+  }
+  w.endArray();
+  w.key("stream").bool(false);
+  if (config.jsonObjectFormat) {
+    w.key("response_format").beginObject().key("type").string("json_object").endObject();
+  }
+  if (config.maxTokens > 0) w.key("max_tokens").integer(config.maxTokens);
+  if (!isNaN(config.temperature)) w.key("temperature").number(config.temperature);
+  w.endObject();
+  return w.toBytes();
+}
+
+/** What the JSON-mode call produced. */
+export class AnswerResult {
+  /** The JSON value, compact UTF-8; null on failure. */
+  json: Uint8Array | null = null;
+  failure: Failure | null = null;
+  /** The model's answer text, for a retry. */
+  answer: string = "";
+  /** A retry with the same request may help (the model answered, but not well). */
+  retryable: bool = false;
+  /** The answer's `usage` object, if any. */
+  usage: JsonValue | null = null;
+  get ok(): bool { return this.json !== null; }
+}
+
+function failed(code: string, reason: string, retryable: bool = false): AnswerResult {
+  const r = new AnswerResult();
+  r.failure = new Failure(code, reason);
+  r.retryable = retryable;
+  return r;
+}
+
+/** The `error.type` of an OpenAI-style error body, for log lines (never its message: it may echo key fragments). */
+function errorType(body: Uint8Array): string {
+  const parsed = parseJson(body);
+  if (!parsed.ok) return "";
+  const e = parsed.value!.get("error");
+  if (e === null || !e.isObject()) return "";
+  const t = e.get("type");
+  if (t === null || !t.isString()) return "";
+  const s = t.asString();
+  return s.length > 64 ? s.substring(0, 64) : s;
+}
+
+/** Turns the JSON-mode call's answer into the new response body, validating it against the schema. */
+export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Uint8Array): AnswerResult {
+  if (status == 0) return failed("call_failed", "call reset (no answer)");
+  if (status != 200) {
+    const t = errorType(body);
+    return failed("call_failed", "call answered " + status.toString() + (t.length > 0 ? " (" + t + ")" : ""));
+  }
+  if (body.length == 0) return failed("invalid_answer", "call answered 200 with an empty body");
+  const parsed = parseJson(body);
+  if (!parsed.ok) return failed("invalid_answer", "answer is not JSON: " + parsed.error);
+  const completion = parsed.value!;
+  const content = contentOf(completion);
+  if (!content.ok) {
+    const r = failed(content.code == "empty_content" ? "empty_content" : "invalid_answer", "answer: " + content.reason, content.code == "empty_content");
+    return r;
+  }
+  const text = content.content!.stringBytes();
+  const extracted = extractJson(text);
+  if (!extracted.ok) {
+    const truncated = finishReason(completion) == "length";
+    const r = failed("invalid_json", (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
+    r.answer = content.content!.asString();
+    return r;
+  }
+  const schema = config.schema;
+  if (schema !== null) {
+    const errors = schema.validate(extracted.value!, 10);
+    if (errors.length > 0) {
+      const r = failed("schema_mismatch", "answer does not match jsonSchema: " + formatErrors(errors), true);
+      r.answer = content.content!.asString();
+      return r;
+    }
+  }
+  const r = new AnswerResult();
+  r.json = extracted.json;
+  r.usage = completion.get("usage");
+  return r;
+}
+
+function finishReason(completion: JsonValue): string {
+  const choices = completion.get("choices");
+  if (choices === null) return "";
+  const first = choices.at(0);
+  if (first === null) return "";
+  const fr = first.get("finish_reason");
+  return fr !== null && fr.isString() ? fr.asString() : "";
+}
+
+// ---- output -------------------------------------------------------------------
+
+const USAGE_COUNTS: string[] = ["prompt_tokens", "completion_tokens", "total_tokens"];
+
+/** `usage` with the JSON-mode call's token counts added to the upstream's. */
+export function writeUsage(w: JsonWriter, upstream: JsonValue | null, extra: JsonValue | null): void {
+  if (upstream === null || !upstream.isObject()) {
+    if (extra !== null) w.value(extra); else w.null();
+    return;
+  }
+  w.beginObject();
+  const keys = upstream.keys();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = upstream.get(k)!;
+    w.key(k);
+    if (USAGE_COUNTS.includes(k) && v.isNumber() && extra !== null && extra.isObject()) {
+      const e = extra.get(k);
+      if (e !== null && e.isNumber()) {
+        w.number(v.asNumber() + e.asNumber());
+        continue;
+      }
+    }
+    w.value(v);
+  }
+  w.endObject();
+}
+
+/**
+ * `output: openai`: the upstream completion with `choices[0].message.content`
+ * set to the JSON text and `usage` including the JSON-mode call's tokens.
+ */
+export function buildOpenAIOutput(completion: JsonValue, json: Uint8Array, extraUsage: JsonValue | null): Uint8Array {
+  const w = new JsonWriter(json.length * 2 + 512);
+  w.beginObject();
+  const keys = completion.keys();
+  let sawUsage = false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = completion.get(k)!;
+    w.key(k);
+    if (k == "choices") {
+      writeChoices(w, v, json);
+    } else if (k == "usage") {
+      sawUsage = true;
+      writeUsage(w, v, extraUsage);
+    } else {
+      w.value(v);
+    }
+  }
+  if (!sawUsage && extraUsage !== null) {
+    w.key("usage");
+    w.value(extraUsage);
+  }
+  w.endObject();
+  return w.toBytes();
+}
+
+function writeChoices(w: JsonWriter, choices: JsonValue, json: Uint8Array): void {
+  w.beginArray();
+  for (let i = 0; i < choices.length; i++) {
+    const c = choices.at(i)!;
+    if (i != 0) {
+      w.value(c);
+      continue;
+    }
+    w.beginObject();
+    const keys = c.keys();
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
+      w.key(k);
+      if (k != "message") {
+        w.value(c.get(k)!);
+        continue;
+      }
+      const m = c.get(k)!;
+      w.beginObject();
+      const mk = m.keys();
+      for (let n = 0; n < mk.length; n++) {
+        w.key(mk[n]);
+        if (mk[n] == "content") w.stringFromUtf8(json);
+        else w.value(m.get(mk[n])!);
+      }
+      w.endObject();
+    }
+    w.endObject();
+  }
+  w.endArray();
+}
+
+/** An OpenAI-style error body: {"error":{"message":…,"type":"json_mode_error","code":…}}. */
+export function buildErrorBody(failure: Failure): Uint8Array {
+  const w = new JsonWriter(failure.reason.length + 120);
+  w.beginObject().key("error").beginObject();
+  w.key("message").string("ai-json-mode: " + failure.reason);
+  w.key("type").string("json_mode_error");
+  w.key("code").string(failure.code);
+  w.endObject().endObject();
+  return w.toBytes();
+}
+
+/** A JSON string value holding UTF-8 text (for content collected from a stream). */
+export function textValue(text: Uint8Array): JsonValue {
+  return jsonString(String.UTF8.decodeUnsafe(text.dataStart, text.length));
+}

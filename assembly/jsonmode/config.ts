@@ -1,0 +1,221 @@
+// The ai-json-mode configuration: parsing and validation. Every error names
+// the field and what was expected; unknown fields only warn.
+
+import { JsonValue, stringifyJson } from "../json";
+import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
+import { Schema, compileSchema } from "./schema";
+
+export const DEFAULT_TIMEOUT_MS: i64 = 50000;
+export const MAX_TIMEOUT_MS: i64 = 600000;
+
+/** The lesson's JSON-mode instruction, in English, with the `output` key spelled right. */
+export const DEFAULT_SYSTEM_PROMPT =
+  "Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {\"output\": \"xxxx\"}";
+
+export const DEFAULT_MAX_RETRIES: i64 = 2;
+
+const KNOWN_FIELDS: string[] = [
+  "url", "model", "apiKey", "serviceFQDN", "servicePort", "serviceHost", "timeout", "systemPrompt",
+  "jsonSchema", "maxRetries", "responseFormat", "maxTokens", "temperature", "output", "onFailure", "streaming",
+];
+
+/** Where the JSON goes: the whole body, or inside the original OpenAI completion. */
+export enum OutputMode { Body, OpenAI }
+export enum FailureMode { Passthrough, Error }
+export enum StreamingMode { Convert, Passthrough }
+
+export class JsonModeConfig {
+  url: string = "";
+  model: string = "";
+  apiKey: string = "";
+  serviceFQDN: string = "";
+  servicePort: i64 = 443;
+  /** The call's :authority; "" = the url's host, else serviceFQDN. */
+  serviceHost: string = "";
+  timeout: u32 = <u32>DEFAULT_TIMEOUT_MS;
+  systemPrompt: string = DEFAULT_SYSTEM_PROMPT;
+  /** Answers must validate against this schema (also shown in the prompt). */
+  schema: Schema | null = null;
+  maxRetries: i32 = <i32>DEFAULT_MAX_RETRIES;
+  /** true: the call carries response_format {"type":"json_object"}. */
+  jsonObjectFormat: bool = true;
+  /** 0 = not sent. */
+  maxTokens: i64 = 0;
+  /** NaN = not sent. */
+  temperature: f64 = NaN;
+  output: OutputMode = OutputMode.Body;
+  onFailure: FailureMode = FailureMode.Passthrough;
+  streaming: StreamingMode = StreamingMode.Convert;
+  /** Derived: the system prompt as sent (with the schema appended when there is one). */
+  prompt: string = DEFAULT_SYSTEM_PROMPT;
+  /** Derived: the client for the FQDN cluster `outbound|<servicePort>||<serviceFQDN>`. */
+  client: ClusterClient = new ClusterClient(new FQDNCluster("", 0));
+  /** Derived: the :authority the call carries. */
+  authority: string = "";
+}
+
+function kindName(v: JsonValue): string {
+  if (v.isNull()) return "null";
+  if (v.isBool()) return "boolean";
+  if (v.isNumber()) return "number";
+  if (v.isString()) return "string";
+  if (v.isArray()) return "array";
+  return "object";
+}
+
+/** Short description of a bad value for an error line (never used for apiKey). */
+function shown(v: JsonValue): string {
+  if (v.isString()) return "\"" + (v.length > 40 ? v.asString().substring(0, 40) + "..." : v.asString()) + "\"";
+  if (v.isNumber()) return v.rawText();
+  return kindName(v);
+}
+
+class Fields {
+  /** First wrong value found. */
+  error: string = "";
+  /** First required field found missing (a config may be completed by a rule). */
+  missing: string = "";
+  constructor(public json: JsonValue) {}
+
+  fail(message: string): void {
+    if (this.error.length == 0) this.error = message;
+  }
+
+  /** A required, non-empty string. `example` completes the error message. */
+  requiredString(name: string, example: string, secret: bool = false): string {
+    const v = this.json.get(name);
+    if (v === null) {
+      if (this.missing.length == 0) this.missing = name + ": required string, e.g. " + example;
+      return "";
+    }
+    if (!v.isString()) {
+      this.fail(name + ": required string, e.g. " + example + "; got " + kindName(v));
+      return "";
+    }
+    const s = v.asString();
+    if (s.trim().length == 0) {
+      this.fail(name + ": required string, e.g. " + example + "; got an empty string");
+      return "";
+    }
+    return s;
+  }
+
+  optionalString(name: string, fallback: string, example: string): string {
+    const v = this.json.get(name);
+    if (v === null) return fallback;
+    if (!v.isString()) {
+      this.fail(name + ": expected a string, e.g. " + example + "; got " + kindName(v));
+      return fallback;
+    }
+    return v.asString();
+  }
+
+  /** An optional integer in [min, max]. */
+  optionalInteger(name: string, fallback: i64, min: i64, max: i64, what: string): i64 {
+    const v = this.json.get(name);
+    if (v === null) return fallback;
+    if (!v.isNumber() || !v.isInteger()) {
+      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      return fallback;
+    }
+    const n = v.asNumber();
+    if (n < <f64>min || n > <f64>max) {
+      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      return fallback;
+    }
+    return <i64>n;
+  }
+
+  /** An optional string that must be one of `allowed`; returns its index. */
+  optionalEnum(name: string, allowed: string[], fallback: i32): i32 {
+    const v = this.json.get(name);
+    if (v === null) return fallback;
+    const list = "\"" + allowed.join("\" or \"") + "\"";
+    if (!v.isString()) {
+      this.fail(name + ": expected " + list + "; got " + shown(v));
+      return fallback;
+    }
+    const i = allowed.indexOf(v.asString());
+    if (i < 0) {
+      this.fail(name + ": expected " + list + "; got " + shown(v));
+      return fallback;
+    }
+    return i;
+  }
+
+  /** An optional number in [min, max]; NaN when absent. */
+  optionalNumber(name: string, min: f64, max: f64): f64 {
+    const v = this.json.get(name);
+    if (v === null) return NaN;
+    const n = v.isNumber() ? v.asNumber() : NaN;
+    if (!v.isNumber() || !(n >= min && n <= max)) {
+      this.fail(name + ": expected a number from " + fmt(min) + " to " + fmt(max) + "; got " + shown(v));
+      return NaN;
+    }
+    return n;
+  }
+}
+
+function fmt(n: f64): string {
+  return n == Math.floor(n) ? (<i64>n).toString() : n.toString();
+}
+
+/** Parses one effective configuration (global fields, or global overlaid with a rule). */
+export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig> {
+  if (!json.isObject()) return ParseResult.fail<JsonModeConfig>("configuration: expected a JSON object");
+  const f = new Fields(json);
+  const c = new JsonModeConfig();
+  c.url = f.requiredString("url", "\"https://api.deepseek.com/v1/chat/completions\" or \"/v1/chat/completions\"");
+  c.model = f.requiredString("model", "\"deepseek-chat\"");
+  c.apiKey = f.requiredString("apiKey", "\"sk-...\"", true);
+  c.serviceFQDN = f.requiredString("serviceFQDN", "\"deepseek.dns\"");
+
+  const u = c.url.length > 0 ? splitUrl(c.url) : null;
+  if (c.url.length > 0 && u === null) {
+    f.fail("url: expected an absolute http(s) URL or a path starting with \"/\", e.g. \"https://api.deepseek.com/v1/chat/completions\"; got " + shown(json.get("url")!));
+  }
+  c.servicePort = f.optionalInteger("servicePort", u !== null && u.scheme == "http" ? 80 : 443, 1, 65535, "an integer port");
+  c.serviceHost = f.optionalString("serviceHost", "", "\"api.deepseek.com\"");
+  c.timeout = <u32>f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds");
+  const prompt = json.get("systemPrompt");
+  if (prompt !== null) {
+    if (!prompt.isString() || prompt.asString().trim().length == 0) {
+      f.fail("systemPrompt: expected a non-empty string; got " + shown(prompt));
+    } else {
+      c.systemPrompt = prompt.asString();
+    }
+  }
+  c.maxRetries = <i32>f.optionalInteger("maxRetries", DEFAULT_MAX_RETRIES, 0, 5, "an integer");
+  c.jsonObjectFormat = f.optionalEnum("responseFormat", ["json_object", "text"], 0) == 0;
+  c.maxTokens = f.optionalInteger("maxTokens", 0, 1, 1000000, "an integer number of tokens");
+  c.temperature = f.optionalNumber("temperature", 0, 2);
+  c.output = <OutputMode>f.optionalEnum("output", ["body", "openai"], 0);
+  c.onFailure = <FailureMode>f.optionalEnum("onFailure", ["passthrough", "error"], 0);
+  c.streaming = <StreamingMode>f.optionalEnum("streaming", ["convert", "passthrough"], 0);
+  const schema = json.get("jsonSchema");
+  if (schema !== null) {
+    if (!schema.isObject()) {
+      f.fail("jsonSchema: expected a JSON Schema object, e.g. {\"type\": \"object\", \"required\": [\"output\"]}; got " + shown(schema));
+    } else {
+      const compiled = compileSchema(schema);
+      if (!compiled.ok) f.fail("jsonSchema: " + compiled.error);
+      else c.schema = compiled.schema;
+    }
+  }
+  if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
+  if (f.missing.length > 0) return ParseResult.incomplete<JsonModeConfig>(f.missing);
+
+  c.authority = c.serviceHost.length > 0 ? c.serviceHost : (u!.host.length > 0 ? u!.host : c.serviceFQDN);
+  c.client = new ClusterClient(new FQDNCluster(c.serviceFQDN, c.servicePort, c.authority));
+  c.prompt = c.systemPrompt;
+  if (c.schema !== null) {
+    c.prompt += "\n\nThe JSON must be valid against this JSON Schema:\n" + stringifyJson(schema!);
+  }
+
+  const result = new ParseResult<JsonModeConfig>(c);
+  const keys = json.keys();
+  for (let i = 0; i < keys.length; i++) {
+    if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push("unknown field \"" + keys[i] + "\" ignored");
+  }
+  return result;
+}

@@ -1,0 +1,177 @@
+// Finding the JSON object or array in an LLM's answer text.
+//
+// Answers come in three shapes, tried in this order:
+//   1. the whole (trimmed) text is the JSON value;
+//   2. the value sits in a Markdown code fence (```json ... ``` or ``` ... ```);
+//   3. the value is embedded in prose: the first '{' or '[' from which a whole
+//      object or array parses is taken, and the prose around it is dropped.
+// Only objects and arrays are accepted; a bare scalar is not an answer.
+
+import { JsonValue, parseJson, parseJsonPrefix, serializeJson, JsonParseResult } from "../json/index";
+
+export class Extracted {
+  /** True when a JSON object or array was found. */
+  ok: bool = false;
+  /** Compact serialization of `value` (empty when not ok). */
+  json: Uint8Array = new Uint8Array(0);
+  /** The parsed object or array (null when not ok). */
+  value: JsonValue | null = null;
+  /** Why nothing was found (empty when ok). */
+  reason: string = "";
+}
+
+/** Failed '{' / '[' start positions tried in prose before giving up (keeps the scan near linear). */
+const MAX_PROSE_ATTEMPTS: i32 = 64;
+/** Code fences examined at most. */
+const MAX_FENCES: i32 = 32;
+
+export function extractJson(text: Uint8Array): Extracted {
+  let len = text.length;
+  let start = skipSpace(text, 0, len);
+  let end = trimEnd(text, start, len);
+  if (start >= end) return failure("empty content");
+
+  // 1. The whole answer.
+  let whole = parseJson(text.subarray(start, end));
+  let wholeValue = whole.value;
+  if (whole.ok && wholeValue !== null && isContainer(wholeValue)) return success(wholeValue);
+  let wholeWasScalar = whole.ok;
+
+  // 2. A fenced code block.
+  let fenced = extractFenced(text);
+  if (fenced !== null) return success(fenced);
+
+  // 3. Embedded in prose.
+  let firstError: JsonParseResult | null = null;
+  let failures = 0;
+  for (let i = start; i < end && failures < MAX_PROSE_ATTEMPTS; i++) {
+    let c = byteAt(text, i);
+    if (c != 0x7B && c != 0x5B) continue;
+    let r = parseJsonPrefix(text, i);
+    let v = r.value;
+    if (r.ok && v !== null && isContainer(v)) return success(v);
+    failures++;
+    if (!r.ok) {
+      if (firstError === null) firstError = r;
+      // A value cut off by the end of the text: every later '{' or '[' lies
+      // inside it, so a match there would only be a fragment.
+      if (r.offset >= len) break;
+    }
+  }
+
+  if (wholeWasScalar || firstError === null) return failure("no JSON object or array in the answer");
+  let error = firstError.error;
+  if (firstError.offset >= len) return failure("truncated JSON: " + error);
+  return failure("invalid JSON: " + error);
+}
+
+/** The first fenced block (``` or ```json, any case) whose body is an object or array. */
+function extractFenced(text: Uint8Array): JsonValue | null {
+  let len = text.length;
+  let pos = 0;
+  for (let fences = 0; fences < MAX_FENCES; fences++) {
+    let open = findFence(text, pos);
+    if (open < 0) return null;
+    // The info string runs to the end of the line; accept "" or "json".
+    let infoStart = open + 3;
+    let lineEnd = infoStart;
+    while (lineEnd < len && byteAt(text, lineEnd) != 0x0A) lineEnd++;
+    let info = infoKind(text, infoStart, lineEnd);
+    let bodyStart = lineEnd < len ? lineEnd + 1 : lineEnd;
+    if (info == INFO_INLINE) bodyStart = infoStart + 4 <= len && isJsonWord(text, infoStart) ? infoStart + 4 : infoStart;
+    let close = findFence(text, bodyStart);
+    let bodyEnd = close < 0 ? len : close;
+    if (info != INFO_OTHER && bodyEnd > bodyStart) {
+      let r = parseJson(text.subarray(bodyStart, bodyEnd));
+      let v = r.value;
+      if (r.ok && v !== null && isContainer(v)) return v;
+    }
+    if (close < 0) return null;
+    pos = close + 3;
+  }
+  return null;
+}
+
+const INFO_PLAIN: i32 = 0;  // ``` or ```json followed by a newline
+const INFO_INLINE: i32 = 1; // ```{...} or ```json{...} on one line
+const INFO_OTHER: i32 = 2;  // another language: skip
+
+/** Classifies the info string of a fence: bytes [start, end) up to the end of its line. */
+function infoKind(text: Uint8Array, start: i32, end: i32): i32 {
+  let s = skipSpace(text, start, end);
+  let e = trimEnd(text, s, end);
+  if (s >= e) return INFO_PLAIN;
+  if (e - s == 4 && isJsonWord(text, s)) return INFO_PLAIN;
+  // The JSON itself may start on the fence line.
+  let first = s;
+  if (e - s > 4 && isJsonWord(text, s)) first = skipSpace(text, s + 4, e);
+  let c = byteAt(text, first);
+  if (c == 0x7B || c == 0x5B) return INFO_INLINE;
+  return INFO_OTHER;
+}
+
+/** True when the 4 bytes at `pos` spell "json" in any case. */
+function isJsonWord(text: Uint8Array, pos: i32): bool {
+  if (pos + 4 > text.length) return false;
+  return (byteAt(text, pos) | 0x20) == 0x6A && (byteAt(text, pos + 1) | 0x20) == 0x73 &&
+    (byteAt(text, pos + 2) | 0x20) == 0x6F && (byteAt(text, pos + 3) | 0x20) == 0x6E;
+}
+
+/** Offset of the next "```" at or after `pos`, or -1. */
+function findFence(text: Uint8Array, pos: i32): i32 {
+  let len = text.length;
+  for (let i = pos; i + 3 <= len; i++) {
+    if (byteAt(text, i) == 0x60 && byteAt(text, i + 1) == 0x60 && byteAt(text, i + 2) == 0x60) return i;
+  }
+  return -1;
+}
+
+function isContainer(v: JsonValue): bool {
+  return v.isObject() || v.isArray();
+}
+
+function success(v: JsonValue): Extracted {
+  let r = new Extracted();
+  r.ok = true;
+  r.value = v;
+  r.json = serializeJson(v);
+  return r;
+}
+
+function failure(reason: string): Extracted {
+  let r = new Extracted();
+  r.reason = reason;
+  return r;
+}
+
+// @ts-ignore: decorator
+@inline function byteAt(text: Uint8Array, i: i32): u32 {
+  return <u32>load<u8>(text.dataStart + <usize>i);
+}
+
+/** ASCII whitespace, and the bytes of a UTF-8 byte order mark. */
+// @ts-ignore: decorator
+@inline function isSpaceByte(c: u32): bool {
+  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == 0x0C || c == 0x0B;
+}
+
+/** First offset in [pos, end) that is not whitespace (a leading BOM counts as whitespace). */
+function skipSpace(text: Uint8Array, pos: i32, end: i32): i32 {
+  while (pos < end) {
+    let c = byteAt(text, pos);
+    if (isSpaceByte(c)) {
+      pos++;
+    } else if (c == 0xEF && pos + 2 < end && byteAt(text, pos + 1) == 0xBB && byteAt(text, pos + 2) == 0xBF) {
+      pos += 3;
+    } else {
+      break;
+    }
+  }
+  return pos;
+}
+
+/** End of [start, end) with trailing whitespace removed. */
+function trimEnd(text: Uint8Array, start: i32, end: i32): i32 {
+  while (end > start && isSpaceByte(byteAt(text, end - 1))) end--;
+  return end;
+}

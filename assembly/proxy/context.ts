@@ -1,0 +1,236 @@
+// Contexts, the registry from context id to context, and HTTP-call routing.
+// Per-stream state lives in ordinary managed objects reachable from the
+// registry, so the GC sees it; no raw handles to live objects are kept.
+
+import {
+  FilterDataStatusValues, FilterHeadersStatusValues, LogLevelValues,
+  MapTypeValues, BufferTypeValues, StreamTypeValues, WasmResultValues, wasmResultName,
+} from "./abi";
+import { Headers, HeaderPair, findHeader } from "./headers";
+import * as host from "./hostcalls";
+
+/** What an HTTP call brought back. status 0 with no headers means the call was reset. */
+export class HttpCallResponse {
+  constructor(
+    public status: i32,
+    public headers: Headers,
+    public body: Uint8Array,
+  ) {}
+}
+
+/** Receives the answer of an HTTP call, with the originating stream set as effective context. */
+export abstract class HttpCallTarget {
+  abstract onHttpCallResponse(response: HttpCallResponse): void;
+}
+
+class PendingCall {
+  constructor(public streamId: u32, public target: HttpCallTarget) {}
+}
+
+export class BaseContext {
+  constructor(public id: u32) {}
+}
+
+/** Plugin (root) context: configuration and the HTTP calls of all its streams. */
+export class RootContext extends BaseContext {
+  private pending: Map<u32, PendingCall> = new Map<u32, PendingCall>();
+
+  onVmStart(vmConfigSize: u32): bool {
+    return true;
+  }
+
+  onConfigure(configSize: u32): bool {
+    return true;
+  }
+
+  /** Creates the context of a new HTTP stream; the default passes everything through. */
+  createHttpContext(id: u32): HttpContext {
+    return new HttpContext(id, this);
+  }
+
+  /** Number of dispatched calls still waiting for their answer. */
+  get pendingCalls(): i32 {
+    return this.pending.size;
+  }
+
+  /**
+   * Dispatches an HTTP call on behalf of `stream`. When the answer arrives,
+   * the stream is made the effective context and `target` is called.
+   */
+  dispatchHttpCall(stream: HttpContext, cluster: string, headers: Headers, body: Uint8Array, timeoutMs: u32, target: HttpCallTarget): host.HttpCallDispatch {
+    const d = host.httpCall(cluster, headers, body, timeoutMs);
+    if (d.result == WasmResultValues.Ok) {
+      this.pending.set(d.token, new PendingCall(stream.id, target));
+      stream.inflightCalls++;
+    }
+    return d;
+  }
+
+  /** Routes an HTTP call's answer to the stream that made the call. */
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    if (!this.pending.has(token)) {
+      host.log(LogLevelValues.warn, "http call answer for unknown token " + token.toString());
+      return;
+    }
+    const call = this.pending.get(token);
+    this.pending.delete(token);
+    const stream = getHttpContext(call.streamId);
+    if (stream === null) {
+      host.log(LogLevelValues.debug, "http call answer after stream " + call.streamId.toString() + " ended; dropped");
+      return;
+    }
+    stream.inflightCalls--;
+    setCurrentHttpContext(stream);
+    const r = host.setEffectiveContext(stream.id);
+    if (r != WasmResultValues.Ok) {
+      host.log(LogLevelValues.warn, "cannot resume stream " + stream.id.toString() + ": set_effective_context " + wasmResultName(r));
+      return;
+    }
+    const headers = numHeaders > 0 ? host.getHeaderMapPairs(MapTypeValues.HttpCallResponseHeaders) : new Array<HeaderPair>();
+    const body = bodySize > 0 ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
+    let status: i32 = 0;
+    const s = findHeader(headers, ":status");
+    if (s !== null) status = parseStatus(s);
+    call.target.onHttpCallResponse(new HttpCallResponse(status, headers, body));
+  }
+}
+
+/** Parses an HTTP status code; 0 when it is not a 3-digit number. */
+export function parseStatus(s: string): i32 {
+  if (s.length != 3) return 0;
+  let v = 0;
+  for (let i = 0; i < 3; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * One HTTP stream. Every phase method defaults to Continue. The layer tracks
+ * whether the response is paused, so it can be resumed exactly once.
+ */
+export class HttpContext extends BaseContext {
+  /** True while the response waits for resumeResponse() or a local response. */
+  responsePaused: bool = false;
+  /** How many times this stream was resumed (for diagnostics). */
+  responseResumes: i32 = 0;
+  /** HTTP calls dispatched for this stream and not answered yet. */
+  inflightCalls: i32 = 0;
+
+  constructor(id: u32, public root: RootContext) {
+    super(id);
+  }
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    return FilterHeadersStatusValues.Continue;
+  }
+  onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatusValues {
+    return FilterDataStatusValues.Continue;
+  }
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    return FilterHeadersStatusValues.Continue;
+  }
+  onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatusValues {
+    return FilterDataStatusValues.Continue;
+  }
+  onLog(): void {}
+  onDone(): bool {
+    return true;
+  }
+  onDelete(): void {}
+
+  /**
+   * Resumes a paused response. Returns false (and changes nothing) when the
+   * response is not paused, so a second resume can never reach the host.
+   */
+  resumeResponse(): bool {
+    if (!this.responsePaused) {
+      host.log(LogLevelValues.warn, "stream " + this.id.toString() + ": resume ignored, response is not paused");
+      return false;
+    }
+    this.responsePaused = false;
+    this.responseResumes++;
+    host.setEffectiveContext(this.id);
+    const r = host.continueStream(StreamTypeValues.Response);
+    if (r != WasmResultValues.Ok) {
+      host.log(LogLevelValues.warn, "stream " + this.id.toString() + ": continue_stream " + wasmResultName(r));
+    }
+    return true;
+  }
+
+  /** Answers the client locally; ends any pause. */
+  sendLocalResponse(status: u32, details: string, body: Uint8Array, headers: Headers): WasmResultValues {
+    this.responsePaused = false;
+    host.setEffectiveContext(this.id);
+    return host.sendLocalResponse(status, details, body, headers);
+  }
+}
+
+// ---- registry --------------------------------------------------------------
+
+/** Creates the root context for a new plugin instance. */
+export abstract class RootContextFactory {
+  abstract create(id: u32): RootContext;
+}
+
+class DefaultRootFactory extends RootContextFactory {
+  create(id: u32): RootContext {
+    return new RootContext(id);
+  }
+}
+
+let rootFactory: RootContextFactory = new DefaultRootFactory();
+let current: HttpContext | null = null;
+
+/** The stream whose callback (or HTTP-call answer) is running now, if any. */
+export function currentHttpContext(): HttpContext | null {
+  return current;
+}
+
+export function setCurrentHttpContext(ctx: HttpContext | null): void {
+  current = ctx;
+}
+const roots = new Map<u32, RootContext>();
+const streams = new Map<u32, HttpContext>();
+
+/** Registers the factory of the plugin's root context (call once, at start-up). */
+export function registerRootContextFactory(factory: RootContextFactory): void {
+  rootFactory = factory;
+}
+
+export function getRootContext(id: u32): RootContext | null {
+  return roots.has(id) ? roots.get(id) : null;
+}
+
+export function getHttpContext(id: u32): HttpContext | null {
+  return streams.has(id) ? streams.get(id) : null;
+}
+
+/** Number of stream contexts alive in the VM. */
+export function liveHttpContexts(): i32 {
+  return streams.size;
+}
+
+export function createContext(id: u32, parentId: u32): void {
+  if (parentId == 0) {
+    roots.set(id, rootFactory.create(id));
+    return;
+  }
+  const root = getRootContext(parentId);
+  if (root === null) {
+    host.log(LogLevelValues.error, "context " + id.toString() + " created under unknown root " + parentId.toString());
+    return;
+  }
+  streams.set(id, root.createHttpContext(id));
+}
+
+export function deleteContext(id: u32): void {
+  if (streams.has(id)) {
+    streams.get(id).onDelete();
+    streams.delete(id);
+  } else if (roots.has(id)) {
+    roots.delete(id);
+  }
+}

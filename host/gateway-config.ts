@@ -1,0 +1,358 @@
+// The local gateway's configuration file: reading, ${VAR} expansion and
+// validation. Every error names the field and what was expected.
+//
+// listen: { host: 127.0.0.1, port: 8080 }
+// plugin:
+//   wasm: build/plugin.wasm        # file folder first, then the current directory
+//   name: ai-json-mode
+//   failStrategy: FAIL_CLOSE       # or FAIL_OPEN
+//   logLevel: info
+//   config: { ... }                # the plugin config as in the Higress console, _rules_ allowed
+// routes:
+//   - { name: openai, prefix: /api/openai, upstream: http://127.0.0.1:18001 }
+// clusters:
+//   "outbound|443||deepseek.dns": http://127.0.0.1:18002
+
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { LogLevelName } from "./types.ts";
+
+export interface ClusterTarget {
+  /** Base URL: http:// or https://, optionally with a path prefix. */
+  url: string;
+  /** https only: accept any certificate (self-signed test servers). */
+  insecure?: boolean;
+  /** https only: TLS server name (SNI); default the URL's host name. */
+  sni?: string;
+}
+
+export interface RouteConfig {
+  /** Route name: the `route_name` property, matched by `_match_route_`. */
+  name: string;
+  /** Path prefix this route serves (plain string prefix, first matching route wins). */
+  prefix: string;
+  /** Replaces `prefix` on the upstream path. */
+  rewritePrefix?: string;
+  /** The upstream base URL. */
+  upstream: string | ClusterTarget;
+  /** The `cluster_name` property; default `outbound|<port>||<name>.static`. */
+  cluster?: string;
+  /** Host header sent upstream; default the upstream URL's host. */
+  authority?: string;
+  /** false: this route does not run the plugin. Default true. */
+  plugin?: boolean;
+  /** Upstream timeout (ms) for the whole response; 0 = none (default). */
+  timeoutMs?: number;
+}
+
+export interface PluginSection {
+  /** Path of the .wasm file. */
+  wasm?: string;
+  /** false: the gateway runs without the plugin. Default true. */
+  enabled?: boolean;
+  /** Property `plugin_name`. */
+  name?: string;
+  /** Property `plugin_root_id`. */
+  rootId?: string;
+  /** Property `plugin_vm_id`. */
+  vmId?: string;
+  failStrategy?: "FAIL_CLOSE" | "FAIL_OPEN";
+  logLevel?: LogLevelName;
+  /** Plugin configuration (object → JSON, string → as is). */
+  config?: unknown;
+  /** VM configuration (object → JSON, string → as is). */
+  vmConfig?: unknown;
+}
+
+export interface GatewayConfig {
+  listen?: { host?: string; port?: number };
+  plugin?: PluginSection;
+  routes: RouteConfig[];
+  /** Cluster name (or its FQDN part) → base URL, for the plugin's HTTP calls. */
+  clusters?: Record<string, string | ClusterTarget>;
+}
+
+export interface ResolvedTarget {
+  url: URL;
+  insecure: boolean;
+  sni?: string;
+}
+
+export interface ResolvedRoute {
+  name: string;
+  prefix: string;
+  rewritePrefix?: string;
+  upstream: ResolvedTarget;
+  clusterName: string;
+  authority: string;
+  plugin: boolean;
+  timeoutMs: number;
+}
+
+export interface ResolvedPlugin {
+  enabled: boolean;
+  /** Candidate paths of the .wasm file, in the order they are tried. */
+  wasmCandidates: string[];
+  name: string;
+  rootId: string;
+  vmId: string;
+  failStrategy: "close" | "open";
+  logLevel: number;
+  config: string;
+  vmConfig: string;
+}
+
+export interface ResolvedGatewayConfig {
+  listen: { host: string; port: number };
+  plugin: ResolvedPlugin | null;
+  routes: ResolvedRoute[];
+  clusters: Map<string, ResolvedTarget>;
+  /** Where the configuration came from (file path or "inline config"). */
+  source: string;
+}
+
+export class GatewayConfigError extends Error {}
+
+const LOG_LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical"];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads, expands and validates a YAML (or JSON) configuration file. */
+export function loadGatewayConfigFile(file: string, env: Env = process.env, cwd = process.cwd()): ResolvedGatewayConfig {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new GatewayConfigError(`cannot read gateway config ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new GatewayConfigError(`${path}: not valid YAML: ${(e as Error).message}`);
+  }
+  return resolveGatewayConfig(raw, { env, baseDir: dirname(path), cwd, source: path });
+}
+
+/**
+ * Expands `${VAR}` / `${VAR:-default}` in every string value and validates.
+ * Relative wasm paths are tried against baseDir (the config file's folder) first, then cwd.
+ */
+export function resolveGatewayConfig(
+  raw: unknown,
+  opts: { env?: Env; baseDir?: string; cwd?: string; source?: string } = {},
+): ResolvedGatewayConfig {
+  const source = opts.source ?? "inline config";
+  const cwd = opts.cwd ?? process.cwd();
+  const fail = (path: string, msg: string): never => {
+    throw new GatewayConfigError(`${source}: ${path}: ${msg}`);
+  };
+  const expanded = expandEnv(raw, opts.env ?? process.env, "", fail);
+  const cfg = object(expanded, "(top level)", fail);
+  onlyKeys(cfg, "(top level)", ["listen", "plugin", "routes", "clusters"], fail);
+
+  // listen
+  const listenRaw = cfg.listen === undefined ? {} : object(cfg.listen, "listen", fail);
+  onlyKeys(listenRaw, "listen", ["host", "port"], fail);
+  const listen = {
+    host: listenRaw.host === undefined ? "127.0.0.1" : str(listenRaw.host, "listen.host", fail),
+    port: listenRaw.port === undefined ? 8080 : port(listenRaw.port, "listen.port", fail),
+  };
+
+  // clusters
+  const clusters = new Map<string, ResolvedTarget>();
+  if (cfg.clusters !== undefined) {
+    const c = object(cfg.clusters, "clusters", fail);
+    for (const [name, value] of Object.entries(c)) {
+      if (name === "") fail("clusters", "a cluster name is empty");
+      clusters.set(name, target(value, `clusters["${name}"]`, fail));
+    }
+  }
+
+  // routes
+  if (cfg.routes === undefined) fail("routes", "missing: expected a list of routes");
+  if (!Array.isArray(cfg.routes)) fail("routes", `expected a list, got ${describe(cfg.routes)}`);
+  const routes: ResolvedRoute[] = [];
+  const seen = new Set<string>();
+  (cfg.routes as unknown[]).forEach((r, i) => {
+    const at = `routes[${i}]`;
+    const o = object(r, at, fail);
+    onlyKeys(o, at, ["name", "prefix", "rewritePrefix", "upstream", "cluster", "authority", "plugin", "timeoutMs"], fail);
+    const name = str(o.name, `${at}.name`, fail);
+    if (name === "") fail(`${at}.name`, "must not be empty");
+    if (seen.has(name)) fail(`${at}.name`, `duplicate route name "${name}"`);
+    seen.add(name);
+    const prefix = str(o.prefix, `${at}.prefix`, fail);
+    if (!prefix.startsWith("/")) fail(`${at}.prefix`, `expected a path starting with "/", got "${prefix}"`);
+    let rewritePrefix: string | undefined;
+    if (o.rewritePrefix !== undefined) {
+      rewritePrefix = str(o.rewritePrefix, `${at}.rewritePrefix`, fail);
+      if (rewritePrefix !== "" && !rewritePrefix.startsWith("/")) {
+        fail(`${at}.rewritePrefix`, `expected a path starting with "/", got "${rewritePrefix}"`);
+      }
+    }
+    if (o.upstream === undefined) fail(`${at}.upstream`, "missing: expected an http:// or https:// URL");
+    const upstream = target(o.upstream, `${at}.upstream`, fail);
+    const defaultPort = upstream.url.port || (upstream.url.protocol === "https:" ? "443" : "80");
+    routes.push({
+      name,
+      prefix,
+      rewritePrefix,
+      upstream,
+      clusterName: o.cluster === undefined ? `outbound|${defaultPort}||${name}.static` : str(o.cluster, `${at}.cluster`, fail),
+      authority: o.authority === undefined ? upstream.url.host : str(o.authority, `${at}.authority`, fail),
+      plugin: o.plugin === undefined ? true : bool(o.plugin, `${at}.plugin`, fail),
+      timeoutMs: o.timeoutMs === undefined ? 0 : nonNegativeInt(o.timeoutMs, `${at}.timeoutMs`, fail),
+    });
+  });
+
+  // plugin
+  let plugin: ResolvedPlugin | null = null;
+  if (cfg.plugin !== undefined && cfg.plugin !== null) {
+    const p = object(cfg.plugin, "plugin", fail);
+    onlyKeys(p, "plugin", ["wasm", "enabled", "name", "rootId", "vmId", "failStrategy", "logLevel", "config", "vmConfig"], fail);
+    const enabled = p.enabled === undefined ? true : bool(p.enabled, "plugin.enabled", fail);
+    let wasmCandidates: string[] = [];
+    if (p.wasm === undefined) {
+      if (enabled) fail("plugin.wasm", "missing: expected the path of the plugin's .wasm file");
+    } else {
+      const w = str(p.wasm, "plugin.wasm", fail);
+      if (w === "") fail("plugin.wasm", "must not be empty");
+      wasmCandidates = isAbsolute(w) ? [w] : [...new Set([resolve(opts.baseDir ?? cwd, w), resolve(cwd, w)])];
+    }
+    let failStrategy: "close" | "open" = "close";
+    if (p.failStrategy !== undefined) {
+      const f = str(p.failStrategy, "plugin.failStrategy", fail);
+      if (f === "FAIL_CLOSE") failStrategy = "close";
+      else if (f === "FAIL_OPEN") failStrategy = "open";
+      else fail("plugin.failStrategy", `expected FAIL_CLOSE or FAIL_OPEN, got "${f}"`);
+    }
+    let logLevel = 2;
+    if (p.logLevel !== undefined) {
+      const l = str(p.logLevel, "plugin.logLevel", fail);
+      logLevel = LOG_LEVELS.indexOf(l as LogLevelName);
+      if (logLevel < 0) fail("plugin.logLevel", `expected one of ${LOG_LEVELS.join(", ")}, got "${l}"`);
+    }
+    const asText = (v: unknown, at: string): string => {
+      if (v === undefined || v === null) return "";
+      if (typeof v === "string") return v;
+      if (typeof v === "object") return JSON.stringify(v);
+      return fail(at, `expected an object (or a JSON string), got ${describe(v)}`);
+    };
+    plugin = {
+      enabled,
+      wasmCandidates,
+      name: p.name === undefined ? "" : str(p.name, "plugin.name", fail),
+      rootId: p.rootId === undefined ? "" : str(p.rootId, "plugin.rootId", fail),
+      vmId: p.vmId === undefined ? "" : str(p.vmId, "plugin.vmId", fail),
+      failStrategy,
+      logLevel,
+      config: asText(p.config, "plugin.config"),
+      vmConfig: asText(p.vmConfig, "plugin.vmConfig"),
+    };
+  }
+
+  return { listen, plugin, routes, clusters, source };
+}
+
+/** The first existing candidate path of the plugin's .wasm file. */
+export function findWasm(plugin: ResolvedPlugin, source: string): string {
+  const found = plugin.wasmCandidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new GatewayConfigError(`${source}: plugin.wasm: file not found (tried ${plugin.wasmCandidates.join(", ")})`);
+  }
+  return found;
+}
+
+// ----- helpers ---------------------------------------------------------------
+
+type Fail = (path: string, msg: string) => never;
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `"${v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function object(v: unknown, at: string, fail: Fail): Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) fail(at, `expected an object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+function onlyKeys(o: Record<string, unknown>, at: string, allowed: string[], fail: Fail): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) fail(at === "(top level)" ? k : `${at}.${k}`, `unknown field (expected one of: ${allowed.join(", ")})`);
+  }
+}
+
+function str(v: unknown, at: string, fail: Fail): string {
+  if (typeof v !== "string") fail(at, `expected a string, got ${describe(v)}`);
+  return v as string;
+}
+
+function bool(v: unknown, at: string, fail: Fail): boolean {
+  if (typeof v !== "boolean") fail(at, `expected true or false, got ${describe(v)}`);
+  return v as boolean;
+}
+
+function nonNegativeInt(v: unknown, at: string, fail: Fail): number {
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) fail(at, `expected a non-negative integer, got ${describe(v)}`);
+  return n as number;
+}
+
+function port(v: unknown, at: string, fail: Fail): number {
+  const n = nonNegativeInt(v, at, fail);
+  if (n > 65535) fail(at, `expected a port number 0..65535, got ${n}`);
+  return n;
+}
+
+function target(v: unknown, at: string, fail: Fail): ResolvedTarget {
+  let url: string;
+  let insecure = false;
+  let sni: string | undefined;
+  if (typeof v === "string") {
+    url = v;
+  } else {
+    const o = object(v, at, fail);
+    onlyKeys(o, at, ["url", "insecure", "sni"], fail);
+    url = str(o.url, `${at}.url`, fail);
+    if (o.insecure !== undefined) insecure = bool(o.insecure, `${at}.insecure`, fail);
+    if (o.sni !== undefined) sni = str(o.sni, `${at}.sni`, fail);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail(typeof v === "string" ? at : `${at}.url`, `expected an http:// or https:// URL, got "${url}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    fail(typeof v === "string" ? at : `${at}.url`, `expected an http:// or https:// URL, got "${url}"`);
+  }
+  return { url: parsed, insecure, sni };
+}
+
+/** Expands ${VAR} and ${VAR:-default} in string values; $${ stays a literal ${. */
+function expandEnv(v: unknown, env: Env, at: string, fail: Fail): unknown {
+  if (typeof v === "string") {
+    return v.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name: string | undefined, def: string | undefined) => {
+      if (m === "$${") return "${";
+      const value = env[name!];
+      if (value !== undefined && value !== "") return value;
+      if (def !== undefined) return def;
+      if (value === "") return "";
+      return fail(at || "(top level)", `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => expandEnv(x, env, `${at}[${i}]`, fail));
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = expandEnv(x, env, at ? `${at}.${k}` : k, fail);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,124 @@
+// Public types of the proxy-wasm host and the local gateway.
+
+/** A header map: ordered (key, value) pairs, keys lower-case, duplicates allowed. */
+export type Pairs = [string, string][];
+
+/** Headers as a test or the gateway passes them in. Keys are lower-cased on the way in. */
+export type HeadersInit = Pairs | Record<string, string | number | string[]>;
+
+/** Bytes or text (text is sent as UTF-8). */
+export type BodyInit = string | Uint8Array;
+
+export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "critical";
+
+export interface LogEntry {
+  /** 0 trace .. 5 critical */
+  level: number;
+  levelName: LogLevelName;
+  message: string;
+  /** The context the line was written from (the effective context), 0 when none. */
+  contextId: number;
+  /**
+   * "plugin": written by the module (proxy_log or WASI stdout/stderr);
+   * "host": written by the host (traps, misuse); "gateway": written by the local gateway.
+   */
+  source: "plugin" | "host" | "gateway";
+}
+
+/** A value returned by proxy_get_property: text, raw bytes, or an integer (8 bytes little-endian). */
+export type PropertyValue = string | Uint8Array | number | bigint | boolean | Pairs;
+
+export interface HostOptions {
+  /** Property `plugin_name`. Default "" (NotFound is never returned for it, as in Envoy). */
+  pluginName?: string;
+  /** Property `plugin_root_id`. Default "". */
+  rootId?: string;
+  /** Property `plugin_vm_id`. Default "". */
+  vmId?: string;
+  /** Buffer 6 during proxy_on_vm_start. */
+  vmConfig?: string | object | Uint8Array;
+  /** When given, loadHost() runs proxy_on_configure with it and throws if the module rejects it. */
+  config?: string | object | Uint8Array;
+  /** What happens to streams once the VM has failed. Default "close" (Higress FAIL_CLOSE). */
+  failStrategy?: "close" | "open";
+  /** Lines below this level are dropped; also what proxy_get_log_level returns. Default 0 (trace). */
+  logLevel?: number;
+  /**
+   * Clusters proxy_http_call accepts (anything else is BadArgument).
+   * Default: every cluster name is accepted.
+   */
+  clusters?: string[] | ((name: string) => boolean);
+  /**
+   * Called (inside the VM call) for every dispatched HTTP call. The gateway
+   * performs the call for real and later calls host.answer()/timeout()/refuse()/reset().
+   * Anything it asks of the host from inside this hook is queued until the VM call returns.
+   */
+  onHttpCall?: (call: HttpCall) => void;
+  /** Called for every recorded log line. */
+  onLog?: (entry: LogEntry) => void;
+  /** Host-wide properties (looked up after the stream's own). Keys are dotted paths, e.g. "node.id". */
+  properties?: Record<string, PropertyValue>;
+  /** Run proxy_on_tick on a real timer when the module sets a tick period. Default false (call host.tick()). */
+  autoTick?: boolean;
+  /** Clock for proxy_get_current_time_nanoseconds and WASI clock 0, in nanoseconds. */
+  now?: () => bigint;
+  /** WASI environment variables (environ_get). Default none. */
+  env?: Record<string, string>;
+}
+
+export interface StreamProps {
+  /** Property `route_name`. */
+  routeName?: string;
+  /** Property `cluster_name`. */
+  clusterName?: string;
+  /** Shortcut: deliver these request headers right away (as requestHeaders(h, requestEnd)). */
+  requestHeaders?: HeadersInit;
+  /** With requestHeaders: whether the request ends with its headers. Default false. */
+  requestEnd?: boolean;
+  /** Extra properties for this stream, keys are dotted paths ("source.address"). */
+  properties?: Record<string, PropertyValue>;
+  /** Property `request.protocol`. Default "HTTP/1.1". */
+  protocol?: string;
+}
+
+export interface HttpCall {
+  /** Host-allocated token, as passed to proxy_on_http_call_response. */
+  token: number;
+  /** Cluster name the module asked for. */
+  cluster: string;
+  /** Request headers as they would go out (content-length set when the body is not empty). */
+  headers: Pairs;
+  body: Uint8Array;
+  trailers: Pairs;
+  /** 0 = no timeout (as in Envoy). */
+  timeoutMs: number;
+  /** The effective context when the call was dispatched (the stream id, or the root id). */
+  streamId: number;
+  /** The root context the answer is delivered to. */
+  rootContextId: number;
+  method: string;
+  path: string;
+  authority: string;
+  /** Body as UTF-8 text. */
+  readonly bodyText: string;
+}
+
+export interface LocalResponse {
+  status: number;
+  body: Uint8Array;
+  bodyText: string;
+  /** Extra headers the module passed. */
+  headers: Pairs;
+  details: string;
+  /** -1 when none. */
+  grpcStatus: number;
+}
+
+export interface MetricValue {
+  /** 0 counter, 1 gauge, 2 histogram */
+  type: number;
+  /** Counter/gauge value; for a histogram the last recorded value. */
+  value: bigint;
+  /** Histogram samples. */
+  samples?: bigint[];
+}

@@ -1,0 +1,72 @@
+// `npm start` end to end: the CLI starts the mocks and the gateway, answers the
+// printed curl command with JSON, and stops cleanly on Ctrl-C.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../../host/cli.ts";
+
+const missing = ["host/gateway.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
+const skip = missing.length ? `needs ${missing.join(" and ")} (not there yet)` : false;
+
+test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { skip, timeout: 60_000 }, async () => {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
+  }
+  const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--port", "0", "--no-build"], {
+    cwd: ROOT,
+    env: { ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (c) => (out += c));
+  child.stderr.on("data", (c) => (err += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+  try {
+    // Wait for the printed URL and the curl command.
+    const deadline = Date.now() + 45_000;
+    while (!/Plugin log lines follow/.test(out)) {
+      if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
+      if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
+    assert.ok(url, out);
+    const curl = out.match(/curl localhost:(\d+)(\S+) -H 'content-type: application\/json' -d '([^']+)'/);
+    assert.ok(curl, `a curl command is printed:\n${out}`);
+    assert.equal(curl[1], new URL(url).port, "the curl command uses the gateway's port");
+    assert.match(out, /MOCK/, "the output says the LLMs are mocks");
+
+    // The curl command, with fetch.
+    const res = await fetch(`${url}${curl[2]}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: curl[3],
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    const body = JSON.parse(text);
+    assert.equal(typeof body, "object");
+    assert.deepEqual(body, { output: "Mock reply to: hello" }, `the JSON-mode answer, not the chat completion: ${text}`);
+    assert.equal(res.headers.get("mode"), "json");
+
+    // The mock request lines appear as they happen.
+    const seen = Date.now() + 5000;
+    while (!/\[mock\] json-mode POST/.test(out) && Date.now() < seen) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /\[mock\] chat POST \/v1\/chat\/completions -> 200/);
+    assert.match(out, /\[mock\] json-mode POST \/v1\/chat\/completions -> 200/);
+    assert.ok(!out.includes("sk-mock-key"), "the API key is never printed");
+  } finally {
+    if (child.exitCode === null) child.kill("SIGINT");
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r("timeout"), 8000)))]);
+  clearTimeout(timer);
+  if (code === "timeout") child.kill("SIGKILL");
+  assert.equal(code, 0, `exit status after SIGINT:\n${out}\n${err}`);
+});
