@@ -5,7 +5,7 @@
 
 import {
   Headers, HeaderPair, HttpCallTarget, WasmResultValues, HttpCallDispatch,
-  currentHttpContext, findHeader,
+  asciiLower, currentHttpContext, findHeader,
 } from "../proxy";
 import { Cluster } from "./cluster";
 import { splitUrl } from "./url";
@@ -29,7 +29,7 @@ export class ClusterClient {
     out.push(new HeaderPair(":path", u.path));
     out.push(new HeaderPair(":authority", authority!));
     for (let i = 0; i < headers.length; i++) {
-      const k = headers[i].key.toLowerCase();
+      const k = asciiLower(headers[i].key);
       if (k == ":method" || k == ":path" || k == ":authority" || k == "host" || k == "content-length") continue;
       out.push(new HeaderPair(k, headers[i].value));
     }

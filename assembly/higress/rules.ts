@@ -6,6 +6,7 @@
 
 import { JsonValue, jsonObject } from "../json";
 import { stripPort } from "./url";
+import { asciiLower } from "../proxy";
 
 export const RULES_KEY = "_rules_";
 export const MATCH_ROUTE = "_match_route_";
@@ -92,8 +93,8 @@ export function globalPart(json: JsonValue): JsonValue {
 
 /** Domain pattern match: `*.example.com` suffix, `example.*` prefix, else exact; case-insensitive, port ignored. */
 export function matchDomain(pattern: string, authority: string): bool {
-  const host = stripPort(authority).toLowerCase();
-  const p = pattern.toLowerCase();
+  const host = asciiLower(stripPort(authority));
+  const p = asciiLower(pattern);
   if (p.startsWith("*")) return host.endsWith(p.substring(1));
   if (p.endsWith("*")) return host.startsWith(p.substring(0, p.length - 1));
   return host == p;

@@ -1,5 +1,7 @@
 // Splitting the `url` of an HTTP call into what proxy_http_call needs.
 
+import { asciiLower } from "../proxy/headers";
+
 export class SplitUrl {
   constructor(
     /** "http", "https", or "" for a bare path. */
@@ -29,7 +31,7 @@ export function splitUrl(url: string): SplitUrl | null {
   }
   const sep = url.indexOf("://");
   if (sep <= 0) return null;
-  const scheme = url.substring(0, sep).toLowerCase();
+  const scheme = asciiLower(url.substring(0, sep));
   if (scheme != "http" && scheme != "https") return null;
   const rest = url.substring(sep + 3);
   let end = rest.length;

@@ -3,7 +3,7 @@
 
 export {
   JsonKind, JsonValue,
-  jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject, jsonEquals,
+  jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject, jsonEquals, jsonKindName,
 } from "./value";
 export { JsonParseResult, parseJson, parseJsonString, parseJsonPrefix, isValidJson } from "./parse";
 export { JsonWriter, stringifyJson, serializeJson } from "./writer";

@@ -662,3 +662,13 @@ function pushChildren(a: JsonValue, b: JsonValue, left: JsonValue[], right: Json
   }
   return true;
 }
+
+/** The JSON type name of a value: "null", "boolean", "number", "string", "array" or "object". */
+export function jsonKindName(v: JsonValue): string {
+  if (v.isNull()) return "null";
+  if (v.isBool()) return "boolean";
+  if (v.isNumber()) return "number";
+  if (v.isString()) return "string";
+  if (v.isArray()) return "array";
+  return "object";
+}

@@ -2,7 +2,7 @@
 // request and the converted response. Every function here is pure and never
 // traps on any input.
 
-import { JsonValue, JsonWriter, parseJson, jsonString } from "../json";
+import { JsonValue, JsonWriter, parseJson, jsonString, jsonKindName as kindOf } from "../json";
 import { extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
 import { formatErrors } from "./schema";
@@ -18,15 +18,6 @@ export class ContentResult {
   get ok(): bool { return this.content !== null; }
   /** The parsed completion the content came from (null when the body was not JSON). */
   completion: JsonValue | null = null;
-}
-
-export function kindOf(v: JsonValue): string {
-  if (v.isNull()) return "null";
-  if (v.isBool()) return "boolean";
-  if (v.isNumber()) return "number";
-  if (v.isString()) return "string";
-  if (v.isArray()) return "array";
-  return "object";
 }
 
 /** Reads `choices[0].message.content` from a parsed chat completion. */

@@ -1,7 +1,7 @@
 // The ai-json-mode configuration: parsing and validation. Every error names
 // the field and what was expected; unknown fields only warn.
 
-import { JsonValue, stringifyJson } from "../json";
+import { JsonValue, stringifyJson, jsonKindName as kindName } from "../json";
 import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
 import { Schema, compileSchema } from "./schema";
 
@@ -52,15 +52,6 @@ export class JsonModeConfig {
   client: ClusterClient = new ClusterClient(new FQDNCluster("", 0));
   /** Derived: the :authority the call carries. */
   authority: string = "";
-}
-
-function kindName(v: JsonValue): string {
-  if (v.isNull()) return "null";
-  if (v.isBool()) return "boolean";
-  if (v.isNumber()) return "number";
-  if (v.isString()) return "string";
-  if (v.isArray()) return "array";
-  return "object";
 }
 
 /** Short description of a bad value for an error line (never used for apiKey). */

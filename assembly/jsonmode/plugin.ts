@@ -13,7 +13,7 @@
 
 import {
   FilterDataStatusValues, FilterHeadersStatusValues, HeaderPair, HttpCallResponse,
-  HttpCallTarget, LogLevelValues, WasmResultValues, wasmResultName,
+  HttpCallTarget, LogLevelValues, WasmResultValues, asciiLower, wasmResultName,
 } from "../proxy";
 import {
   HttpContext, ParseConfigBy, ProcessRequestHeadersBy, ProcessResponseBodyBy,
@@ -71,7 +71,7 @@ export function mediaType(value: string): string {
   let media = value;
   const semi = media.indexOf(";");
   if (semi >= 0) media = media.substring(0, semi);
-  return media.trim().toLowerCase();
+  return asciiLower(media.trim());
 }
 
 /** `application/json`, with any parameters, case-insensitive. */
@@ -102,7 +102,7 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
     return "status " + (status === null ? "missing" : status);
   }
   const encoding = ctx.getResponseHeader("content-encoding");
-  if (encoding !== null && encoding.length > 0 && encoding.toLowerCase() != "identity") {
+  if (encoding !== null && encoding.length > 0 && asciiLower(encoding) != "identity") {
     count("passthrough.content_encoding");
     return "content-encoding " + encoding;
   }

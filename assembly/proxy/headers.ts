@@ -8,11 +8,32 @@ export class HeaderPair {
 
 export type Headers = Array<HeaderPair>;
 
+/**
+ * ASCII lower-case: header names, schemes and host names are ASCII, and this
+ * avoids linking the Unicode case tables of String#toLowerCase.
+ */
+export function asciiLower(s: string): string {
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) break;
+    i++;
+  }
+  if (i == n) return s;
+  const units = new Uint16Array(n);
+  for (let j = 0; j < n; j++) {
+    const c = s.charCodeAt(j);
+    units[j] = <u16>(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return String.UTF16.decodeUnsafe(units.dataStart, <usize>n << 1);
+}
+
 /** First value of `key` (compared case-insensitively), or null. */
 export function findHeader(headers: Headers, key: string): string | null {
-  const k = key.toLowerCase();
+  const k = asciiLower(key);
   for (let i = 0; i < headers.length; i++) {
-    if (headers[i].key.toLowerCase() == k) return headers[i].value;
+    if (asciiLower(headers[i].key) == k) return headers[i].value;
   }
   return null;
 }

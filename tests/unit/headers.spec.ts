@@ -1,4 +1,4 @@
-import { encodeHeaders, decodeHeaders, HeaderPair, findHeader } from "../../assembly/proxy";
+import { encodeHeaders, decodeHeaders, HeaderPair, findHeader, asciiLower } from "../../assembly/proxy";
 
 function pairs(): HeaderPair[] {
   return [new HeaderPair(":status", "200"), new HeaderPair("content-type", "application/json"), new HeaderPair("x-empty", ""), new HeaderPair("x-中文", "值")];
@@ -39,5 +39,15 @@ describe("header maps", () => {
     const lies = new Uint8Array(20);
     lies[0] = 1; lies[4] = 0xff; lies[5] = 0xff; lies[6] = 0xff; lies[7] = 0x7f;
     expect(decodeHeaders(lies).length).toBe(0);
+  });
+});
+
+describe("asciiLower", () => {
+  it("lower-cases ASCII letters only", () => {
+    expect(asciiLower("Content-Type")).toBe("content-type");
+    expect(asciiLower("already")).toBe("already");
+    expect(asciiLower("")).toBe("");
+    expect(asciiLower("ÄBC-中文")).toBe("Äbc-中文");
+    expect(asciiLower("@[`{")).toBe("@[`{");
   });
 });
