@@ -227,6 +227,31 @@ export class JsonValue {
     return copyBytes(ptr, len);
   }
 
+  /**
+   * True for a String made only of JSON whitespace (space, tab, LF, CR),
+   * including the empty string. Decides on the first non-blank source byte
+   * without decoding the rest.
+   */
+  isBlankString(): bool {
+    if (this.kind != JsonKind.String) return false;
+    let src = this._src;
+    if (src === null || this._text !== null) return isBlankUtf8(this.stringBytes());
+    let ptr = this.sourcePtr(src);
+    let len = this._end - this._start;
+    for (let i = 0; i < len; i++) {
+      let c = load<u8>(ptr + <usize>i);
+      if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) continue;
+      if (c == 0x5c) return isBlankUtf8(this.stringBytes()); // an escape: decide on the decoded text
+      return false;
+    }
+    return true;
+  }
+
+  /** Size in bytes of a parsed String's source text (escapes included); an upper bound of its UTF-8 size. */
+  sourceByteLength(): i32 {
+    return this._src !== null ? this._end - this._start : 0;
+  }
+
   /** A Number's exact source text (e.g. "1e400"); otherwise the compact JSON text of the value. */
   rawText(): string {
     if (this.kind == JsonKind.Number) {
@@ -671,4 +696,12 @@ export function jsonKindName(v: JsonValue): string {
   if (v.isString()) return "string";
   if (v.isArray()) return "array";
   return "object";
+}
+
+function isBlankUtf8(b: Uint8Array): bool {
+  for (let i = 0; i < b.length; i++) {
+    let c = unchecked(b[i]);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return false;
+  }
+  return true;
 }

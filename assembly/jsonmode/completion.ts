@@ -34,16 +34,8 @@ export function contentOf(completion: JsonValue): ContentResult {
   const content = message.get("content");
   if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", "no_content");
   if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", "no_content");
-  if (isBlank(content.stringBytes())) return new ContentResult(null, "choices[0].message.content is empty", "empty_content");
+  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", "empty_content");
   return new ContentResult(content, "");
-}
-
-export function isBlank(b: Uint8Array): bool {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return false;
-  }
-  return true;
 }
 
 /** Reads the content of an upstream response body (raw bytes). */
@@ -73,7 +65,7 @@ export class Attempt {
  * `content` is the upstream's JSON string value; a parsed value is copied without re-encoding.
  */
 export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
-  const w = new JsonWriter(content.length * 2 + config.prompt.length + 200);
+  const w = new JsonWriter(content.sourceByteLength() + config.prompt.length * 3 + 256);
   w.beginObject();
   w.key("model").string(config.model);
   w.key("messages").beginArray();
