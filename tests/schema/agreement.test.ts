@@ -9,14 +9,6 @@ import { join } from "node:path";
 import { CORE_CASES, ISSUE_4_CASES, type ConfigCase } from "./config-cases.ts";
 import { exampleFiles, parseExample, root, schemaCheck } from "./schema-util.ts";
 
-/**
- * The rows about jsonSchema, maxRetries, responseFormat, maxTokens, temperature, output,
- * onFailure and streaming (the JSON-reliability issue). Set to true once the plugin
- * reads those fields: until then it warns about them as unknown fields and accepts any
- * value, so the rows that must be rejected would fail.
- */
-const ENABLE_ISSUE_4_ROWS = false;
-
 const WASM = join(root, "build", "plugin.wasm");
 
 type LoadHost = (wasm: string | Uint8Array, options: Record<string, unknown>) => Promise<{ configure(config: unknown): boolean }>;
@@ -64,11 +56,7 @@ function agree(cases: ConfigCase[]) {
 
 describe("schema and plugin agree: fields and rules of the plugin issue", () => agree(CORE_CASES));
 
-describe(
-  "schema and plugin agree: JSON-reliability fields",
-  { skip: ENABLE_ISSUE_4_ROWS ? false : "the plugin does not read these fields yet (ENABLE_ISSUE_4_ROWS)" },
-  () => agree(ISSUE_4_CASES),
-);
+describe("schema and plugin agree: JSON-reliability fields", () => agree(ISSUE_4_CASES));
 
 describe("the plugin accepts the configurations of the YAML examples", () => {
   for (const file of exampleFiles()) {

@@ -123,11 +123,8 @@ export const CORE_CASES: ConfigCase[] = [
 ];
 
 /**
- * Rows about the fields of the JSON-reliability issue (jsonSchema, maxRetries,
- * responseFormat, maxTokens, temperature, output, onFailure, streaming). The schema
- * already describes them; the agreement test runs them against the plugin only once
- * ENABLE_ISSUE_4_ROWS is set in agreement.test.ts (until the plugin reads these fields it
- * takes them for unknown ones and accepts any value).
+ * Rows about the fields of the JSON-reliability options (jsonSchema, maxRetries,
+ * responseFormat, maxTokens, temperature, output, onFailure, streaming).
  */
 export const ISSUE_4_CASES: ConfigCase[] = [
   ok("jsonSchema", {
