@@ -2,7 +2,7 @@
 // request and the converted response. Every function here is pure and never
 // traps on any input.
 
-import { JsonValue, JsonWriter, parseJson, jsonString, jsonKindName as kindOf } from "../json";
+import { JsonValue, JsonWriter, parseJson, jsonKindName as kindOf } from "../json";
 import { extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
 import { formatErrors } from "./schema";
@@ -121,7 +121,24 @@ function errorType(body: Uint8Array): string {
   const t = e.get("type");
   if (t === null || !t.isString()) return "";
   const s = t.asString();
-  return s.length > 64 ? s.substring(0, 64) : s;
+  return isIdentifier(s) ? s : "";
+}
+
+/** 1 to 64 characters of [A-Za-z0-9_.-]: safe to log (a provider's error type, not free text). */
+function isIdentifier(s: string): bool {
+  if (s.length == 0 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 46 || c == 45;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** `text` with every occurrence of `secret` replaced by `***` (defence in depth for log lines and error bodies). */
+export function redact(text: string, secret: string): string {
+  if (secret.length == 0 || !text.includes(secret)) return text;
+  return text.replaceAll(secret, "***");
 }
 
 /** Turns the JSON-mode call's answer into the new response body, validating it against the schema. */
@@ -271,9 +288,4 @@ export function buildErrorBody(failure: Failure): Uint8Array {
   w.key("code").string(failure.code);
   w.endObject().endObject();
   return w.toBytes();
-}
-
-/** A JSON string value holding UTF-8 text (for content collected from a stream). */
-export function textValue(text: Uint8Array): JsonValue {
-  return jsonString(String.UTF8.decodeUnsafe(text.dataStart, text.length));
 }

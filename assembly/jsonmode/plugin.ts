@@ -19,11 +19,11 @@ import {
   HttpContext, ParseConfigBy, ProcessRequestHeadersBy, ProcessResponseBodyBy,
   ProcessResponseHeadersBy, SetCtx, StreamState,
 } from "../higress";
-import { JsonValue } from "../json";
+import { JsonValue, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
   Attempt, Failure, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
-  readCompletionContent, readJsonModeAnswer, textValue,
+  readCompletionContent, readJsonModeAnswer, redact,
 } from "./completion";
 import { buildSseOutput, collectSse } from "./sse";
 import { count } from "./metrics";
@@ -126,11 +126,11 @@ function onResponseBody(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig
   if (state(ctx).sse) {
     const sse = collectSse(body);
     if (!sse.ok) return job.fail(new Failure("upstream_not_json", "upstream stream: " + sse.reason));
-    if (sse.content.length == 0) return job.fail(new Failure("empty_content", "upstream stream carried no content"));
+    if (sse.content.trim().length == 0) return job.fail(new Failure("empty_content", "upstream stream carried no content"));
     job.stream = true;
     job.first = sse.first;
     job.usage = sse.usage;
-    job.content = textValue(sse.content);
+    job.content = jsonString(sse.content);
   } else {
     const content = readCompletionContent(body);
     if (!content.ok) return job.fail(new Failure(content.code, "upstream " + content.reason));
@@ -200,7 +200,7 @@ class JsonModeCall extends HttpCallTarget {
       this.history.push(new Attempt(answer.answer, failure.reason));
       count("retried");
       this.ctx.log.info(this.where() + "retrying (" + this.history.length.toString() + " of " +
-        this.config.maxRetries.toString() + "): " + failure.reason);
+        this.config.maxRetries.toString() + "): " + redact(failure.reason, this.config.apiKey));
       if (this.send()) return;
       return; // send() applied the failure and resumed
     }
@@ -242,6 +242,7 @@ class JsonModeCall extends HttpCallTarget {
    */
   fail(failure: Failure): FilterDataStatusValues {
     const ctx = this.ctx;
+    failure.reason = redact(failure.reason, this.config.apiKey);
     count("failed." + failure.code);
     if (this.config.onFailure == FailureMode.Error) {
       const body = buildErrorBody(failure);

@@ -9,8 +9,11 @@ import { JsonValue, JsonWriter, parseJson } from "../json";
 import { writeUsage } from "./completion";
 
 export class SseResult {
-  /** The concatenated delta contents, UTF-8. */
-  content: Uint8Array = new Uint8Array(0);
+  /**
+   * The concatenated delta contents. Joined as UTF-16 text, so a surrogate
+   * pair split across two deltas (`"\ud83d"` then `"\ude00"`) stays one character.
+   */
+  content: string = "";
   /** The first chunk (for id, model, created of the converted stream); null when there was none. */
   first: JsonValue | null = null;
   /** The last `usage` object seen, if any. */
@@ -58,7 +61,7 @@ class Bytes {
  */
 export function collectSse(body: Uint8Array): SseResult {
   const r = new SseResult();
-  const content = new Bytes();
+  const content = new Array<string>();
   const data = new Bytes();
   let hasData = false;
   let done = false;
@@ -107,13 +110,13 @@ export function collectSse(body: Uint8Array): SseResult {
     }
     i = next;
   }
-  r.content = content.toBytes();
+  r.content = content.join("");
   if (r.events == 0) r.reason = "no data events in the stream";
   return r;
 }
 
 /** Handles one event's data. Returns 1 to go on, 0 at [DONE], -1 on error (reason set). */
-function takeEvent(r: SseResult, content: Bytes, ev: Uint8Array): i32 {
+function takeEvent(r: SseResult, content: string[], ev: Uint8Array): i32 {
   if (ev.length == 6 && ev[0] == 0x5b && ev[1] == 0x44 && ev[2] == 0x4f && ev[3] == 0x4e && ev[4] == 0x45 && ev[5] == 0x5d) return 0;
   const parsed = parseJson(ev);
   if (!parsed.ok) {
@@ -140,8 +143,7 @@ function takeEvent(r: SseResult, content: Bytes, ev: Uint8Array): i32 {
   if (delta === null || !delta.isObject()) return 1;
   const text = delta.get("content");
   if (text === null || !text.isString()) return 1;
-  const b = text.stringBytes();
-  content.push(b, 0, b.length);
+  content.push(text.asString());
   return 1;
 }
 
