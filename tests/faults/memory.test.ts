@@ -1,0 +1,37 @@
+// The VM's linear memory stays flat under a steady load (the short version
+// of `npm run bench:memory`): requests driven through the host API with
+// DeepSeek answered in-process, a realistic mix of outcomes (conversions,
+// retries, failed calls, timeouts, resets, SSE, passthroughs, clients going
+// away). Every request is also checked: no trap, the response completes, no
+// context is left alive.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { driveRequests, newHost } from "../../bench/memory.ts";
+
+async function pagesAt(requests: number, bodySize: number, checkpoints: number[]): Promise<Record<number, number>> {
+  const host = await newHost();
+  const pages: Record<number, number> = {};
+  const stats = driveRequests(host, requests, {
+    bodySize,
+    onRequest: (i, h) => {
+      if (checkpoints.includes(i)) pages[i] = h.memoryPages();
+    },
+  });
+  assert.ok(stats.converted > requests / 2, `${stats.converted} conversions`);
+  assert.ok(stats.original > 0, "some passthroughs");
+  assert.equal(host.failed, false);
+  host.close();
+  return pages;
+}
+
+test("5,000 requests with 2 KB completions: pages after 5,000 <= pages after 500", { timeout: 120_000 }, async (t) => {
+  const pages = await pagesAt(5000, 2048, [1, 500, 5000]);
+  t.diagnostic(`pages: ${JSON.stringify(pages)}`);
+  assert.ok(pages[5000] <= pages[500], `memory grew from ${pages[500]} to ${pages[5000]} pages`);
+});
+
+test("600 requests with 256 KB completions: pages after 600 <= pages after 60", { timeout: 120_000 }, async (t) => {
+  const pages = await pagesAt(600, 256 * 1024, [1, 60, 600]);
+  t.diagnostic(`pages: ${JSON.stringify(pages)}`);
+  assert.ok(pages[600] <= pages[60], `memory grew from ${pages[60]} to ${pages[600]} pages`);
+});
