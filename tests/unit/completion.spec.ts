@@ -1,5 +1,5 @@
 import { parseJson, parseJsonString, jsonString, JsonValue } from "../../assembly/json";
-import { readCompletionContent, readJsonModeAnswer, buildJsonModeRequest } from "../../assembly/jsonmode/completion";
+import { readCompletionContent, readJsonModeAnswer, buildJsonModeRequest, redact } from "../../assembly/jsonmode/completion";
 import { parseJsonModeConfig, JsonModeConfig } from "../../assembly/jsonmode/config";
 import { fixture, FIXTURE_NAMES } from "./generated/fixtures";
 
@@ -144,6 +144,15 @@ describe("reading the JSON-mode answer", () => {
     expect(readJsonModeAnswer(config(), 200, bytes("<html>")).failure!.reason.startsWith("answer is not JSON: ")).toBe(true);
     expect(readJsonModeAnswer(config(), 200, bytes('{"choices":[{"message":{"content":"just prose"}}]}')).failure!.reason.startsWith("answer holds no JSON: ")).toBe(true);
     expect(readJsonModeAnswer(config(), 200, bytes('{"choices":[{"message":{"content":"42"}}]}')).ok).toBe(false);
+  });
+  it("a provider's error type is logged only when it is an identifier", () => {
+    expect(readJsonModeAnswer(config(), 401, bytes('{"error":{"type":"invalid key sk-abc"}}')).failure!.reason).toBe("call answered 401");
+    expect(readJsonModeAnswer(config(), 401, bytes('{"error":{"type":"auth.error-1"}}')).failure!.reason).toBe("call answered 401 (auth.error-1)");
+  });
+  it("redacts a secret", () => {
+    expect(redact("key sk-1 and sk-1 again", "sk-1")).toBe("key *** and *** again");
+    expect(redact("nothing here", "sk-1")).toBe("nothing here");
+    expect(redact("x", "")).toBe("x");
   });
   it("failure codes", () => {
     expect(readJsonModeAnswer(config(), 401, fixture("deepseek-error-401.json")).failure!.code).toBe("call_failed");
