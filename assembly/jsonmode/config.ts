@@ -12,6 +12,10 @@ export const MAX_TIMEOUT_MS: i64 = 600000;
 export const DEFAULT_SYSTEM_PROMPT =
   "Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {\"output\": \"xxxx\"}";
 
+/** The default prompt when a jsonSchema is set (the schema follows it). */
+export const SCHEMA_SYSTEM_PROMPT =
+  "Please output JSON that follows the JSON Schema below. Reply with the JSON only: no prose, no Markdown.";
+
 export const DEFAULT_MAX_RETRIES: i64 = 2;
 
 const KNOWN_FIELDS: string[] = [
@@ -200,6 +204,8 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.client = new ClusterClient(new FQDNCluster(c.serviceFQDN, c.servicePort, c.authority));
   c.prompt = c.systemPrompt;
   if (c.schema !== null) {
+    // The default prompt's {"output": ...} example would contradict the schema.
+    if (prompt === null) c.prompt = SCHEMA_SYSTEM_PROMPT;
     c.prompt += "\n\nThe JSON must be valid against this JSON Schema:\n" + stringifyJson(schema!);
   }
 

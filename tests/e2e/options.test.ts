@@ -41,15 +41,15 @@ async function withStack(config: Record<string, unknown>, fn: (s: Stack) => Prom
 const squash = (s: string) => s.replace(/\s+/g, "");
 
 describe("jsonSchema", () => {
-  test("is appended to the system prompt, and a matching answer is converted", () =>
+  test("replaces the default prompt's output example, and a matching answer is converted", () =>
     withStack({ jsonSchema: SCHEMA }, async (stack) => {
       stack.ds.set({ content: GOOD });
       const r = await ask(stack, "who?");
       assert.deepEqual(assertConverted(r), { name: "Ada", age: 36, tags: ["math"] });
       const prompt: string = stack.ds.requests[0].json.messages[0].content;
-      assert.ok(prompt.includes('{"output": "xxxx"}'), "the default prompt is kept");
+      assert.ok(!prompt.includes('{"output": "xxxx"}'), "the output example, which the schema would contradict, is gone");
+      assert.ok(prompt.includes("JSON Schema"), `the prompt asks for JSON following the schema: ${prompt}`);
       assert.ok(squash(prompt).includes(JSON.stringify(SCHEMA)), `the schema is in the prompt: ${prompt}`);
-      assert.ok(prompt.indexOf("xxxx") < prompt.indexOf('"additionalProperties"'), "appended after the prompt");
       assert.equal(stack.ds.requests.length, 1);
     }));
 

@@ -1,5 +1,5 @@
 import { parseJsonString, JsonValue } from "../../assembly/json";
-import { parseJsonModeConfig, DEFAULT_SYSTEM_PROMPT, JsonModeConfig } from "../../assembly/jsonmode/config";
+import { parseJsonModeConfig, DEFAULT_SYSTEM_PROMPT, SCHEMA_SYSTEM_PROMPT, JsonModeConfig } from "../../assembly/jsonmode/config";
 import { ParseResult } from "../../assembly/higress";
 
 function parse(text: string): ParseResult<JsonModeConfig> {
@@ -60,6 +60,39 @@ describe("config: a complete config", () => {
     expect(parse("{" + BASE + ',"servicePort":1,"timeout":1}').ok).toBe(true);
     expect(parse("{" + BASE + ',"servicePort":65535,"timeout":600000}').ok).toBe(true);
     expect(parse("{" + BASE + ',"servicePort":443.0}').config!.servicePort).toBe(443);
+  });
+  it("a jsonSchema goes into the prompt; without a systemPrompt the schema prompt replaces the output example", () => {
+    const r = parse("{" + BASE + ',"jsonSchema":{"type":"object","required":["a"]}}');
+    expect(r.ok).toBe(true);
+    expect(r.config!.prompt).toBe(SCHEMA_SYSTEM_PROMPT + '\n\nThe JSON must be valid against this JSON Schema:\n{"type":"object","required":["a"]}');
+    const r2 = parse("{" + BASE + ',"systemPrompt":"Be JSON.","jsonSchema":{"type":"array"}}');
+    expect(r2.config!.prompt).toBe('Be JSON.\n\nThe JSON must be valid against this JSON Schema:\n{"type":"array"}');
+    expect(parse("{" + BASE + "}").config!.prompt).toBe(DEFAULT_SYSTEM_PROMPT);
+  });
+  it("JSON-reliability options", () => {
+    const r = parse("{" + BASE + ',"maxRetries":0,"responseFormat":"text","maxTokens":100,"temperature":0.5,"output":"openai","onFailure":"error","streaming":"passthrough"}');
+    expect(r.ok).toBe(true);
+    const c = r.config!;
+    expect(c.maxRetries).toBe(0);
+    expect(c.jsonObjectFormat).toBe(false);
+    expect(c.maxTokens).toBe(100);
+    expect(c.temperature).toBe(0.5);
+    const d = parse("{" + BASE + "}").config!;
+    expect(d.maxRetries).toBe(2);
+    expect(d.jsonObjectFormat).toBe(true);
+    expect(d.maxTokens).toBe(0);
+    expect(isNaN(d.temperature)).toBe(true);
+  });
+  it("JSON-reliability option errors name the field", () => {
+    expect(error("{" + BASE + ',"maxRetries":6}')).toBe("maxRetries: expected an integer from 0 to 5; got 6");
+    expect(error("{" + BASE + ',"responseFormat":"xml"}')).toBe('responseFormat: expected "json_object" or "text"; got "xml"');
+    expect(error("{" + BASE + ',"output":1}')).toBe('output: expected "body" or "openai"; got 1');
+    expect(error("{" + BASE + ',"onFailure":"retry"}')).toBe('onFailure: expected "passthrough" or "error"; got "retry"');
+    expect(error("{" + BASE + ',"streaming":"on"}')).toBe('streaming: expected "convert" or "passthrough"; got "on"');
+    expect(error("{" + BASE + ',"temperature":2.5}')).toBe("temperature: expected a number from 0 to 2; got 2.5");
+    expect(error("{" + BASE + ',"maxTokens":0}')).toBe("maxTokens: expected an integer number of tokens from 1 to 1000000; got 0");
+    expect(error("{" + BASE + ',"jsonSchema":"object"}')).toBe('jsonSchema: expected a JSON Schema object, e.g. {"type": "object", "required": ["output"]}; got "object"');
+    expect(error("{" + BASE + ',"jsonSchema":{"type":"string","pattern":"^a"}}')).toBe('jsonSchema: unsupported keyword "pattern" at #');
   });
   it("unknown fields are warnings, not errors", () => {
     const r = parse("{" + BASE + ',"colour":"blue"}');
