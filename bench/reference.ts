@@ -16,6 +16,9 @@
 
 export const DEFAULT_SYSTEM_PROMPT =
   'Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {"output": "xxxx"}';
+/** The default prompt when a jsonSchema is set (the plugin appends the schema after it). */
+export const SCHEMA_SYSTEM_PROMPT =
+  "Please output JSON that follows the JSON Schema below. Reply with the JSON only: no prose, no Markdown.";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();

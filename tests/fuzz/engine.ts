@@ -529,7 +529,7 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
     return;
   }
   const sys = messages[0];
-  const prompt = cfg.systemPrompt ?? ref.DEFAULT_SYSTEM_PROMPT;
+  const prompt = cfg.systemPrompt ?? (cfg.jsonSchema !== undefined ? ref.SCHEMA_SYSTEM_PROMPT : ref.DEFAULT_SYSTEM_PROMPT);
   if (!isObj(sys) || sys.role !== "system" || typeof sys.content !== "string" || !sys.content.startsWith(prompt)) r.problem(`call system message ${short(sys)}`);
   else if (cfg.jsonSchema !== undefined && !sys.content.includes("JSON Schema")) r.problem("call prompt does not show jsonSchema");
   const user = messages[1];
