@@ -18,6 +18,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadHost } from "../host/host.ts";
 import * as ref from "./reference.ts";
+import { completion } from "./memory.ts";
 
 const WASM = process.argv.includes("--wasm") ? process.argv[process.argv.indexOf("--wasm") + 1] : fileURLToPath(new URL("../build/plugin.wasm", import.meta.url));
 const CONFIG = {
@@ -38,17 +39,6 @@ function contentOfSize(size: number, ascii: boolean): string {
   return s;
 }
 
-function completion(content: string): string {
-  return JSON.stringify({
-    choices: [{ message: { role: "assistant", content }, finish_reason: "stop", index: 0, logprobs: null }],
-    object: "chat.completion",
-    usage: { prompt_tokens: 9, completion_tokens: 38, total_tokens: 47, prompt_tokens_details: { cached_tokens: 0 } },
-    created: 1764142512,
-    system_fingerprint: null,
-    model: "qwen-max",
-    id: "chatcmpl-6f0c2b7e-3a51-9d4e-8c1b-2f5e7a9d0c11",
-  });
-}
 
 /** DeepSeek's answer: the JSON object (pretty-printed, as the model writes it) as the content. */
 function answer(content: string): string {

@@ -15,7 +15,7 @@
 //     is reported as a validation error;
 //   - array/map accesses are bounds- and presence-checked.
 
-import { JsonValue, jsonString, jsonEquals, stringifyJson } from "../json";
+import { JsonValue, jsonString, jsonEquals, jsonKindName, stringifyJson } from "../json";
 
 /** Deepest schema nesting compileSchema() accepts. */
 export const MAX_SCHEMA_DEPTH: i32 = 128;
@@ -1411,13 +1411,10 @@ function typeMatches(mask: i32, v: JsonValue): bool {
   return false;
 }
 
+/** JSON Schema's name for a value's type ("integer" for whole numbers). */
 function typeName(v: JsonValue): string {
   if (v.isNumber()) return v.isInteger() ? "integer" : "number";
-  if (v.isString()) return "string";
-  if (v.isObject()) return "object";
-  if (v.isArray()) return "array";
-  if (v.isBool()) return "boolean";
-  return "null";
+  return jsonKindName(v);
 }
 
 function typeListText(mask: i32): string {
