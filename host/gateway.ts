@@ -144,8 +144,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     }
   };
 
-  const httpAgent = new http.Agent({ keepAlive: true });
-  const httpsAgent = new https.Agent({ keepAlive: true });
+  // Idle pooled sockets are closed after 4 s, before a typical upstream's own
+  // 5 s keep-alive timeout, so a request never picks a socket the upstream is
+  // closing at that moment (Node 20 ignores the server's Keep-Alive hint when
+  // the agent has no timeout of its own).
+  const httpAgent = new http.Agent({ keepAlive: true, timeout: 4000 });
+  const httpsAgent = new https.Agent({ keepAlive: true, timeout: 4000 });
   const inflight = new Set<http.ClientRequest>();
   const timers = new Set<NodeJS.Timeout>();
 

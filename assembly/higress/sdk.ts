@@ -248,7 +248,8 @@ export class HttpContext<C> extends StreamContext {
 
   /** Replaces the whole buffered response body. */
   replaceResponseBody(body: Uint8Array): bool {
-    return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, u32.MAX_VALUE, body) == 0;
+    // start 0 and a length past the end replace the whole body (i32 max, as the Go SDK passes).
+    return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, <u32>i32.MAX_VALUE, body) == 0;
   }
 }
 
