@@ -49,11 +49,12 @@ export function isBlank(s: string): boolean {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export type ContentCode = "ok" | "upstream_not_json" | "no_content" | "empty_content";
+export type ContentCode = "ok" | "upstream_not_json" | "not_completion" | "no_content" | "empty_content";
 
 /** `choices[0].message.content` of a parsed completion, with the plugin's failure codes. */
 export function contentOf(completion: unknown): { code: ContentCode; content?: string } {
-  if (!isObject(completion)) return { code: "no_content" };
+  // Not a chat completion at all (no `choices` member): not for the plugin.
+  if (!isObject(completion) || !("choices" in completion)) return { code: "not_completion" };
   const choices = completion.choices;
   if (!Array.isArray(choices) || choices.length === 0) return { code: "no_content" };
   const first = choices[0];

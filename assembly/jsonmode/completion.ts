@@ -12,6 +12,9 @@ export class Failure {
   constructor(public code: string, public reason: string) {}
 }
 
+/** The code of a JSON body that is no chat completion: passed untouched, whatever onFailure says. */
+export const NOT_COMPLETION = "not_completion";
+
 /** `choices[0].message.content` of a completion, or why there is none. */
 export class ContentResult {
   constructor(public content: JsonValue | null, public reason: string, public code: string = "") {}
@@ -22,9 +25,10 @@ export class ContentResult {
 
 /** Reads `choices[0].message.content` from a parsed chat completion. */
 export function contentOf(completion: JsonValue): ContentResult {
-  if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", "no_content");
+  // JSON that is no chat completion at all is not for the plugin ("not_completion").
+  if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
   const choices = completion.get("choices");
-  if (choices === null) return new ContentResult(null, "no choices", "no_content");
+  if (choices === null) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
   if (!choices.isArray()) return new ContentResult(null, "choices is not an array", "no_content");
   if (choices.length == 0) return new ContentResult(null, "no choices (empty array)", "no_content");
   const first = choices.at(0)!;

@@ -22,7 +22,7 @@ import {
 import { JsonValue, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
-  Attempt, Failure, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
+  Attempt, Failure, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
   readCompletionContent, readJsonModeAnswer, redact,
 } from "./completion";
 import { buildSseOutput, collectSse } from "./sse";
@@ -133,6 +133,12 @@ function onResponseBody(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig
     job.content = jsonString(sse.content);
   } else {
     const content = readCompletionContent(body);
+    if (content.code == NOT_COMPLETION) {
+      // Some other JSON API behind the same route: not ours, and no failure.
+      ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: " + content.reason);
+      count("passthrough.not_completion");
+      return FilterDataStatusValues.Continue;
+    }
     if (!content.ok) return job.fail(new Failure(content.code, "upstream " + content.reason));
     job.content = content.content;
     job.completion = content.completion;

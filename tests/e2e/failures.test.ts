@@ -103,8 +103,6 @@ describe("failures in the upstream's answer: never paused, original bytes", () =
       paused: false,
       calls: 0,
     },
-    { name: "a JSON array", upstream: raw("[1,2,3]"), code: "no_content", reason: /not a chat completion/, paused: false, calls: 0 },
-    { name: "no choices", upstream: raw(JSON.stringify({ id: "x", object: "chat.completion" })), code: "no_content", reason: /no choices/, paused: false, calls: 0 },
     { name: "choices: []", upstream: raw(completion("x", { choices: [] })), code: "no_content", reason: /no choices/, paused: false, calls: 0 },
     { name: "choices not an array", upstream: raw(completion("x", { choices: { 0: 1 } })), code: "no_content", reason: /not an array/, paused: false, calls: 0 },
     { name: "message missing", upstream: raw(completion("x", { choices: [{ index: 0, delta: { content: "x" } }] })), code: "no_content", reason: /message missing/, paused: false, calls: 0 },
@@ -114,6 +112,40 @@ describe("failures in the upstream's answer: never paused, original bytes", () =
     { name: "content only whitespace", upstream: raw(completion(" \n\t ")), code: "empty_content", reason: /empty/, paused: false, calls: 0 },
   ];
   for (const c of cases) test(c.name, () => runCase(c));
+});
+
+describe("JSON that is no chat completion: untouched and no failure, whatever onFailure says", () => {
+  const bodies: [string, string][] = [
+    ["a JSON array", "[1,2,3]"],
+    ["an object without choices", JSON.stringify({ id: "x", object: "chat.completion" })],
+    ["another API's JSON", JSON.stringify({ user: { id: 7, name: "Ada" } })],
+  ];
+  for (const [name, body] of bodies) {
+    for (const onFailure of ["passthrough", "error"]) {
+      test(`${name} (onFailure ${onFailure})`, async () => {
+        const reply = raw(body);
+        const up = await startUpstream(reply);
+        const stack = await startStack({
+          config: lessonConfig({ onFailure }),
+          routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }],
+        });
+        try {
+          const r = await send(stack.url(), { body: chatRequest("where is Beijing?") });
+          assertOriginal(r, 200, reply.headers ?? [], body);
+          const s = stack.streams[0];
+          assert.equal(s.resumed, 0, "never paused");
+          assert.equal(stack.ds.requests.length, 0, "no JSON-mode call");
+          assert.deepEqual(warnLines(s).map((l) => l.message), [], "no warn line");
+          assert.equal(metric(stack.host, "passthrough.not_completion"), 1);
+          assert.equal(metric(stack.host, "failed.no_content"), 0);
+          assert.equal(metric(stack.host, "error_response"), 0);
+        } finally {
+          await stack.close();
+          await up.close();
+        }
+      });
+    }
+  }
 });
 
 describe("failures of the JSON-mode call: paused, resumed once, original bytes", () => {

@@ -211,7 +211,7 @@ function classifyAnswer(a: AnswerSpec): AnswerClass {
   const p = ref.parseBytes(a.body);
   if (!p.ok) return { type: "final", why: "body not JSON" };
   const c = ref.contentOf(p.value);
-  if (c.code === "no_content") return { type: "final", why: "no content" };
+  if (c.code === "no_content" || c.code === "not_completion") return { type: "final", why: "no content" };
   if (c.code === "empty_content") return { type: "empty" };
   const content = c.content!;
   let exact: unknown = undefined;
@@ -631,7 +631,7 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
     if (outcome !== "original") r.problem(`outcome ${outcome}, expected the original response (not for the plugin)`);
     return;
   }
-  const failOutcome: Outcome = cfg.onFailure === "error" ? "error" : "original";
+  let failOutcome: Outcome = cfg.onFailure === "error" ? "error" : "original";
   // Body: does it carry content the plugin must send?
   let mustCall = false;
   let mayCall = false;
@@ -644,6 +644,13 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
     const c = ref.readCompletion(r.body);
     mayCall = c.code === "ok";
     const text = ref.decodeUtf8(r.body);
+    // JSON that is not a chat completion (no `choices`) is not for the plugin: always
+    // untouched. Nested past the plugin's parse depth (512) it is "not JSON" to the
+    // plugin instead, a failure: then either outcome is right.
+    if (c.code === "not_completion") {
+      if (text !== undefined && jsonDepth(text) <= 500) failOutcome = "original";
+      else if (outcome === "original") failOutcome = "original";
+    }
     mustCall = mayCall && text !== undefined && jsonDepth(text) <= 500;
   }
   if (cfg.serviceFQDN === REFUSED_FQDN) mustCall = mayCall = false; // the host refuses the cluster: passthrough without a call

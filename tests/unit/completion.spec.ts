@@ -26,7 +26,7 @@ describe("reading the upstream completion", () => {
     expect(r.content!.asString().startsWith("你好！我是通义千问")).toBe(true);
   });
   it("errors and empty content are reasons", () => {
-    expect(readCompletionContent(fixture("upstream-error-500.json")).reason).toBe("no choices");
+    expect(readCompletionContent(fixture("upstream-error-500.json")).reason).toBe("not a chat completion (no choices)");
     expect(readCompletionContent(fixture("deepseek-empty-content.json")).reason).toBe("choices[0].message.content is empty");
     expect(readCompletionContent(fixture("qwen-chat-stream.sse")).reason.startsWith("body is not JSON: ")).toBe(true);
   });
@@ -162,7 +162,9 @@ describe("reading the JSON-mode answer", () => {
     expect(readJsonModeAnswer(config(), 200, fixture("deepseek-truncated.json")).retryable).toBe(true);
     expect(readJsonModeAnswer(config(), 500, new Uint8Array(0)).retryable).toBe(false);
     expect(readCompletionContent(bytes("nope")).code).toBe("upstream_not_json");
-    expect(readCompletionContent(bytes("{}")).code).toBe("no_content");
+    expect(readCompletionContent(bytes("{}")).code).toBe("not_completion");
+    expect(readCompletionContent(bytes("[1,2]")).code).toBe("not_completion");
+    expect(readCompletionContent(bytes('{"choices":[]}')).code).toBe("no_content");
     expect(readCompletionContent(fixture("deepseek-empty-content.json")).code).toBe("empty_content");
   });
   it("an array answer", () => {
