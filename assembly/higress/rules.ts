@@ -123,10 +123,12 @@ export class RuleSet<C> {
 
   get ok(): bool { return this.error.length == 0; }
 
+  /** Bit (1 << kind) set for each matcher kind some rule uses: which request attributes to read. */
+  kinds: i32 = 0;
+
   /** True when a matcher needs the given request attribute. */
   needs(kind: MatchKind): bool {
-    for (let i = 0; i < this.rules.length; i++) if (this.rules[i].kind == kind) return true;
-    return false;
+    return (this.kinds & (1 << <i32>kind)) != 0;
   }
 
   /** The config for a request: first matching rule, else the global config, else null. */
@@ -209,7 +211,9 @@ export function parseRuleSet<C>(json: JsonValue, parse: (config: JsonValue) => P
         return set;
       }
       for (let w = 0; w < parsed.warnings.length; w++) set.warnings.push(where + ": " + parsed.warnings[w]);
-      set.rules.push(new Rule<C>(matchKind(matcher), values, parsed.config!));
+      const kind = matchKind(matcher);
+      set.kinds |= 1 << <i32>kind;
+      set.rules.push(new Rule<C>(kind, values, parsed.config!));
     }
   }
   // The global fields: required when there are no rules; optional otherwise.

@@ -13,10 +13,10 @@
 // handlers are whole (buffered to end of stream).
 
 import {
-  BufferTypeValues, FilterDataStatusValues, FilterHeadersStatusValues, LogLevelValues, MapTypeValues,
+  BufferTypeValues, FilterDataStatusValues, FilterHeadersStatusValues, MapTypeValues,
   RootContext, RootContextFactory, HttpContext as StreamContext, registerRootContextFactory,
   getBufferBytes, setBufferBytes, getHeaderMapValue, getHeaderMapPairs, addHeaderMapValue,
-  replaceHeaderMapValue, removeHeaderMapValue, getPropertyString, Headers, log,
+  replaceHeaderMapValue, removeHeaderMapValue, getPropertyString, Headers,
 } from "../proxy";
 import { JsonValue, parseJson } from "../json";
 import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
@@ -251,9 +251,4 @@ export class HttpContext<C> extends StreamContext {
     // start 0 and a length past the end replace the whole body (i32 max, as the Go SDK passes).
     return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, <u32>i32.MAX_VALUE, body) == 0;
   }
-}
-
-/** Logs through the proxy layer without a plugin prefix (start-up problems). */
-export function rawLog(level: LogLevelValues, message: string): void {
-  log(level, message);
 }

@@ -77,7 +77,7 @@ class Fields {
   }
 
   /** A required, non-empty string. `example` completes the error message. */
-  requiredString(name: string, example: string, secret: bool = false): string {
+  requiredString(name: string, example: string): string {
     const v = this.json.get(name);
     if (v === null) {
       if (this.missing.length == 0) this.missing = name + ": required string, e.g. " + example;
@@ -162,7 +162,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   const c = new JsonModeConfig();
   c.url = f.requiredString("url", "\"https://api.deepseek.com/v1/chat/completions\" or \"/v1/chat/completions\"");
   c.model = f.requiredString("model", "\"deepseek-chat\"");
-  c.apiKey = f.requiredString("apiKey", "\"sk-...\"", true);
+  c.apiKey = f.requiredString("apiKey", "\"sk-...\"");
   c.serviceFQDN = f.requiredString("serviceFQDN", "\"deepseek.dns\"");
 
   const u = c.url.length > 0 ? splitUrl(c.url) : null;

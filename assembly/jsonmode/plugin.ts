@@ -74,11 +74,6 @@ export function mediaType(value: string): string {
   return asciiLower(media.trim());
 }
 
-/** `application/json`, with any parameters, case-insensitive. */
-export function isJsonContentType(value: string): bool {
-  return mediaType(value) == "application/json";
-}
-
 function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
   const reason = skipReason(ctx, config);
   if (reason.length > 0) {
@@ -159,8 +154,6 @@ class JsonModeCall extends HttpCallTarget {
   usage: JsonValue | null = null;
   /** Earlier bad answers, replayed on retries. */
   history: Attempt[] = [];
-  /** The stream is paused waiting for us. */
-  paused: bool = false;
 
   constructor(public ctx: HttpContext<JsonModeConfig>, public config: JsonModeConfig) { super(); }
 
@@ -187,7 +180,6 @@ class JsonModeCall extends HttpCallTarget {
         " refused: " + wasmResultName(d.result) + " (is the service registered under that name?)"));
       return false;
     }
-    this.paused = true;
     if (this.ctx.log.enabled(LogLevelValues.debug)) {
       this.ctx.log.debug(this.where() + "paused; JSON-mode call " + d.token.toString() + " (attempt " +
         (this.history.length + 1).toString() + ") to " + config.client.cluster.clusterName());
@@ -268,11 +260,11 @@ class JsonModeCall extends HttpCallTarget {
     return FilterDataStatusValues.Continue;
   }
 
-  /** Resumes the stream if this conversion paused it (exactly once). */
+  /**
+   * Resumes the stream if it is paused, i.e. when this ends in a call answer;
+   * during the body callback nothing is paused yet and returning Continue is enough.
+   */
   private finish(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.ctx.resumeResponse();
-    }
+    if (this.ctx.responsePaused) this.ctx.resumeResponse();
   }
 }

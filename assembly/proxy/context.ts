@@ -48,11 +48,6 @@ export class RootContext extends BaseContext {
     return new HttpContext(id, this);
   }
 
-  /** Number of dispatched calls still waiting for their answer. */
-  get pendingCalls(): i32 {
-    return this.pending.size;
-  }
-
   /**
    * Dispatches an HTTP call on behalf of `stream`. When the answer arrives,
    * the stream is made the effective context and `target` is called.
@@ -61,7 +56,6 @@ export class RootContext extends BaseContext {
     const d = host.httpCall(cluster, headers, body, timeoutMs);
     if (d.result == WasmResultValues.Ok) {
       this.pending.set(d.token, new PendingCall(stream.id, target));
-      stream.inflightCalls++;
     }
     return d;
   }
@@ -79,7 +73,6 @@ export class RootContext extends BaseContext {
       host.log(LogLevelValues.debug, "http call answer after stream " + call.streamId.toString() + " ended; dropped");
       return;
     }
-    stream.inflightCalls--;
     setCurrentHttpContext(stream);
     const r = host.setEffectiveContext(stream.id);
     if (r != WasmResultValues.Ok) {
@@ -114,10 +107,6 @@ export function parseStatus(s: string): i32 {
 export class HttpContext extends BaseContext {
   /** True while the response waits for resumeResponse() or a local response. */
   responsePaused: bool = false;
-  /** How many times this stream was resumed (for diagnostics). */
-  responseResumes: i32 = 0;
-  /** HTTP calls dispatched for this stream and not answered yet. */
-  inflightCalls: i32 = 0;
 
   constructor(id: u32, public root: RootContext) {
     super(id);
@@ -151,7 +140,6 @@ export class HttpContext extends BaseContext {
       return false;
     }
     this.responsePaused = false;
-    this.responseResumes++;
     host.setEffectiveContext(this.id);
     const r = host.continueStream(StreamTypeValues.Response);
     if (r != WasmResultValues.Ok) {
@@ -206,11 +194,6 @@ export function getRootContext(id: u32): RootContext | null {
 
 export function getHttpContext(id: u32): HttpContext | null {
   return streams.has(id) ? streams.get(id) : null;
-}
-
-/** Number of stream contexts alive in the VM. */
-export function liveHttpContexts(): i32 {
-  return streams.size;
 }
 
 export function createContext(id: u32, parentId: u32): void {
