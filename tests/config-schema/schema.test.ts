@@ -2,7 +2,7 @@
 // English and Chinese, and accepts and rejects the rows of the configuration table.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CORE_CASES, ISSUE_4_CASES, type ConfigCase } from "./config-cases.ts";
+import { CORE_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
 import { loadSchema, schemaCheck, strictAjv } from "./schema-util.ts";
 
 const schema = loadSchema();
@@ -96,5 +96,5 @@ function checkRows(cases: ConfigCase[]) {
   }
 }
 
-describe("schema against the configuration table: plugin issue fields", () => checkRows(CORE_CASES));
-describe("schema against the configuration table: JSON-reliability issue fields", () => checkRows(ISSUE_4_CASES));
+describe("schema against the configuration table: core fields", () => checkRows(CORE_CASES));
+describe("schema against the configuration table: JSON-reliability fields", () => checkRows(RELIABILITY_CASES));

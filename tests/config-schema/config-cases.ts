@@ -27,10 +27,10 @@ const ok = (name: string, config: unknown): ConfigCase => ({ name, config, valid
 const bad = (name: string, config: unknown): ConfigCase => ({ name, config, valid: false });
 const route = (...names: string[]) => ({ _match_route_: names });
 
-/** Rows about the fields and rules of the plugin issue (url ... systemPrompt, _rules_). */
+/** Rows about the core fields and rules (url ... systemPrompt, _rules_). */
 export const CORE_CASES: ConfigCase[] = [
   ok("the four required fields", BASE),
-  ok("every field of the plugin issue", {
+  ok("every core field", {
     ...BASE,
     servicePort: 443,
     serviceHost: "api.deepseek.com",
@@ -126,7 +126,7 @@ export const CORE_CASES: ConfigCase[] = [
  * Rows about the fields of the JSON-reliability options (jsonSchema, maxRetries,
  * responseFormat, maxTokens, temperature, output, onFailure, streaming).
  */
-export const ISSUE_4_CASES: ConfigCase[] = [
+export const RELIABILITY_CASES: ConfigCase[] = [
   ok("jsonSchema", {
     ...BASE,
     jsonSchema: {
@@ -150,7 +150,7 @@ export const ISSUE_4_CASES: ConfigCase[] = [
   ok("onFailure passthrough", { ...BASE, onFailure: "passthrough" }),
   ok("streaming passthrough", { ...BASE, streaming: "passthrough" }),
   ok("streaming convert", { ...BASE, streaming: "convert" }),
-  ok("issue-4 fields in a rule", {
+  ok("JSON-reliability fields in a rule", {
     ...BASE,
     _rules_: [{ ...route("default/a"), maxRetries: 1, output: "openai", onFailure: "error", temperature: 0.2 }],
   }),
@@ -170,5 +170,5 @@ export const ISSUE_4_CASES: ConfigCase[] = [
   bad("output unknown", { ...BASE, output: "html" }),
   bad("onFailure unknown", { ...BASE, onFailure: "ignore" }),
   bad("streaming unknown", { ...BASE, streaming: "buffer" }),
-  bad("an invalid issue-4 field in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxRetries: 9 }] }),
+  bad("an invalid JSON-reliability field in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxRetries: 9 }] }),
 ];

@@ -1,4 +1,4 @@
-// Compiles tests/schema-suite/entry.ts (the JSON Schema validator plus a small
+// Compiles tests/jsonschema-suite/entry.ts (the JSON Schema validator plus a small
 // string-passing shim) into a temporary directory and returns the Wasm bytes.
 // asc runs in the temporary directory so the project's asconfig.json (the
 // plugin build) does not apply.
@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, "..", "..");
 
 export function buildEntry() {
-  const dir = mkdtempSync(join(tmpdir(), "schema-suite-"));
+  const dir = mkdtempSync(join(tmpdir(), "jsonschema-suite-"));
   try {
     const out = join(dir, "entry.wasm");
     const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");

@@ -6,7 +6,7 @@
 // occur in the group's schema; the group then counts as unsupported. Otherwise
 // every test's valid/invalid verdict must match the suite's. The per-file table
 // is printed and must equal the one in docs/schema-support.md; refresh it with
-//   UPDATE_SCHEMA_DOCS=1 node --import tsx --test tests/schema-suite/suite.test.ts
+//   UPDATE_SCHEMA_DOCS=1 node --import tsx --test tests/jsonschema-suite/suite.test.ts
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Test entry for the JSON Schema Test Suite runner (tests/schema-suite/suite.test.ts).
+// Test entry for the JSON Schema Test Suite runner (tests/jsonschema-suite/suite.test.ts).
 //
 // The runner writes UTF-8 text into the buffer returned by inputBuffer(), then
 // calls compileInput() (the text is a schema) or validateInput() (the text is
