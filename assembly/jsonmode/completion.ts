@@ -5,7 +5,7 @@
 import { JsonValue, JsonWriter, parseJson, jsonKindName as kindOf } from "../json";
 import { extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
-import { formatErrors } from "./schema";
+import { formatErrors } from "../jsonschema";
 
 /** Why a conversion did not happen: a stable code (for clients and metrics) and a reason (for logs). */
 export class Failure {

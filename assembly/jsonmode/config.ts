@@ -3,7 +3,7 @@
 
 import { JsonValue, stringifyJson, jsonKindName as kindName } from "../json";
 import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
-import { Schema, compileSchema } from "./schema";
+import { Schema, compileSchema } from "../jsonschema";
 
 export const DEFAULT_TIMEOUT_MS: i64 = 50000;
 export const MAX_TIMEOUT_MS: i64 = 600000;

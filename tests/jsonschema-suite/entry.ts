@@ -7,7 +7,7 @@
 // the collector never frees memory the runner still reads or writes.
 
 import { parseJson } from "../../assembly/json";
-import { compileSchema, formatErrors, Schema } from "../../assembly/jsonmode/schema";
+import { compileSchema, formatErrors, Schema } from "../../assembly/jsonschema";
 
 let input = new Uint8Array(0);
 let output = new Uint8Array(0);

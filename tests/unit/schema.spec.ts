@@ -2,7 +2,7 @@ import { parseJsonString, JsonValue } from "../../assembly/json";
 import {
   compileSchema, formatErrors, Schema, ValidationError, codePointCount,
   MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS,
-} from "../../assembly/jsonmode/schema";
+} from "../../assembly/jsonschema";
 
 function json(text: string): JsonValue {
   const p = parseJsonString(text);

@@ -1,0 +1,14 @@
+// A JSON Schema (draft-07) validator over the JSON reader of ../json: compile a
+// schema document once, validate many instances; never traps.
+//
+//   schema.ts    the API: compileSchema, Schema, ValidationError, limits
+//   compile.ts   schema document -> SchemaNode graph; keywords.ts: the keyword table
+//   validate.ts  the checks; sink.ts: where errors go; reasons.ts: what they say
+//   node.ts      the compiled graph   pointer.ts  JSON pointers   hash.ts  value hashes
+//   text.ts      quoting for messages
+
+export {
+  MAX_SCHEMA_DEPTH, MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS,
+  Schema, SchemaCompileResult, ValidationError, compileSchema, formatErrors,
+} from "./schema";
+export { codePointCount } from "./validate";

@@ -1,0 +1,441 @@
+// Validation: applies a compiled SchemaNode to an instance. Every check
+// returns whether the value matched and reports each failure to its sink
+// (Sink.fail), which decides whether the check goes on, and whether a message
+// is written at all (reasons.ts).
+
+import { JsonValue, jsonString, jsonEquals } from "../json";
+import { SchemaNode, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING } from "./node";
+import { PathSeg, Sink, quietSink, stop } from "./sink";
+import { Why } from "./reasons";
+import { hashValue } from "./hash";
+import { MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS } from "./schema";
+
+/** Applies `n` to `v`; returns whether it matched. Errors go to `s`. */
+export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
+  let ctx = s.ctx;
+  if (ctx.stopped) return false;
+  if (depth > MAX_VALIDATION_DEPTH) {
+    stop(ctx, path, "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)");
+    return false;
+  }
+  ctx.steps++;
+  if (ctx.steps > MAX_VALIDATION_STEPS) {
+    stop(ctx, path, "validation stopped after " + MAX_VALIDATION_STEPS.toString() + " steps (schema too costly for this value)");
+    return false;
+  }
+  if (n.boolSchema >= 0) {
+    if (n.boolSchema == 1) return true;
+    s.fail(path, Why.NoValue, n, v);
+    return false;
+  }
+  let ref = n.ref;
+  if (ref !== null) return checkNode(ref, v, path, depth + 1, s);
+
+  let ok = true;
+  if (n.types != 0 && !typeMatches(n.types, v)) {
+    ok = false;
+    if (s.fail(path, Why.Type, n, v)) return false;
+  }
+
+  let enumValues = n.enumValues;
+  if (enumValues !== null && !inEnum(n, enumValues, v)) {
+    ok = false;
+    if (s.fail(path, Why.Enum, n, v)) return false;
+  }
+  let constValue = n.constValue;
+  if (constValue !== null && !jsonEquals(constValue, v)) {
+    ok = false;
+    if (s.fail(path, Why.Const, n, v)) return false;
+  }
+
+  let typed = true;
+  if (v.isNumber()) typed = checkNumber(n, v, path, s);
+  else if (v.isString()) typed = checkString(n, v, path, s);
+  else if (v.isArray()) typed = checkArray(n, v, path, depth, s);
+  else if (v.isObject()) typed = checkObject(n, v, path, depth, s);
+  if (!typed) {
+    ok = false;
+    if (s.full()) return false;
+  }
+
+  if (!checkCombinators(n, v, path, depth, s)) ok = false;
+  return ok && !ctx.stopped;
+}
+
+function checkCombinators(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
+  let ctx = s.ctx;
+  let ok = true;
+  let allOf = n.allOf;
+  if (allOf !== null) {
+    for (let i = 0; i < allOf.length; i++) {
+      if (!checkNode(allOf[i], v, path, depth + 1, s)) {
+        ok = false;
+        if (s.full()) return false;
+      }
+    }
+  }
+  let anyOf = n.anyOf;
+  if (anyOf !== null) {
+    let matched = false;
+    for (let i = 0; i < anyOf.length; i++) {
+      if (checkNode(anyOf[i], v, path, depth + 1, quietSink(ctx))) {
+        matched = true;
+        break;
+      }
+      if (ctx.stopped) return false;
+    }
+    if (!matched) {
+      ok = false;
+      if (s.fail(path, Why.AnyOf, n, v, null, depth)) return false;
+    }
+  }
+  let oneOf = n.oneOf;
+  if (oneOf !== null) {
+    let first = -1;
+    let second = -1;
+    for (let i = 0; i < oneOf.length; i++) {
+      if (checkNode(oneOf[i], v, path, depth + 1, quietSink(ctx))) {
+        if (first >= 0) {
+          second = i;
+          break;
+        }
+        first = i;
+      }
+      if (ctx.stopped) return false;
+    }
+    if (first < 0) {
+      ok = false;
+      if (s.fail(path, Why.OneOfNone, n, v, null, depth)) return false;
+    } else if (second >= 0) {
+      ok = false;
+      if (s.fail(path, Why.OneOfMany, n, v, null, first, second)) return false;
+    }
+  }
+  let not = n.not;
+  if (not !== null) {
+    let matched = checkNode(not, v, path, depth + 1, quietSink(ctx));
+    if (ctx.stopped) return false;
+    if (matched) {
+      ok = false;
+      if (s.fail(path, Why.Not, n, v)) return false;
+    }
+  }
+  let ifNode = n.ifNode;
+  if (ifNode !== null) {
+    let matched = checkNode(ifNode, v, path, depth + 1, quietSink(ctx));
+    if (ctx.stopped) return false;
+    let branch = matched ? n.thenNode : n.elseNode;
+    if (branch !== null && !checkNode(branch, v, path, depth + 1, s)) {
+      ok = false;
+      if (s.full()) return false;
+    }
+  }
+  let deps = n.dependencies;
+  if (deps !== null && v.isObject()) {
+    for (let i = 0; i < deps.length; i++) {
+      let d = deps[i];
+      if (!v.has(d.name)) continue;
+      let req = d.required;
+      if (req !== null) {
+        for (let j = 0; j < req.length; j++) {
+          if (v.has(req[j])) continue;
+          ok = false;
+          if (s.fail(path, Why.DependencyRequired, n, v, req[j], i)) return false;
+        }
+      }
+      let ds = d.schema;
+      if (ds !== null && !checkNode(ds, v, path, depth + 1, s)) {
+        ok = false;
+        if (s.full()) return false;
+      }
+    }
+  }
+  return ok;
+}
+
+function checkNumber(n: SchemaNode, v: JsonValue, path: PathSeg | null, s: Sink): bool {
+  let x = v.asNumber();
+  let ok = true;
+  let b = n.minimum;
+  if (b !== null && !(x >= b.value)) {
+    ok = false;
+    if (s.fail(path, Why.Minimum, n, v)) return false;
+  }
+  b = n.maximum;
+  if (b !== null && !(x <= b.value)) {
+    ok = false;
+    if (s.fail(path, Why.Maximum, n, v)) return false;
+  }
+  b = n.exclusiveMinimum;
+  if (b !== null && !(x > b.value)) {
+    ok = false;
+    if (s.fail(path, Why.ExclusiveMinimum, n, v)) return false;
+  }
+  b = n.exclusiveMaximum;
+  if (b !== null && !(x < b.value)) {
+    ok = false;
+    if (s.fail(path, Why.ExclusiveMaximum, n, v)) return false;
+  }
+  b = n.multipleOf;
+  if (b !== null && !isMultipleOf(x, b.value)) {
+    ok = false;
+    if (s.fail(path, Why.MultipleOf, n, v)) return false;
+  }
+  return ok;
+}
+
+/**
+ * x / m is an integer, allowing for binary floating point: 19.99 is a multiple
+ * of 0.01 although 19.99 / 0.01 == 1998.9999999999998. A quotient that
+ * overflows is not a multiple.
+ */
+function isMultipleOf(x: f64, m: f64): bool {
+  let q = x / m;
+  if (!isFinite(q)) return false;
+  let r = Math.abs(q - Math.round(q));
+  let scale = Math.abs(q) > 1.0 ? Math.abs(q) : 1.0;
+  return r <= 1e-9 * scale;
+}
+
+function checkString(n: SchemaNode, v: JsonValue, path: PathSeg | null, s: Sink): bool {
+  let a = n.minLength;
+  let b = n.maxLength;
+  if (a === null && b === null) return true;
+  let len = codePointCount(v.asString());
+  let ok = true;
+  if (a !== null && <f64>len < a.value) {
+    ok = false;
+    if (s.fail(path, Why.MinLength, n, v)) return false;
+  }
+  if (b !== null && <f64>len > b.value) {
+    ok = false;
+    if (s.fail(path, Why.MaxLength, n, v)) return false;
+  }
+  return ok;
+}
+
+/** Length in Unicode code points: a surrogate pair counts once, a lone surrogate once. */
+export function codePointCount(str: string): i32 {
+  let n = str.length;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let c = str.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      let d = str.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
+  let ctx = s.ctx;
+  let len = v.length;
+  let ok = true;
+  let b = n.minItems;
+  if (b !== null && <f64>len < b.value) {
+    ok = false;
+    if (s.fail(path, Why.MinItems, n, v)) return false;
+  }
+  b = n.maxItems;
+  if (b !== null && <f64>len > b.value) {
+    ok = false;
+    if (s.fail(path, Why.MaxItems, n, v)) return false;
+  }
+  let items = n.items;
+  let list = n.itemList;
+  if (items !== null) {
+    for (let i = 0; i < len; i++) {
+      let item = v.at(i);
+      if (item === null) continue;
+      if (!checkNode(items, item, new PathSeg(path, null, i), depth + 1, s)) {
+        ok = false;
+        if (s.full()) return false;
+      }
+    }
+  } else if (list !== null) {
+    let extra = n.additionalItems;
+    for (let i = 0; i < len; i++) {
+      let item = v.at(i);
+      if (item === null) continue;
+      let p = new PathSeg(path, null, i);
+      if (i < list.length) {
+        if (!checkNode(list[i], item, p, depth + 1, s)) {
+          ok = false;
+          if (s.full()) return false;
+        }
+      } else if (extra !== null) {
+        if (extra.boolSchema == 0) {
+          ok = false;
+          if (s.fail(p, Why.AdditionalItem, n, v)) return false;
+          break; // one error for the surplus is enough
+        }
+        if (!checkNode(extra, item, p, depth + 1, s)) {
+          ok = false;
+          if (s.full()) return false;
+        }
+      } else {
+        break;
+      }
+    }
+  }
+  let contains = n.contains;
+  if (contains !== null) {
+    let found = false;
+    for (let i = 0; i < len; i++) {
+      let item = v.at(i);
+      if (item === null) continue;
+      if (checkNode(contains, item, new PathSeg(path, null, i), depth + 1, quietSink(ctx))) {
+        found = true;
+        break;
+      }
+      if (ctx.stopped) return false;
+    }
+    if (!found) {
+      ok = false;
+      if (s.fail(path, Why.Contains, n, v)) return false;
+    }
+  }
+  if (n.uniqueItems && len > 1) {
+    let dup = findDuplicate(v, len);
+    if (dup >= 0) {
+      ok = false;
+      if (s.fail(path, Why.UniqueItems, n, v, null, <i32>(dup >> 32), <i32>(dup & 0xffffffff))) return false;
+    }
+  }
+  return ok;
+}
+
+/** First pair of equal items as (i << 32 | j), i < j, or -1. Sorts by hash; compares only hash twins. */
+function findDuplicate(v: JsonValue, len: i32): i64 {
+  let keyed = new Array<u64>(len);
+  for (let i = 0; i < len; i++) {
+    let item = v.at(i);
+    let h: u64 = item === null ? 0 : hashValue(item, 0);
+    keyed[i] = ((h & 0xffffffff) << 32) | <u64>(<u32>i);
+  }
+  keyed.sort(compareU64);
+  let bestI = -1;
+  let bestJ = -1;
+  let start = 0;
+  while (start < len) {
+    let end = start + 1;
+    let h = keyed[start] >> 32;
+    while (end < len && (keyed[end] >> 32) == h) end++;
+    for (let a = start; a < end; a++) {
+      let ia = <i32>(keyed[a] & 0xffffffff);
+      let va = v.at(ia);
+      if (va === null) continue;
+      for (let b = a + 1; b < end; b++) {
+        let ib = <i32>(keyed[b] & 0xffffffff);
+        let vb = v.at(ib);
+        if (vb === null) continue;
+        if (jsonEquals(va, vb)) {
+          let lo = ia < ib ? ia : ib;
+          let hi = ia < ib ? ib : ia;
+          if (bestI < 0 || lo < bestI || (lo == bestI && hi < bestJ)) {
+            bestI = lo;
+            bestJ = hi;
+          }
+        }
+      }
+    }
+    start = end;
+  }
+  if (bestI < 0) return -1;
+  return (<i64>bestI << 32) | <i64>bestJ;
+}
+
+function compareU64(a: u64, b: u64): i32 {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
+  let ctx = s.ctx;
+  let ok = true;
+  let count = v.length;
+  let b = n.minProperties;
+  if (b !== null && <f64>count < b.value) {
+    ok = false;
+    if (s.fail(path, Why.MinProperties, n, v)) return false;
+  }
+  b = n.maxProperties;
+  if (b !== null && <f64>count > b.value) {
+    ok = false;
+    if (s.fail(path, Why.MaxProperties, n, v)) return false;
+  }
+  let required = n.required;
+  if (required !== null) {
+    for (let i = 0; i < required.length; i++) {
+      if (v.has(required[i])) continue;
+      ok = false;
+      if (s.fail(path, Why.Required, n, v, required[i])) return false;
+    }
+  }
+  let index = n.propIndex;
+  let nodes = n.propNodes;
+  let extra = n.additionalProperties;
+  let names = n.propertyNames;
+  if (index === null && extra === null && names === null) return ok;
+  let keys = v.keys();
+  for (let i = 0; i < keys.length; i++) {
+    let key = keys[i];
+    let pv = v.get(key);
+    if (pv === null) continue;
+    let p = new PathSeg(path, key, -1);
+    if (names !== null) {
+      let kv = jsonString(key);
+      if (!checkNode(names, kv, path, depth + 1, quietSink(ctx))) {
+        if (ctx.stopped) return false;
+        ok = false;
+        if (s.fail(path, Why.PropertyName, names, kv, key, depth + 1)) return false;
+      }
+    }
+    if (index !== null && nodes !== null && index.has(key)) {
+      let at = index.get(key);
+      if (at >= 0 && at < nodes.length) {
+        let pn = nodes[at];
+        if (pn.boolSchema == 0) {
+          ok = false;
+          if (s.fail(p, Why.PropertyNotAllowed, n, v)) return false;
+        } else if (!checkNode(pn, pv, p, depth + 1, s)) {
+          ok = false;
+          if (s.full()) return false;
+        }
+      }
+    } else if (extra !== null) {
+      if (extra.boolSchema == 0) {
+        ok = false;
+        if (s.fail(p, Why.AdditionalProperty, n, v)) return false;
+      } else if (!checkNode(extra, pv, p, depth + 1, s)) {
+        ok = false;
+        if (s.full()) return false;
+      }
+    }
+  }
+  return ok;
+}
+
+function inEnum(n: SchemaNode, values: JsonValue[], v: JsonValue): bool {
+  let hashes = n.enumHashes;
+  let h = hashValue(v, 0);
+  for (let i = 0; i < values.length; i++) {
+    if (hashes !== null && i < hashes.length && hashes[i] != h) continue;
+    if (jsonEquals(values[i], v)) return true;
+  }
+  return false;
+}
+
+function typeMatches(mask: i32, v: JsonValue): bool {
+  if (v.isNumber()) {
+    if ((mask & T_NUMBER) != 0) return true;
+    return (mask & T_INTEGER) != 0 && v.isInteger();
+  }
+  if (v.isString()) return (mask & T_STRING) != 0;
+  if (v.isObject()) return (mask & T_OBJECT) != 0;
+  if (v.isArray()) return (mask & T_ARRAY) != 0;
+  if (v.isBool()) return (mask & T_BOOLEAN) != 0;
+  if (v.isNull()) return (mask & T_NULL) != 0;
+  return false;
+}
