@@ -1,5 +1,5 @@
 // Runs the official JSON Schema Test Suite (draft-07) against the jsonSchema
-// validator compiled to Wasm (assembly/jsonmode/schema.ts).
+// validator compiled to Wasm (assembly/jsonschema/).
 //
 // For every group of every file: if compileSchema() rejects the schema, the
 // rejection must name a keyword this validator rejects and that keyword must
