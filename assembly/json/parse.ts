@@ -7,7 +7,8 @@
 // - Lazy: the parser only records a tape of nodes (see JsonDoc) holding source
 //   ranges; JsonValue objects, decoded strings and numbers are made on access.
 
-import { JsonValue, JsonKind, JsonDoc, wrapNode, TAPE_WORDS, TAPE_ESCAPED, TAPE_TRUE } from "./value";
+import { JsonValue, JsonKind } from "./value";
+import { JsonDoc, wrapNode, TAPE_WORDS, TAPE_ESCAPED, TAPE_TRUE } from "./tape";
 import {
   byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex,
   stringToUtf8,

@@ -6,37 +6,12 @@
 
 import {
   byteAt, putByte, unitAt, word64At, putCodePoint, utf8SequenceLength, REPLACEMENT,
-  swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr, hexDigit,
+  swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr,
 } from "./utf8";
-import {
-  JsonValue, JsonKind, JsonDoc, FLAG_TRUE, TAPE_KIND_MASK, TAPE_TRUE, wrapNode,
-  tapeObjectDuplicates, DUPS_NONE,
-} from "./value";
-import { writeNumberText, writeUnsigned } from "./number";
-
-/**
- * For ASCII byte c: 0 when it is written as is inside a string, otherwise the
- * letter of its two-character escape, or 'u' for the \u00XX form.
- */
-// @ts-ignore: decorator
-@lazy const ESCAPE_LETTER = memory.data<u8>([
-  // 0x00 .. 0x1F
-  0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x62, 0x74, 0x6E, 0x75, 0x66, 0x72, 0x75, 0x75,
-  0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75, 0x75,
-  // 0x20 .. 0x2F: '"' is escaped
-  0, 0, 0x22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  // 0x50 .. 0x5F: '\\' is escaped
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5C, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-]);
-
-// @ts-ignore: decorator
-@inline function escapeLetter(c: u32): u32 {
-  return <u32>load<u8>(ESCAPE_LETTER + <usize>c);
-}
+import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
+import { JsonDoc, TAPE_KIND_MASK, TAPE_TRUE, wrapNode, tapeObjectDuplicates, DUPS_NONE } from "./tape";
+import { writeNumberText, writeUnsigned } from "./number_format";
+import { escapeLetter, needsEscape4, putEscape, putUnicodeEscape } from "./escape";
 
 /** UTF-16 code units handled per buffer reservation in string(). */
 const STRING_CHUNK: i32 = 4096;
@@ -575,40 +550,6 @@ class WriteFrame {
   isObject: bool = false;
   /** Members come from the object's name index (repeated names collapsed). */
   dedupe: bool = false;
-}
-
-/** True when one of four ASCII UTF-16 lanes of `w` is a control character, '"' or '\\'. */
-// @ts-ignore: decorator
-@inline function needsEscape4(w: u64): bool {
-  const LANE_ONES: u64 = 0x0001000100010001;
-  const LANE_HIGHS: u64 = 0x8000800080008000;
-  let control = (w - 0x0020002000200020) & ~w & LANE_HIGHS;
-  let q = w ^ 0x0022002200220022;
-  let quote = (q - LANE_ONES) & ~q & LANE_HIGHS;
-  let b = w ^ 0x005C005C005C005C;
-  let backslash = (b - LANE_ONES) & ~b & LANE_HIGHS;
-  return (control | quote | backslash) != 0;
-}
-
-/** Writes the escape of ASCII c whose letter is e ('u' for \u00XX); returns its length. */
-function putEscape(p: usize, c: u32, e: u32): usize {
-  putByte(p, 0x5C);
-  if (e != 0x75) {
-    putByte(p + 1, e);
-    return 2;
-  }
-  return putUnicodeEscape(p, c);
-}
-
-/** Writes \uXXXX (lowercase hex) for code unit c; returns 6. */
-function putUnicodeEscape(p: usize, c: u32): usize {
-  putByte(p, 0x5C);
-  putByte(p + 1, 0x75);
-  putByte(p + 2, hexDigit((c >> 12) & 0xF));
-  putByte(p + 3, hexDigit((c >> 8) & 0xF));
-  putByte(p + 4, hexDigit((c >> 4) & 0xF));
-  putByte(p + 5, hexDigit(c & 0xF));
-  return 6;
 }
 
 /** Compact JSON text of `v`. */
