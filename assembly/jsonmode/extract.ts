@@ -7,7 +7,7 @@
 //      object or array parses is taken, and the prose around it is dropped.
 // Only objects and arrays are accepted; a bare scalar is not an answer.
 
-import { JsonValue, parseJson, parseJsonPrefix, serializeJson, JsonParseResult } from "../json/index";
+import { JsonValue, parseJson, parseJsonPrefix, serializeJson, JsonParseResult, byteAt } from "../json";
 
 export class Extracted {
   /** True when a JSON object or array was found. */
@@ -142,11 +142,6 @@ function failure(reason: string): Extracted {
   let r = new Extracted();
   r.reason = reason;
   return r;
-}
-
-// @ts-ignore: decorator
-@inline function byteAt(text: Uint8Array, i: i32): u32 {
-  return <u32>load<u8>(text.dataStart + <usize>i);
 }
 
 /** ASCII whitespace, and the bytes of a UTF-8 byte order mark. */

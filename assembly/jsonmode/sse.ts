@@ -5,7 +5,7 @@
 // The body is read whole (the plugin buffers it to end of stream), so an
 // event split across chunks at any byte is no different from one that is not.
 
-import { JsonValue, JsonWriter, parseJson } from "../json";
+import { ByteBuilder, JsonValue, JsonWriter, parseJson } from "../json";
 import { writeUsage } from "./completion";
 
 export class SseResult {
@@ -27,32 +27,6 @@ function isSpace(c: u8): bool {
   return c == 0x20 || c == 0x09;
 }
 
-/** Growable byte buffer. */
-class Bytes {
-  buf: Uint8Array = new Uint8Array(256);
-  len: i32 = 0;
-
-  push(src: Uint8Array, start: i32, end: i32): void {
-    const n = end - start;
-    if (n <= 0) return;
-    if (this.len + n > this.buf.length) {
-      let cap = this.buf.length * 2;
-      while (cap < this.len + n) cap *= 2;
-      const next = new Uint8Array(cap);
-      memory.copy(next.dataStart, this.buf.dataStart, this.len);
-      this.buf = next;
-    }
-    memory.copy(this.buf.dataStart + this.len, src.dataStart + start, n);
-    this.len += n;
-  }
-
-  toBytes(): Uint8Array {
-    const out = new Uint8Array(this.len);
-    memory.copy(out.dataStart, this.buf.dataStart, this.len);
-    return out;
-  }
-}
-
 /**
  * Parses an SSE body and collects the deltas. Lines end in LF, CRLF or CR;
  * an event's `data:` lines are joined with LF; `data: [DONE]` ends the stream;
@@ -62,7 +36,7 @@ class Bytes {
 export function collectSse(body: Uint8Array): SseResult {
   const r = new SseResult();
   const content = new Array<string>();
-  const data = new Bytes();
+  const data = new ByteBuilder();
   let hasData = false;
   let done = false;
   const n = body.length;
@@ -82,7 +56,7 @@ export function collectSse(body: Uint8Array): SseResult {
         if (verdict < 0) return r;
         if (verdict == 0) done = true;
       }
-      data.len = 0;
+      data.clear();
       hasData = false;
     } else if (body[i] != 0x3a /* ':' comment */) {
       let colon = i;
@@ -91,12 +65,8 @@ export function collectSse(body: Uint8Array): SseResult {
       if (isData) {
         let v = colon + 1;
         if (v < lineEnd && body[v] == 0x20) v++;
-        if (hasData) {
-          const lf = new Uint8Array(1);
-          lf[0] = 0x0a;
-          data.push(lf, 0, 1);
-        }
-        data.push(body, v, lineEnd);
+        if (hasData) data.pushByte(0x0a);
+        data.pushRange(body, v, lineEnd);
         hasData = true;
       }
     }
@@ -147,6 +117,10 @@ function takeEvent(r: SseResult, content: string[], ev: Uint8Array): i32 {
   return 1;
 }
 
+// Around the converted answer's one event (ASCII: as many bytes as characters).
+const SSE_HEAD = "data: ";
+const SSE_TAIL = "\n\ndata: [DONE]\n\n";
+
 /**
  * The converted answer as a stream: one chunk carrying the JSON text with
  * `finish_reason: "stop"` (and `usage`: the stream's plus the JSON-mode
@@ -178,11 +152,9 @@ export function buildSseOutput(first: JsonValue | null, json: Uint8Array, usage:
   }
   w.endObject();
   const event = w.toBytes();
-  const head = String.UTF8.encode("data: ");
-  const tail = String.UTF8.encode("\n\ndata: [DONE]\n\n");
-  const out = new Uint8Array(head.byteLength + event.length + tail.byteLength);
-  memory.copy(out.dataStart, changetype<usize>(head), head.byteLength);
-  memory.copy(out.dataStart + head.byteLength, event.dataStart, event.length);
-  memory.copy(out.dataStart + head.byteLength + event.length, changetype<usize>(tail), tail.byteLength);
-  return out;
+  const out = new ByteBuilder(SSE_HEAD.length + event.length + SSE_TAIL.length);
+  out.pushString(SSE_HEAD);
+  out.pushBytes(event);
+  out.pushString(SSE_TAIL);
+  return out.takeBytes();
 }
