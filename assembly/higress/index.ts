@@ -1,7 +1,9 @@
-// Higress conventions any plugin could reuse: _rules_, cluster names, HTTP client.
+// Higress conventions any plugin could reuse: _rules_, cluster names, HTTP client,
+// logging, metrics.
 export * from "./cluster";
 export * from "./url";
 export * from "./rules";
 export * from "./log";
 export * from "./sdk";
 export * from "./http_client";
+export * from "./metrics";

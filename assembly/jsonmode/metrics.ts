@@ -6,19 +6,11 @@
 //                                        (also counted under passthrough.<code> or answered as errors)
 //   ai_json_mode.error_response         failures answered with a 502 (onFailure: error)
 
-import { MetricTypeValues, defineMetric, incrementMetric } from "../proxy";
+import { CounterMetrics } from "../higress";
 
-const PREFIX = "ai_json_mode.";
-const ids = new Map<string, u32>();
+const counters = new CounterMetrics("ai_json_mode.");
 
 /** Adds one to a counter, defining it on first use. */
 export function count(name: string): void {
-  let id: u32;
-  if (ids.has(name)) {
-    id = ids.get(name);
-  } else {
-    id = defineMetric(MetricTypeValues.Counter, PREFIX + name);
-    ids.set(name, id);
-  }
-  incrementMetric(id, 1);
+  counters.increment(name);
 }
