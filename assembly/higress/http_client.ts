@@ -1,12 +1,14 @@
 // HTTP calls to an Envoy cluster, Higress style:
 //   const client = new ClusterClient(new FQDNCluster("deepseek.dns", 443));
-//   client.post("https://api.deepseek.com/v1/chat/completions", headers, body, target, 50000);
-// The answer is delivered to `target` with the calling stream as effective context.
+//   client.post(ctx, "https://api.deepseek.com/v1/chat/completions", headers, body, target, 50000);
+// The call is made for the stream `ctx`; the answer is delivered to `target`
+// with that stream as effective context.
 
 import {
   Headers, HeaderPair, HttpCallTarget, WasmResultValues, HttpCallDispatch,
-  asciiLower, currentHttpContext, findHeader,
+  HttpContext as StreamContext, findHeader,
 } from "../proxy";
+import { asciiLower } from "../json";
 import { Cluster } from "./cluster";
 import { splitUrl } from "./url";
 
@@ -37,22 +39,22 @@ export class ClusterClient {
   }
 
   /**
-   * Sends a request for the current stream. The result is the host's verdict:
-   * BadArgument for an unknown cluster or an unusable url; on Ok, `target`
-   * gets the answer later.
+   * Sends a request on behalf of `stream` (a Higress HttpContext is one). The
+   * result is the host's verdict: BadArgument for an unknown cluster or an
+   * unusable url; on Ok, `target` gets the answer later, with `stream` as the
+   * effective context.
    */
-  call(method: string, url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
-    const stream = currentHttpContext();
+  call(stream: StreamContext, method: string, url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
     const h = this.buildHeaders(method, url, headers);
-    if (stream === null || h === null) return new HttpCallDispatch(WasmResultValues.BadArgument, 0);
+    if (h === null) return new HttpCallDispatch(WasmResultValues.BadArgument, 0);
     return stream.root.dispatchHttpCall(stream, this.cluster.clusterName(), h, body, timeoutMs, target);
   }
 
-  post(url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
-    return this.call("POST", url, headers, body, target, timeoutMs);
+  post(stream: StreamContext, url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
+    return this.call(stream, "POST", url, headers, body, target, timeoutMs);
   }
 
-  get(url: string, headers: Headers, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
-    return this.call("GET", url, headers, new Uint8Array(0), target, timeoutMs);
+  get(stream: StreamContext, url: string, headers: Headers, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
+    return this.call(stream, "GET", url, headers, new Uint8Array(0), target, timeoutMs);
   }
 }

@@ -4,9 +4,8 @@
 // fields serve the other requests when they form a complete config on their
 // own. A malformed rule rejects the whole configuration.
 
-import { JsonValue, jsonObject } from "../json";
+import { JsonValue, asciiLower, jsonObject } from "../json";
 import { stripPort } from "./url";
-import { asciiLower } from "../proxy";
 
 export const RULES_KEY = "_rules_";
 export const MATCH_ROUTE = "_match_route_";

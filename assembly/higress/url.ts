@@ -1,6 +1,6 @@
 // Splitting the `url` of an HTTP call into what proxy_http_call needs.
 
-import { asciiLower } from "../proxy/headers";
+import { asciiLower } from "../json";
 
 export class SplitUrl {
   constructor(

@@ -13,13 +13,13 @@
 
 import {
   FilterDataStatusValues, FilterHeadersStatusValues, HeaderPair, HttpCallResponse,
-  HttpCallTarget, LogLevelValues, WasmResultValues, asciiLower, wasmResultName,
+  HttpCallTarget, LogLevelValues, WasmResultValues, wasmResultName,
 } from "../proxy";
 import {
   HttpContext, ParseConfigBy, ProcessRequestHeadersBy, ProcessResponseBodyBy,
   ProcessResponseHeadersBy, SetCtx, StreamState,
 } from "../higress";
-import { JsonValue, jsonString } from "../json";
+import { JsonValue, asciiLower, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
   Attempt, Failure, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
@@ -174,7 +174,7 @@ class JsonModeCall extends HttpCallTarget {
       new HeaderPair("authorization", "Bearer " + config.apiKey),
       new HeaderPair(LOOP_HEADER, "1"),
     ];
-    const d = config.client.post(config.url, headers, request, this, config.timeout);
+    const d = config.client.post(this.ctx, config.url, headers, request, this, config.timeout);
     if (d.result != WasmResultValues.Ok) {
       this.fail(new Failure("call_failed", "call to " + config.client.cluster.clusterName() +
         " refused: " + wasmResultName(d.result) + " (is the service registered under that name?)"));

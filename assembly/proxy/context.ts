@@ -73,7 +73,6 @@ export class RootContext extends BaseContext {
       host.log(LogLevelValues.debug, "http call answer after stream " + call.streamId.toString() + " ended; dropped");
       return;
     }
-    setCurrentHttpContext(stream);
     const r = host.setEffectiveContext(stream.id);
     if (r != WasmResultValues.Ok) {
       host.log(LogLevelValues.warn, "cannot resume stream " + stream.id.toString() + ": set_effective_context " + wasmResultName(r));
@@ -170,16 +169,6 @@ class DefaultRootFactory extends RootContextFactory {
 }
 
 let rootFactory: RootContextFactory = new DefaultRootFactory();
-let current: HttpContext | null = null;
-
-/** The stream whose callback (or HTTP-call answer) is running now, if any. */
-export function currentHttpContext(): HttpContext | null {
-  return current;
-}
-
-export function setCurrentHttpContext(ctx: HttpContext | null): void {
-  current = ctx;
-}
 const roots = new Map<u32, RootContext>();
 const streams = new Map<u32, HttpContext>();
 

@@ -2,14 +2,7 @@
 // an unknown id gets the neutral answer (Continue / true), never a trap.
 
 import { FilterDataStatusValues, FilterHeadersStatusValues } from "./abi";
-import { createContext, deleteContext, getHttpContext as find, getRootContext, HttpContext, setCurrentHttpContext } from "./context";
-
-/** Finds a stream context and marks it as the one being served. */
-function getHttpContext(id: u32): HttpContext | null {
-  const ctx = find(id);
-  setCurrentHttpContext(ctx);
-  return ctx;
-}
+import { createContext, deleteContext, getHttpContext, getRootContext } from "./context";
 export { malloc } from "./hostcalls";
 
 /** Declares the Higress ABI: response-header StopIteration keeps body callbacks flowing. */
@@ -58,10 +51,8 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
 }
 
 export function proxy_on_http_call_response(rootContextId: u32, token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
-  setCurrentHttpContext(null);
   const root = getRootContext(rootContextId);
   if (root !== null) root.onHttpCallResponse(token, numHeaders, bodySize, numTrailers);
-  setCurrentHttpContext(null);
 }
 
 export function proxy_on_log(contextId: u32): void {
@@ -75,6 +66,5 @@ export function proxy_on_done(contextId: u32): bool {
 }
 
 export function proxy_on_delete(contextId: u32): void {
-  setCurrentHttpContext(null);
   deleteContext(contextId);
 }

@@ -8,34 +8,27 @@ export class HeaderPair {
 
 export type Headers = Array<HeaderPair>;
 
-/**
- * ASCII lower-case: header names, schemes and host names are ASCII, and this
- * avoids linking the Unicode case tables of String#toLowerCase.
- */
-export function asciiLower(s: string): string {
-  let i = 0;
-  const n = s.length;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) break;
-    i++;
-  }
-  if (i == n) return s;
-  const units = new Uint16Array(n);
-  for (let j = 0; j < n; j++) {
-    const c = s.charCodeAt(j);
-    units[j] = <u16>(c >= 65 && c <= 90 ? c + 32 : c);
-  }
-  return String.UTF16.decodeUnsafe(units.dataStart, <usize>n << 1);
-}
-
 /** First value of `key` (compared case-insensitively), or null. */
 export function findHeader(headers: Headers, key: string): string | null {
-  const k = asciiLower(key);
   for (let i = 0; i < headers.length; i++) {
-    if (asciiLower(headers[i].key) == k) return headers[i].value;
+    if (sameHeaderName(headers[i].key, key)) return headers[i].value;
   }
   return null;
+}
+
+/** Header names compare with ASCII letters case-folded (names are ASCII). */
+function sameHeaderName(a: string, b: string): bool {
+  const n = a.length;
+  if (n != b.length) return false;
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x == y) continue;
+    if (x >= 65 && x <= 90) x += 32;
+    if (y >= 65 && y <= 90) y += 32;
+    if (x != y) return false;
+  }
+  return true;
 }
 
 /** Encodes pairs in the proxy-wasm header-map format. */

@@ -1,4 +1,5 @@
-import { encodeHeaders, decodeHeaders, HeaderPair, findHeader, asciiLower } from "../../assembly/proxy";
+import { encodeHeaders, decodeHeaders, HeaderPair, findHeader } from "../../assembly/proxy";
+import { asciiLower } from "../../assembly/json";
 
 function pairs(): HeaderPair[] {
   return [new HeaderPair(":status", "200"), new HeaderPair("content-type", "application/json"), new HeaderPair("x-empty", ""), new HeaderPair("x-中文", "值")];
@@ -26,6 +27,16 @@ describe("header maps", () => {
     }
     expect(findHeader(back, "Content-Type")).toBe("application/json");
     expect(findHeader(back, "missing")).toBeNull();
+  });
+  it("finds names with ASCII letters case-folded, nothing else", () => {
+    const h = [new HeaderPair("X-Mixed", "1"), new HeaderPair("x-Ä", "2"), new HeaderPair("x-[", "3")];
+    expect(findHeader(h, "x-mIXED")).toBe("1");
+    expect(findHeader(h, "X-MIXED")).toBe("1");
+    expect(findHeader(h, "x-mixe")).toBeNull();
+    expect(findHeader(h, "x-ä")).toBeNull();
+    expect(findHeader(h, "X-Ä")).toBe("2");
+    expect(findHeader(h, "x-{")).toBeNull();
+    expect(findHeader(h, "X-[")).toBe("3");
   });
   it("malformed maps never trap", () => {
     const good = encodeHeaders(pairs());
