@@ -6,11 +6,7 @@ import { JsonValue, JsonWriter, parseJson, jsonKindName as kindOf } from "../jso
 import { extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
 import { formatErrors } from "../jsonschema";
-
-/** Why a conversion did not happen: a stable code (for clients and metrics) and a reason (for logs). */
-export class Failure {
-  constructor(public code: string, public reason: string) {}
-}
+import { Failure, FailureCode } from "./failure";
 
 /** The code of a JSON body that is no chat completion: passed untouched, whatever onFailure says. */
 export const NOT_COMPLETION = "not_completion";
@@ -29,24 +25,24 @@ export function contentOf(completion: JsonValue): ContentResult {
   if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
   const choices = completion.get("choices");
   if (choices === null) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
-  if (!choices.isArray()) return new ContentResult(null, "choices is not an array", "no_content");
-  if (choices.length == 0) return new ContentResult(null, "no choices (empty array)", "no_content");
+  if (!choices.isArray()) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
+  if (choices.length == 0) return new ContentResult(null, "no choices (empty array)", FailureCode.NoContent);
   const first = choices.at(0)!;
-  if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", "no_content");
+  if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
   const message = first.get("message");
-  if (message === null || !message.isObject()) return new ContentResult(null, "choices[0].message missing", "no_content");
+  if (message === null || !message.isObject()) return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
   const content = message.get("content");
-  if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", "no_content");
-  if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", "no_content");
-  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", "empty_content");
+  if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
+  if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", FailureCode.NoContent);
+  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
   return new ContentResult(content, "");
 }
 
 /** Reads the content of an upstream response body (raw bytes). */
 export function readCompletionContent(body: Uint8Array): ContentResult {
-  if (body.length == 0) return new ContentResult(null, "empty body", "upstream_not_json");
+  if (body.length == 0) return new ContentResult(null, "empty body", FailureCode.UpstreamNotJson);
   const parsed = parseJson(body);
-  if (!parsed.ok) return new ContentResult(null, "body is not JSON: " + parsed.error, "upstream_not_json");
+  if (!parsed.ok) return new ContentResult(null, "body is not JSON: " + parsed.error, FailureCode.UpstreamNotJson);
   const r = contentOf(parsed.value!);
   r.completion = parsed.value;
   return r;
@@ -147,25 +143,25 @@ export function redact(text: string, secret: string): string {
 
 /** Turns the JSON-mode call's answer into the new response body, validating it against the schema. */
 export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Uint8Array): AnswerResult {
-  if (status == 0) return failed("call_failed", "call reset (no answer)");
+  if (status == 0) return failed(FailureCode.CallFailed, "call reset (no answer)");
   if (status != 200) {
     const t = errorType(body);
-    return failed("call_failed", "call answered " + status.toString() + (t.length > 0 ? " (" + t + ")" : ""));
+    return failed(FailureCode.CallFailed, "call answered " + status.toString() + (t.length > 0 ? " (" + t + ")" : ""));
   }
-  if (body.length == 0) return failed("invalid_answer", "call answered 200 with an empty body");
+  if (body.length == 0) return failed(FailureCode.InvalidAnswer, "call answered 200 with an empty body");
   const parsed = parseJson(body);
-  if (!parsed.ok) return failed("invalid_answer", "answer is not JSON: " + parsed.error);
+  if (!parsed.ok) return failed(FailureCode.InvalidAnswer, "answer is not JSON: " + parsed.error);
   const completion = parsed.value!;
   const content = contentOf(completion);
   if (!content.ok) {
-    const r = failed(content.code == "empty_content" ? "empty_content" : "invalid_answer", "answer: " + content.reason, content.code == "empty_content");
+    const r = failed(content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer, "answer: " + content.reason, content.code == FailureCode.EmptyContent);
     return r;
   }
   const text = content.content!.stringBytes();
   const extracted = extractJson(text);
   if (!extracted.ok) {
     const truncated = finishReason(completion) == "length";
-    const r = failed("invalid_json", (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
+    const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
     r.answer = content.content!.asString();
     return r;
   }
@@ -173,7 +169,7 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   if (schema !== null) {
     const errors = schema.validate(extracted.value!, 10);
     if (errors.length > 0) {
-      const r = failed("schema_mismatch", "answer does not match jsonSchema: " + formatErrors(errors), true);
+      const r = failed(FailureCode.SchemaMismatch, "answer does not match jsonSchema: " + formatErrors(errors), true);
       r.answer = content.content!.asString();
       return r;
     }

@@ -22,9 +22,10 @@ import {
 import { JsonValue, asciiLower, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
-  Attempt, Failure, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
+  Attempt, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
   readCompletionContent, readJsonModeAnswer, redact,
 } from "./completion";
+import { Failure, FailureCode } from "./failure";
 import { buildSseOutput, collectSse } from "./sse";
 import { count } from "./metrics";
 
@@ -120,8 +121,8 @@ function onResponseBody(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig
   const job = new JsonModeCall(ctx, config);
   if (state(ctx).sse) {
     const sse = collectSse(body);
-    if (!sse.ok) return job.fail(new Failure("upstream_not_json", "upstream stream: " + sse.reason));
-    if (sse.content.trim().length == 0) return job.fail(new Failure("empty_content", "upstream stream carried no content"));
+    if (!sse.ok) return job.fail(new Failure(FailureCode.UpstreamNotJson, "upstream stream: " + sse.reason));
+    if (sse.content.trim().length == 0) return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
     job.stream = true;
     job.first = sse.first;
     job.usage = sse.usage;
@@ -176,7 +177,7 @@ class JsonModeCall extends HttpCallTarget {
     ];
     const d = config.client.post(this.ctx, config.url, headers, request, this, config.timeout);
     if (d.result != WasmResultValues.Ok) {
-      this.fail(new Failure("call_failed", "call to " + config.client.cluster.clusterName() +
+      this.fail(new Failure(FailureCode.CallFailed, "call to " + config.client.cluster.clusterName() +
         " refused: " + wasmResultName(d.result) + " (is the service registered under that name?)"));
       return false;
     }
@@ -221,7 +222,7 @@ class JsonModeCall extends HttpCallTarget {
       body = json;
     }
     if (!ctx.replaceResponseBody(body)) {
-      this.fail(new Failure("internal", "the host refused the new body"));
+      this.fail(new Failure(FailureCode.Internal, "the host refused the new body"));
       return;
     }
     ctx.replaceResponseHeader("content-type", type);
