@@ -28,7 +28,7 @@ export namespace FailureCode {
   export const Internal = "internal";
 }
 
-/** FailureCode's values, in the order the READMEs list them. */
+/** FailureCode's values, one each (tests/config-schema/failure-codes.test.ts checks the READMEs against them). */
 export const FAILURE_CODES: string[] = [
   FailureCode.UpstreamNotJson, FailureCode.NoContent, FailureCode.EmptyContent, FailureCode.CallFailed,
   FailureCode.InvalidAnswer, FailureCode.InvalidJson, FailureCode.SchemaMismatch, FailureCode.Internal,
