@@ -1,7 +1,7 @@
 import {
   JsonValue, JsonWriter, parseJson, parseJsonString, parseJsonPrefix, isValidJson,
   stringifyJson, serializeJson, jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject,
-  jsonEquals,
+  jsonEquals, ByteBuilder, byteAt,
 } from "../../assembly/json";
 
 // --- helpers ----------------------------------------------------------------
@@ -716,5 +716,55 @@ describe("factories and jsonEquals", () => {
   test("built and parsed trees compare equal", () => {
     let built = jsonObject(["list", "s"], [jsonArray([jsonNumber(1), jsonNull()]), jsonString("x")]);
     expect<bool>(jsonEquals(built, parseOk("{\"s\":\"x\",\"list\":[1.0,null]}"))).toBe(true);
+  });
+});
+
+describe("ByteBuilder and byteAt", () => {
+  test("appends bytes, ranges, strings; grows past its capacity", () => {
+    let b = new ByteBuilder(2);
+    b.pushByte(0x61);
+    b.pushRange(utf8("xbcy"), 1, 3);
+    b.pushString("dé");
+    b.pushBytes(utf8("!"));
+    expect<i32>(b.length).toBe(7);
+    expect<string>(String.UTF8.decode(b.toBytes().buffer)).toBe("abcdé!");
+    let big = new ByteBuilder(1);
+    for (let i = 0; i < 1000; i++) big.pushByte(<u8>(i & 0xff));
+    let out = big.toBytes();
+    expect<i32>(out.length).toBe(1000);
+    expect<u8>(out[999]).toBe(<u8>(999 & 0xff));
+  });
+  test("ranges are clamped to the source", () => {
+    let b = new ByteBuilder();
+    b.pushRange(utf8("abc"), -5, 2);
+    b.pushRange(utf8("abc"), 2, 99);
+    b.pushRange(utf8("abc"), 2, 1);
+    expect<string>(String.UTF8.decode(b.toBytes().buffer)).toBe("abc");
+  });
+  test("toBytes copies; clear keeps going; takeBytes hands over and empties", () => {
+    let b = new ByteBuilder(4);
+    b.pushString("abcd");
+    let copy = b.toBytes();
+    b.clear();
+    b.pushString("wx");
+    expect<string>(String.UTF8.decode(copy.buffer)).toBe("abcd");
+    expect<string>(String.UTF8.decode(b.toBytes().buffer)).toBe("wx");
+    let exact = new ByteBuilder(3);
+    exact.pushString("xyz");
+    let taken = exact.takeBytes();
+    expect<i32>(taken.length).toBe(3);
+    expect<string>(String.UTF8.decode(taken.buffer)).toBe("xyz");
+    expect<i32>(exact.length).toBe(0);
+    exact.pushString("q");
+    expect<string>(String.UTF8.decode(exact.takeBytes().buffer)).toBe("q");
+    expect<string>(String.UTF8.decode(taken.buffer)).toBe("xyz");
+  });
+  test("byteAt reads in range and gives 0 outside it", () => {
+    let text = utf8("{é");
+    expect<u32>(byteAt(text, 0)).toBe(0x7b);
+    expect<u32>(byteAt(text, 2)).toBe(0xa9);
+    expect<u32>(byteAt(text, 3)).toBe(0);
+    expect<u32>(byteAt(text, -1)).toBe(0);
+    expect<u32>(byteAt(new Uint8Array(0), 0)).toBe(0);
   });
 });
