@@ -1,26 +1,92 @@
-// Equality of JSON values, as JSON Schema defines it (enum, const, uniqueItems).
+// Equality of JSON values, as JSON Schema defines it (enum, const, uniqueItems),
+// and the work budget (Steps) that such comparisons charge.
 
-import { JsonValue, JsonKind, FLAG_ESCAPED } from "./value";
+import { JsonValue, JsonKind, FLAG_ESCAPED, Members } from "./value";
 import { utf8EqualsString } from "./utf8";
+
+/** Steps between two collections of the garbage that walking parsed documents leaves (child wrappers). */
+const COLLECT_EVERY: i64 = 8192;
+
+/**
+ * A work budget shared by the checks of one operation (one validation): each
+ * node visited, hashed or compared costs a step. Past `limit` the operation
+ * must stop. Every COLLECT_EVERY steps the garbage made meanwhile is
+ * collected, so a long walk over a large parsed document keeps memory flat.
+ */
+export class Steps {
+  used: i64 = 0;
+  limit: i64;
+  constructor(limit: i64 = i64.MAX_VALUE) {
+    this.limit = limit;
+  }
+  /** Charges `n` steps; false once the budget is exhausted. */
+  charge(n: i64 = 1): bool {
+    let before = this.used;
+    let after = before + n;
+    this.used = after;
+    if (after / COLLECT_EVERY != before / COLLECT_EVERY) __collect();
+    return after <= this.limit;
+  }
+  get exhausted(): bool {
+    return this.used > this.limit;
+  }
+}
+
+/** One pair of containers being compared, and the next child to compare. */
+class EqFrame {
+  a: JsonValue;
+  b: JsonValue;
+  i: i32 = 0;
+  n: i32;
+  members: Members | null = null;
+  constructor(a: JsonValue, b: JsonValue) {
+    this.a = a;
+    this.b = b;
+    if (a.kind == JsonKind.Object) {
+      this.members = new Members(a);
+      this.n = 0;
+    } else {
+      this.n = a.length;
+    }
+  }
+}
 
 /**
  * JSON Schema equality: numbers by value (1 == 1.0), strings by code units,
  * arrays element-wise in order, objects by member set regardless of order.
+ * Each pair of values compared costs one of `steps` (when given); an
+ * exhausted budget makes the answer false (the caller sees steps.exhausted).
  */
-export function jsonEquals(a: JsonValue, b: JsonValue): bool {
+export function jsonEquals(a: JsonValue, b: JsonValue, steps: Steps | null = null): bool {
+  if (steps !== null && !steps.charge()) return false;
   if (!shallowEquals(a, b)) return false;
   if (a.kind != JsonKind.Array && a.kind != JsonKind.Object) return true;
-  // Containers: compare children with an explicit stack (no recursion).
-  let left = new Array<JsonValue>();
-  let right = new Array<JsonValue>();
-  if (!pushChildren(a, b, left, right)) return false;
-  while (left.length > 0) {
-    let x = left.pop();
-    let y = right.pop();
-    if (!shallowEquals(x, y)) return false;
-    if (x.kind == JsonKind.Array || x.kind == JsonKind.Object) {
-      if (!pushChildren(x, y, left, right)) return false;
+  // Containers: depth-first with an explicit stack (no recursion), children one at a time.
+  let stack = new Array<EqFrame>();
+  stack.push(new EqFrame(a, b));
+  while (stack.length > 0) {
+    let f = unchecked(stack[stack.length - 1]);
+    let x: JsonValue | null = null;
+    let y: JsonValue | null = null;
+    let members = f.members;
+    if (members !== null) {
+      if (members.next()) {
+        x = members.value;
+        y = f.b.get(members.name);
+        if (y === null) return false;
+      }
+    } else if (f.i < f.n) {
+      x = f.a.at(f.i);
+      y = f.b.at(f.i);
+      f.i++;
     }
+    if (x === null || y === null) {
+      stack.pop();
+      continue;
+    }
+    if (steps !== null && !steps.charge()) return false;
+    if (!shallowEquals(x, y)) return false;
+    if (x.kind == JsonKind.Array || x.kind == JsonKind.Object) stack.push(new EqFrame(x, y));
   }
   return true;
 }
@@ -55,31 +121,4 @@ function stringsEqual(a: JsonValue, b: JsonValue): bool {
   if (plainA && sa !== null) return utf8EqualsString(a.sourcePtr(sa), a._end - a._start, b.asString());
   if (plainB && sb !== null) return utf8EqualsString(b.sourcePtr(sb), b._end - b._start, a.asString());
   return a.asString() == b.asString();
-}
-
-/** Queues the child pairs of two containers of equal kind and size; false on a missing member. */
-function pushChildren(a: JsonValue, b: JsonValue, left: JsonValue[], right: JsonValue[]): bool {
-  a.materialize();
-  b.materialize();
-  if (a.kind == JsonKind.Array) {
-    let ia = a._items;
-    let ib = b._items;
-    if (ia === null || ib === null) return ia === ib;
-    for (let i = 0, n = ia.length; i < n; i++) {
-      left.push(unchecked(ia[i]));
-      right.push(unchecked(ib[i]));
-    }
-    return true;
-  }
-  let ia = a._items;
-  if (ia === null) return true;
-  let index = a.objectIndex();
-  let names = index.names;
-  for (let i = 0, n = names.length; i < n; i++) {
-    let other = b.get(unchecked(names[i]));
-    if (other === null) return false;
-    left.push(unchecked(ia[unchecked(index.last[i])]));
-    right.push(other);
-  }
-  return true;
 }

@@ -3,10 +3,12 @@
 // the byte and ASCII helpers the layers above share, so that raw memory stays
 // in here (and in the ABI layer).
 
-export { JsonKind, JsonValue, jsonKindName } from "./value";
+export { JsonKind, JsonValue, Members, jsonKindName } from "./value";
 export { jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject } from "./factories";
-export { jsonEquals } from "./equality";
-export { JsonParseResult, parseJson, parseJsonString, parseJsonPrefix, isValidJson } from "./parse";
+export { jsonEquals, Steps } from "./equality";
+export {
+  JsonParseResult, JsonPath, JsonReader, parseJson, parseJsonString, parseJsonPrefix, isValidJson, scanPath, scanPathIn,
+} from "./parse";
 export { JsonWriter, stringifyJson, serializeJson } from "./writer";
 export { ByteBuilder, byteAt } from "./bytes";
 export { asciiLower } from "./strings";

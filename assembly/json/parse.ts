@@ -8,11 +8,12 @@
 //   ranges; JsonValue objects, decoded strings and numbers are made on access.
 
 import { JsonValue, JsonKind } from "./value";
-import { JsonDoc, wrapNode, TAPE_WORDS, TAPE_ESCAPED, TAPE_TRUE } from "./tape";
+import { JsonDoc, wrapNode, TAPE_FLAG, TAPE_SHIFT, TAPE_MAX } from "./tape";
 import {
   byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex,
   stringToUtf8,
 } from "./utf8";
+import { unescapeToUtf8 } from "./unescape";
 
 export class JsonParseResult {
   /** True when a value was parsed. */
@@ -38,6 +39,7 @@ const enum Failure {
   InvalidEscape,
   ControlCharacter,
   BadStart,
+  TooLarge,
 }
 
 const QUOTE: u32 = 0x22;
@@ -77,28 +79,37 @@ const BACKSLASH: u32 = 0x5C;
 class Parser {
   src: Uint8Array;
   base: usize;
+  /** End of the input: src.length, or less when reading a range. */
   len: i32;
+  /** Offset error messages count from (the start of a range being read). */
+  origin: i32 = 0;
   maxDepth: i32;
-  /** False: only validate, record no nodes. */
+  /** False: only validate (and count nodes), record no nodes. */
   build: bool;
 
   failure: Failure = Failure.None;
   failurePos: i32 = 0;
 
-  /** The node tape (TAPE_WORDS words per node) and the number of nodes in it. */
+  /** The node tape (one word per node) and the number of nodes in it. */
   tape: StaticArray<i32>;
   nodes: i32 = 0;
-  /** Open containers, two words each: their node and the children counted so far. */
+  /**
+   * Open containers, FRAME words each: their node, the children counted so
+   * far, their level on the path being looked for (or -1), and whether the
+   * member name just read matches that path's next step.
+   */
   frames: StaticArray<i32>;
   depth: i32 = 0;
 
   /** Whether the last string scanned holds escapes. */
   lastStringEscaped: bool = false;
 
-  constructor(src: Uint8Array, maxDepth: i32, build: bool) {
-    // The tape starts small and doubles as needed; finish() trims it.
-    this.tape = new StaticArray<i32>(build ? 64 * TAPE_WORDS : 0);
-    this.frames = new StaticArray<i32>(32);
+  /** The path being looked for (scanPath), or null. */
+  path: JsonPath | null = null;
+
+  constructor(src: Uint8Array, maxDepth: i32, build: bool, tape: StaticArray<i32> | null = null) {
+    this.tape = tape !== null ? tape : new StaticArray<i32>(0);
+    this.frames = new StaticArray<i32>(32 * FRAME);
     this.src = src;
     this.base = src.dataStart;
     this.len = src.length;
@@ -115,7 +126,7 @@ class Parser {
 
   message(): string {
     let pos = this.failurePos;
-    let at = " at offset " + pos.toString();
+    let at = " at offset " + (pos - this.origin).toString();
     switch (this.failure) {
       case Failure.UnexpectedByte: {
         let b: u32 = pos >= 0 && pos < this.len ? byteAt(this.base + <usize>pos) : 0;
@@ -131,82 +142,123 @@ class Parser {
         return "control character " + byteHex(b) + " in string" + at;
       }
       case Failure.BadStart: return "start offset out of range" + at;
+      case Failure.TooLarge: return "document too large to index (" + this.len.toString() + " bytes; at most " + TAPE_MAX.toString() + ")";
     }
     return "invalid JSON" + at;
   }
 
   // --- tape and container stack ---------------------------------------------
 
-  /** Appends a node; returns its index. */
-  node(word0: i32, a: i32, b: i32): i32 {
+  /** Appends a node (or only counts it when not building); returns its index. */
+  // @ts-ignore: decorator
+  @inline node(word: i32): i32 {
     let index = this.nodes;
-    let at = index * TAPE_WORDS;
-    let tape = this.tape;
-    if (at + TAPE_WORDS > tape.length) {
-      let grown = new StaticArray<i32>(tape.length * 2 + 64 * TAPE_WORDS);
-      memory.copy(changetype<usize>(grown), changetype<usize>(tape), <usize>at << 2);
-      this.tape = grown;
-      tape = grown;
+    if (this.build) {
+      let tape = this.tape;
+      if (index >= tape.length) tape = this.growTape();
+      unchecked(tape[index] = word);
     }
-    unchecked(tape[at] = word0);
-    unchecked(tape[at + 1] = a);
-    unchecked(tape[at + 2] = b);
     this.nodes = index + 1;
     return index;
   }
 
-  /** The tape, copied to its exact size when much of it is unused. */
-  finish(): StaticArray<i32> {
-    let used = this.nodes * TAPE_WORDS;
+  /** Doubles the tape (a tape sized from a counting pass never grows). */
+  growTape(): StaticArray<i32> {
     let tape = this.tape;
-    if (tape.length - used <= 256) return tape;
-    let exact = new StaticArray<i32>(used);
-    memory.copy(changetype<usize>(exact), changetype<usize>(tape), <usize>used << 2);
-    return exact;
+    let grown = new StaticArray<i32>(tape.length * 2 + 64);
+    memory.copy(changetype<usize>(grown), changetype<usize>(tape), <usize>this.nodes << 2);
+    this.tape = grown;
+    return grown;
   }
 
   /** Opens a container whose bracket is at `pos`; returns pos + 1, or -1 past maxDepth. */
-  open(isObject: bool, pos: i32): i32 {
+  open(isObject: bool, pos: i32, level: i32): i32 {
     let depth = this.depth;
     if (depth >= this.maxDepth) return this.fail(Failure.TooDeep, pos);
     let frames = this.frames;
-    if ((depth << 1) + 2 > frames.length) {
+    if ((depth + 1) * FRAME > frames.length) {
       let grown = new StaticArray<i32>(frames.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(frames), <usize>depth << 3);
+      memory.copy(changetype<usize>(grown), changetype<usize>(frames), <usize>(depth * FRAME) << 2);
       this.frames = grown;
       frames = grown;
     }
-    let node = this.build ? this.node(isObject ? JsonKind.Object : JsonKind.Array, 0, 0) : 0;
-    unchecked(frames[depth << 1] = node);
-    unchecked(frames[(depth << 1) + 1] = isObject ? -1 : 0); // objects: bit 31 marks the kind
+    let node = this.node(isObject ? JsonKind.Object : JsonKind.Array);
+    let at = depth * FRAME;
+    unchecked(frames[at] = node);
+    unchecked(frames[at + 1] = isObject ? -1 : 0); // objects: bit 31 marks the kind
+    unchecked(frames[at + 2] = level);
+    unchecked(frames[at + 3] = 0);
     this.depth = depth + 1;
     return pos + 1;
   }
 
   // @ts-ignore: decorator
   @inline topIsObject(): bool {
-    return unchecked(this.frames[(this.depth << 1) - 1]) < 0;
+    return unchecked(this.frames[(this.depth - 1) * FRAME + 1]) < 0;
   }
 
   /** Counts one more child of the innermost container. */
   // @ts-ignore: decorator
   @inline countChild(): void {
-    let at = (this.depth << 1) - 1;
+    let at = (this.depth - 1) * FRAME + 1;
     let c = unchecked(this.frames[at]);
     unchecked(this.frames[at] = c < 0 ? c - 1 : c + 1);
   }
 
-  /** Closes the innermost container: fills in its child count and extent. */
-  close(): void {
+  /** Closes the innermost container, whose closing bracket is at `pos`: records where its subtree ends. */
+  close(pos: i32): void {
     let depth = this.depth - 1;
     this.depth = depth;
+    let at = depth * FRAME;
+    let path = this.path;
+    if (path !== null) {
+      let level = unchecked(this.frames[at + 2]);
+      if (level >= 0) unchecked(path.ends[level] = pos + 1);
+    }
     if (!this.build) return;
-    let node = unchecked(this.frames[depth << 1]);
-    let c = unchecked(this.frames[(depth << 1) + 1]);
-    let count = c < 0 ? -1 - c : c;
-    let at = node * TAPE_WORDS;
-    unchecked(this.tape[at + 1] = count);
-    unchecked(this.tape[at + 2] = this.nodes);
+    let node = unchecked(this.frames[at]);
+    let tape = this.tape;
+    unchecked(tape[node] = unchecked(tape[node]) | (this.nodes << TAPE_SHIFT));
+  }
+
+  // --- the path being looked for ----------------------------------------------
+
+  /**
+   * The path level of the value starting at `pos` (byte `c`): 0 for the root,
+   * parent's level + 1 when it is the parent's next step, else -1. A value on
+   * the path is recorded (a later member of the same name replaces an earlier one).
+   */
+  levelOf(pos: i32, c: u32): i32 {
+    let path = this.path;
+    if (path === null) return -1;
+    let level = -1;
+    let depth = this.depth;
+    if (depth == 0) {
+      level = 0;
+    } else {
+      let at = (depth - 1) * FRAME;
+      let parent = unchecked(this.frames[at + 2]);
+      if (parent < 0 || parent >= path.steps) return -1;
+      let count = unchecked(this.frames[at + 1]);
+      let hit = count < 0 ? unchecked(this.frames[at + 3]) != 0 : count == unchecked(path.indexes[parent]);
+      if (!hit) return -1;
+      level = parent + 1;
+    }
+    path.found(level, kindOfByte(c), pos);
+    return level;
+  }
+
+  /** For a member name [start, end) of the innermost object: does it match that object's next path step? */
+  matchName(start: i32, end: i32): void {
+    let path = this.path;
+    if (path === null) return;
+    let at = (this.depth - 1) * FRAME;
+    let level = unchecked(this.frames[at + 2]);
+    let hit = 0;
+    if (level >= 0 && level < path.steps && unchecked(path.indexes[level]) < 0) {
+      hit = path.nameIs(level, this.src, start, end, this.lastStringEscaped) ? 1 : 0;
+    }
+    unchecked(this.frames[at + 3] = hit);
   }
 
   // --- grammar --------------------------------------------------------------
@@ -223,15 +275,16 @@ class Parser {
       pos = skipSpace(base, pos, len);
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let c = byteAt(base + <usize>pos);
+      let level = this.path !== null ? this.levelOf(pos, c) : -1;
       if (c == 0x7B || c == 0x5B) {
         let isObject = c == 0x7B;
-        pos = this.open(isObject, pos);
+        pos = this.open(isObject, pos, level);
         if (pos < 0) return -1;
         pos = skipSpace(base, pos, len);
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
         if (d == (isObject ? 0x7D : 0x5D)) {
-          this.close();
+          this.close(pos);
           pos++;
         } else if (isObject) {
           pos = this.memberName(pos);
@@ -241,8 +294,10 @@ class Parser {
           continue;
         }
       } else {
+        let start = pos;
         pos = this.scalar(pos, c);
         if (pos < 0) return -1;
+        if (level >= 0) this.path!.ended(level, start, pos, this.lastStringEscaped);
       }
       // A value just ended: hand it to its container, or finish.
       while (true) {
@@ -261,7 +316,7 @@ class Parser {
           break;
         }
         if (d == (isObject ? 0x7D : 0x5D)) {
-          this.close();
+          this.close(pos);
           pos++;
           continue;
         }
@@ -280,7 +335,8 @@ class Parser {
     if (byteAt(base + <usize>pos) != QUOTE) return this.fail(Failure.UnexpectedByte, pos);
     let close = this.scanString(pos + 1);
     if (close < 0) return -1;
-    if (this.build) this.stringNode(pos + 1, close);
+    this.stringNode(pos + 1);
+    if (this.path !== null) this.matchName(pos + 1, close);
     pos = skipSpace(base, close + 1, len);
     if (pos >= len) return this.fail(Failure.EndOfInput, pos);
     if (byteAt(base + <usize>pos) != 0x3A) return this.fail(Failure.UnexpectedByte, pos);
@@ -292,7 +348,7 @@ class Parser {
     if (c == QUOTE) {
       let close = this.scanString(pos + 1);
       if (close < 0) return -1;
-      if (this.build) this.stringNode(pos + 1, close);
+      this.stringNode(pos + 1);
       return close + 1;
     }
     if (c == 0x2D || c - 0x30 < 10) return this.number(pos);
@@ -302,8 +358,9 @@ class Parser {
     return this.fail(Failure.UnexpectedByte, pos);
   }
 
-  stringNode(start: i32, end: i32): void {
-    this.node(JsonKind.String | (this.lastStringEscaped ? TAPE_ESCAPED : 0), start, end);
+  // @ts-ignore: decorator
+  @inline stringNode(start: i32): void {
+    this.node(JsonKind.String | (this.lastStringEscaped ? TAPE_FLAG : 0) | (start << TAPE_SHIFT));
   }
 
   /**
@@ -398,7 +455,7 @@ class Parser {
       if (byteAt(base + <usize>pos) - 0x30 >= 10) return this.fail(Failure.UnexpectedByte, pos);
       pos = skipDigits(base, pos + 1, len);
     }
-    if (this.build) this.node(JsonKind.Number, start, pos);
+    this.node(JsonKind.Number | (start << TAPE_SHIFT));
     return pos;
   }
 
@@ -416,7 +473,7 @@ class Parser {
         if (byteAt(base + <usize>(pos + i)) != expected) return this.fail(Failure.UnexpectedByte, pos + i);
       }
     }
-    if (this.build) this.node(kind | (truth ? TAPE_TRUE : 0), 0, 0);
+    this.node(kind | (truth ? TAPE_FLAG : 0));
     return pos + size;
   }
 }
@@ -424,33 +481,150 @@ class Parser {
 // ---------------------------------------------------------------------------
 // Public entry points.
 
-/** Runs the parser from `start`; with `whole`, only whitespace may follow the value. */
-function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: bool): JsonParseResult {
-  let result = new JsonParseResult();
-  let parser = new Parser(src, maxDepth, build);
-  let len = src.length;
-  let end: i32;
-  if (start < 0 || start > len) end = parser.fail(Failure.BadStart, start);
-  else end = parser.parseValue(start);
+/** Words per open container in Parser.frames. */
+const FRAME: i32 = 4;
+
+/** The kind of the value whose first byte is `c` (the parser checks the rest). */
+function kindOfByte(c: u32): i32 {
+  if (c == 0x7B) return JsonKind.Object;
+  if (c == 0x5B) return JsonKind.Array;
+  if (c == 0x22) return JsonKind.String;
+  if (c == 0x74 || c == 0x66) return JsonKind.Bool;
+  if (c == 0x6E) return JsonKind.Null;
+  return JsonKind.Number;
+}
+
+/**
+ * A path of member names and array indexes (e.g. choices, 0, message,
+ * content) looked for while a document is validated (scanPath), and what was
+ * found at each level: level 0 is the root, level i + 1 the value step i
+ * leads to. As JsonValue.get does, the last member of a repeated name counts.
+ */
+export class JsonPath {
+  /** Number of steps. */
+  steps: i32;
+  /** Per step: the array index, or -1 for a member name. */
+  indexes: StaticArray<i32>;
+  /** Per step: the member name as UTF-8 (empty for an index step). */
+  names: StaticArray<Uint8Array>;
+  /** Per level (steps + 1): the kind found (JsonKind), or -1 when nothing was found there. */
+  kinds: StaticArray<i32>;
+  /** Per level: offset of the value's first byte, and just past its last. */
+  starts: StaticArray<i32>;
+  ends: StaticArray<i32>;
+  /** Per level: a String found there holds escapes. */
+  escaped: StaticArray<bool>;
+
+  /** `steps`: member names, or decimal indexes written as "#0", "#1"... */
+  constructor(steps: string[]) {
+    let n = steps.length;
+    this.steps = n;
+    this.indexes = new StaticArray<i32>(n);
+    this.names = new StaticArray<Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      let s = steps[i];
+      if (s.startsWith("#")) {
+        unchecked(this.indexes[i] = I32.parseInt(s.substring(1)));
+        unchecked(this.names[i] = new Uint8Array(0));
+      } else {
+        unchecked(this.indexes[i] = -1);
+        unchecked(this.names[i] = stringToUtf8(s));
+      }
+    }
+    this.kinds = new StaticArray<i32>(n + 1);
+    this.starts = new StaticArray<i32>(n + 1);
+    this.ends = new StaticArray<i32>(n + 1);
+    this.escaped = new StaticArray<bool>(n + 1);
+    this.reset();
+  }
+
+  reset(): void {
+    for (let i = 0; i <= this.steps; i++) {
+      unchecked(this.kinds[i] = -1);
+      unchecked(this.starts[i] = 0);
+      unchecked(this.ends[i] = 0);
+      unchecked(this.escaped[i] = false);
+    }
+  }
+
+  /** The kind found at `level`, or -1. */
+  kindAt(level: i32): i32 {
+    return level >= 0 && level <= this.steps ? unchecked(this.kinds[level]) : -1;
+  }
+
+  /** Records the value starting at `pos` for `level`; forgets what deeper levels held. */
+  found(level: i32, kind: i32, pos: i32): void {
+    unchecked(this.kinds[level] = kind);
+    unchecked(this.starts[level] = pos);
+    unchecked(this.ends[level] = pos);
+    unchecked(this.escaped[level] = false);
+    for (let i = level + 1; i <= this.steps; i++) unchecked(this.kinds[i] = -1);
+  }
+
+  /** A scalar found at `level` ended at `end`. */
+  ended(level: i32, start: i32, end: i32, escaped: bool): void {
+    if (unchecked(this.starts[level]) != start) return;
+    unchecked(this.ends[level] = end);
+    unchecked(this.escaped[level] = escaped);
+  }
+
+  /** Whether the name [start, end) of `src` (holding escapes or not) is step `level`'s name. */
+  nameIs(level: i32, src: Uint8Array, start: i32, end: i32, escaped: bool): bool {
+    let want = unchecked(this.names[level]);
+    if (escaped) {
+      let decoded = unescapeToUtf8(src.dataStart + <usize>start, end - start);
+      return decoded.length == want.length && memory.compare(decoded.dataStart, want.dataStart, <usize>want.length) == 0;
+    }
+    return end - start == want.length && memory.compare(src.dataStart + <usize>start, want.dataStart, <usize>want.length) == 0;
+  }
+}
+
+/** Runs the parser on [start, limit) of `src`; with `whole`, only whitespace may follow the value. */
+function runParser(parser: Parser, start: i32, whole: bool): i32 {
+  let len = parser.len;
+  if (start < 0 || start > len) return parser.fail(Failure.BadStart, start);
+  let end = parser.parseValue(start);
   if (end >= 0 && whole) {
-    let rest = skipSpace(src.dataStart, end, len);
+    let rest = skipSpace(parser.base, end, len);
     if (rest < len) end = parser.fail(Failure.TrailingData, rest);
   }
-  if (end < 0) {
-    result.ok = false;
-    result.error = parser.message();
-    result.offset = parser.failurePos;
-    result.end = parser.failurePos;
-    return result;
-  }
+  return end;
+}
+
+function failed(parser: Parser): JsonParseResult {
+  let result = new JsonParseResult();
+  result.ok = false;
+  result.error = parser.message();
+  result.offset = parser.failurePos;
+  result.end = parser.failurePos;
+  return result;
+}
+
+/**
+ * Parses from `start`; with `whole`, only whitespace may follow the value.
+ * Building takes two passes: the first validates and counts the nodes, the
+ * second records them into a tape of exactly that size.
+ */
+function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: bool): JsonParseResult {
+  let counter = new Parser(src, maxDepth, false);
+  let end = runParser(counter, start, whole);
+  if (end < 0) return failed(counter);
+  let result = new JsonParseResult();
   result.ok = true;
-  if (build) result.value = wrapNode(new JsonDoc(src, parser.finish()), 0);
   result.end = end;
+  if (!build) return result;
+  if (src.length > TAPE_MAX || counter.nodes > TAPE_MAX) {
+    counter.fail(Failure.TooLarge, start);
+    return failed(counter);
+  }
+  let parser = new Parser(src, maxDepth, true, new StaticArray<i32>(counter.nodes));
+  runParser(parser, start, whole);
+  result.value = wrapNode(new JsonDoc(src, parser.tape), 0);
   return result;
 }
 
 /** Offset where the value starts: 3 past a leading UTF-8 byte order mark, else 0. */
-function afterBom(src: Uint8Array): i32 {
+export function afterBom(src: Uint8Array): i32 {
   if (src.length >= 3) {
     let p = src.dataStart;
     if (byteAt(p) == 0xEF && byteAt(p + 1) == 0xBB && byteAt(p + 2) == 0xBF) return 3;
@@ -479,4 +653,81 @@ export function parseJsonPrefix(src: Uint8Array, start: i32, maxDepth: i32 = 512
 /** True when `src` is exactly one valid JSON value (builds no values). */
 export function isValidJson(src: Uint8Array): bool {
   return run(src, afterBom(src), 512, false, true).ok;
+}
+
+/**
+ * Validates `src` as parseJson does (same errors), building nothing, and
+ * records in `path` what lies along it. Memory does not depend on the
+ * document's size: this is how a large document is read for one value.
+ * result.value is always null.
+ */
+export function scanPath(src: Uint8Array, path: JsonPath, maxDepth: i32 = 512): JsonParseResult {
+  return scanRange(src, afterBom(src), src.length, path, maxDepth, 0);
+}
+
+/**
+ * scanPath over the bytes [start, end) of `src` (which must hold one value and
+ * whitespace); offsets in `path` are offsets in `src`, offsets in an error
+ * count from `start`.
+ */
+export function scanPathIn(src: Uint8Array, start: i32, end: i32, path: JsonPath, maxDepth: i32 = 512): JsonParseResult {
+  return scanRange(src, start, end, path, maxDepth, start);
+}
+
+function scanRange(src: Uint8Array, start: i32, end: i32, path: JsonPath, maxDepth: i32, origin: i32): JsonParseResult {
+  path.reset();
+  let parser = new Parser(src, maxDepth, false);
+  if (end < src.length && end >= start) parser.len = end;
+  parser.origin = origin;
+  parser.path = path;
+  let stop = runParser(parser, start, true);
+  if (stop < 0) {
+    let r = failed(parser);
+    r.offset -= origin;
+    r.end -= origin;
+    return r;
+  }
+  let result = new JsonParseResult();
+  result.ok = true;
+  result.end = stop;
+  return result;
+}
+
+/**
+ * Parses the value in [start, end) of `src` (one value and whitespace) into a
+ * tape of its own, reusing `reader`'s buffers between calls: for many small
+ * documents (stream events) without an allocation per document. The value is
+ * valid until the next call with the same reader. Offsets in an error count
+ * from `start`.
+ */
+export class JsonReader {
+  tape: StaticArray<i32> = new StaticArray<i32>(64);
+  doc: JsonDoc | null = null;
+  error: string = "";
+
+  /** The document's tape (root node 0), or null with `error` set. */
+  read(src: Uint8Array, start: i32, end: i32, maxDepth: i32 = 512): JsonDoc | null {
+    let parser = new Parser(src, maxDepth, true, this.tape);
+    if (end < src.length && end >= start) parser.len = end;
+    parser.origin = start;
+    if (parser.len - start > TAPE_MAX) {
+      parser.fail(Failure.TooLarge, start);
+      this.error = parser.message();
+      return null;
+    }
+    let stop = runParser(parser, start, true);
+    this.tape = parser.tape;
+    if (stop < 0) {
+      this.error = parser.message();
+      return null;
+    }
+    let doc = this.doc;
+    if (doc === null || doc.src !== src) {
+      doc = new JsonDoc(src, parser.tape);
+      this.doc = doc;
+    } else {
+      doc.tape = parser.tape;
+    }
+    return doc;
+  }
 }

@@ -1,23 +1,30 @@
-// The parse tape: the parser records a document as a flat list of nodes, and
-// parsed containers read their children from it; and what is decided on the
-// tape's raw bytes alone (whether an object repeats a member name).
+// The parse tape: the parser records a document as a flat list of nodes, one
+// 32-bit word each, and parsed containers read their children from it; and
+// what is decided on the tape's raw bytes alone (whether an object repeats a
+// member name).
+//
+// One word per node keeps a parsed document at most about twice the size of
+// its text (`[0,0,0,...]`: 2 bytes of text, 4 bytes of tape per value). A
+// string's or number's end is not stored: it is found again in the (already
+// validated) source when the value is read, which costs a scan of that value.
 
-import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE, SMALL_OBJECT } from "./value";
+import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE } from "./value";
+import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
 
-// The parser records a document as a flat list of nodes, TAPE_WORDS i32 each,
-// in document order (an object's members appear as name node, value subtree,
-// name node, value subtree...):
-//   word 0: kind (low 3 bits) | TAPE_* flags
-//   String, Number: words 1, 2 = source byte range (string content without quotes)
-//   Array, Object:  word 1 = element / member count, word 2 = node just past the subtree
-//   Bool, Null:     words 1, 2 unused
+// A node word:
+//   bits 0-2  kind (JsonKind)
+//   bit 3     TAPE_FLAG: String: the text holds escapes; Bool: true
+//   bits 4-31 String: offset of the first content byte (after the quote)
+//             Number: offset of its first byte
+//             Array, Object: the node just past the subtree
+//             Bool, Null: 0
+// Object children are name node, value subtree, name node, value subtree...
 
-export const TAPE_WORDS: i32 = 3;
 export const TAPE_KIND_MASK: i32 = 7;
-/** String node: the text holds escapes. */
-export const TAPE_ESCAPED: i32 = 8;
-/** Bool node: true. */
-export const TAPE_TRUE: i32 = 16;
+export const TAPE_FLAG: i32 = 8;
+export const TAPE_SHIFT: i32 = 4;
+/** Largest offset or node index a word holds: documents up to 256 MiB. */
+export const TAPE_MAX: i32 = 0x0FFFFFFF;
 
 /** A parsed document: the source bytes and the node tape. */
 export class JsonDoc {
@@ -30,45 +37,113 @@ export class JsonDoc {
   }
 
   // @ts-ignore: decorator
-  @inline word(node: i32, k: i32): i32 {
-    return unchecked(this.tape[node * TAPE_WORDS + k]);
+  @inline word(node: i32): i32 {
+    return unchecked(this.tape[node]);
   }
 
   // @ts-ignore: decorator
   @inline kindOf(node: i32): JsonKind {
-    return <JsonKind>(this.word(node, 0) & TAPE_KIND_MASK);
+    return <JsonKind>(this.word(node) & TAPE_KIND_MASK);
+  }
+
+  /** Offset (strings, numbers) or end node (containers) of `node`. */
+  // @ts-ignore: decorator
+  @inline payload(node: i32): i32 {
+    return <i32>(<u32>this.word(node) >> TAPE_SHIFT);
+  }
+
+  // @ts-ignore: decorator
+  @inline flag(node: i32): bool {
+    return (this.word(node) & TAPE_FLAG) != 0;
   }
 
   /** The node after `node` and its subtree. */
   // @ts-ignore: decorator
   @inline next(node: i32): i32 {
-    let kind = this.word(node, 0) & TAPE_KIND_MASK;
-    return kind >= JsonKind.Array ? this.word(node, 2) : node + 1;
+    let w = this.word(node);
+    return (w & TAPE_KIND_MASK) >= JsonKind.Array ? <i32>(<u32>w >> TAPE_SHIFT) : node + 1;
+  }
+
+  /** Source offset of the closing quote of String node `node`. */
+  stringEnd(node: i32): i32 {
+    return scanStringEnd(this.src, this.payload(node));
+  }
+
+  /** Elements of an Array node, or members (names counted once each occurrence) of an Object node. */
+  childCount(node: i32): i32 {
+    let end = this.payload(node);
+    let isObject = this.kindOf(node) == JsonKind.Object;
+    let child = node + 1;
+    let n = 0;
+    while (child < end) {
+      if (isObject) child++;
+      child = this.next(child);
+      n++;
+    }
+    return n;
   }
 }
 
-/** A JsonValue for tape node `node` of `doc`; containers get their children on first access. */
+/** Offset of the closing quote of a validated string whose content starts at `pos`. */
+export function scanStringEnd(src: Uint8Array, pos: i32): i32 {
+  let base = src.dataStart;
+  let len = src.length;
+  while (pos < len) {
+    while (pos + 8 <= len) {
+      let mask = swarStringSpecial(word64At(base + <usize>pos));
+      if (mask != 0) {
+        pos += swarFirstIndex(mask);
+        break;
+      }
+      pos += 8;
+    }
+    if (pos >= len) break;
+    let c = load<u8>(base + <usize>pos);
+    if (c == 0x22) return pos;
+    pos += c == 0x5C ? 2 : 1;
+  }
+  return len;
+}
+
+/** Offset just past a validated number starting at `pos`. */
+export function scanNumberEnd(src: Uint8Array, pos: i32): i32 {
+  let base = src.dataStart;
+  let len = src.length;
+  while (pos < len) {
+    let c = <u32>load<u8>(base + <usize>pos);
+    if (c - 0x30 < 10 || c == 0x2E || c == 0x2D || c == 0x2B || (c | 0x20) == 0x65) {
+      pos++;
+      continue;
+    }
+    break;
+  }
+  return pos;
+}
+
+/** A JsonValue for tape node `node` of `doc`; containers read their children from the tape on access. */
 export function wrapNode(doc: JsonDoc, node: i32): JsonValue {
-  let w0 = doc.word(node, 0);
+  let w0 = doc.word(node);
   let kind = <JsonKind>(w0 & TAPE_KIND_MASK);
   let v = new JsonValue(kind);
   switch (kind) {
     case JsonKind.String: {
+      let start = doc.payload(node);
       v._src = doc.src;
-      v._start = doc.word(node, 1);
-      v._end = doc.word(node, 2);
-      if ((w0 & TAPE_ESCAPED) != 0) v._flags = FLAG_ESCAPED;
+      v._start = start;
+      v._end = scanStringEnd(doc.src, start);
+      if ((w0 & TAPE_FLAG) != 0) v._flags = FLAG_ESCAPED;
       break;
     }
     case JsonKind.Number: {
+      let start = doc.payload(node);
       v._src = doc.src;
-      v._start = doc.word(node, 1);
-      v._end = doc.word(node, 2);
+      v._start = start;
+      v._end = scanNumberEnd(doc.src, start);
       v._flags = FLAG_LAZY_NUMBER;
       break;
     }
     case JsonKind.Bool: {
-      if ((w0 & TAPE_TRUE) != 0) v._flags = FLAG_TRUE;
+      if ((w0 & TAPE_FLAG) != 0) v._flags = FLAG_TRUE;
       break;
     }
     case JsonKind.Array:
@@ -86,91 +161,98 @@ export const DUPS_FOUND: i32 = 1;
 /** Some name holds escapes: raw bytes cannot decide, decoded names must. */
 export const DUPS_UNDECIDED: i32 = 2;
 
-/** Reused buffers: name nodes of the object being checked, and an open-addressing table. */
-let nameNodes = new StaticArray<i32>(64);
-let dupTable = new StaticArray<i32>(128);
+/** Objects with at most this many members are checked pairwise. */
+const PAIRWISE_MEMBERS: i32 = 8;
 
 /**
  * Whether a parsed object (tape node `node`) repeats a member name, decided on
  * the raw name bytes (equal bytes <=> equal strings for unescaped valid UTF-8).
+ * Large objects sort their names' offsets in place (4 bytes per member, freed
+ * afterwards) instead of keeping a table.
  */
 export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
-  let n = doc.word(node, 1);
-  if (n <= 1) return DUPS_NONE;
-  let list = nameNodes;
-  if (list.length < n) {
-    list = new StaticArray<i32>(n);
-    nameNodes = list;
-  }
-  let child = node + 1;
-  for (let i = 0; i < n; i++) {
-    if ((doc.word(child, 0) & TAPE_ESCAPED) != 0) return DUPS_UNDECIDED;
-    unchecked(list[i] = child);
+  let end = doc.payload(node);
+  let first = node + 1;
+  if (first >= end) return DUPS_NONE;
+  let n = 0;
+  let child = first;
+  while (child < end) {
+    if (doc.flag(child)) return DUPS_UNDECIDED;
     child = doc.next(child + 1);
+    n++;
   }
-  let base = doc.src.dataStart;
-  if (n <= SMALL_OBJECT) {
-    // Compare cheap fingerprints (length and first byte) before bytes.
-    for (let i = 1; i < n; i++) {
-      let a = unchecked(list[i]);
-      let fa = nameFingerprint(doc, a, base);
-      for (let j = 0; j < i; j++) {
-        let b = unchecked(list[j]);
-        if (fa == nameFingerprint(doc, b, base) && sameNameBytes(doc, a, b, base)) return DUPS_FOUND;
+  if (n <= 1) return DUPS_NONE;
+  let src = doc.src;
+  if (n <= PAIRWISE_MEMBERS) {
+    let a = first;
+    while (a < end) {
+      let b = doc.next(a + 1);
+      let sa = doc.payload(a);
+      while (b < end) {
+        if (compareNames(src, sa, doc.payload(b)) == 0) return DUPS_FOUND;
+        b = doc.next(b + 1);
       }
+      a = doc.next(a + 1);
     }
     return DUPS_NONE;
   }
-  let size = 128;
-  while (size < n * 2) size <<= 1;
-  let table = dupTable;
-  if (table.length < size) {
-    table = new StaticArray<i32>(size);
-    dupTable = table;
-  } else {
-    memory.fill(changetype<usize>(table), 0, <usize>size << 2);
-  }
-  let mask = <u32>(size - 1);
+  let starts = new StaticArray<i32>(n);
+  child = first;
   for (let i = 0; i < n; i++) {
-    let a = unchecked(list[i]);
-    let start = doc.word(a, 1);
-    let h = hashBytes(base + <usize>start, doc.word(a, 2) - start) & mask;
-    while (true) {
-      let slot = unchecked(table[h]);
-      if (slot == 0) {
-        unchecked(table[h] = a + 1);
-        break;
-      }
-      if (sameNameBytes(doc, a, slot - 1, base)) return DUPS_FOUND;
-      h = (h + 1) & mask;
+    unchecked(starts[i] = doc.payload(child));
+    child = doc.next(child + 1);
+  }
+  return sortedHasEqualNames(src, starts, 0, n) ? DUPS_FOUND : DUPS_NONE;
+}
+
+/**
+ * Sorts name offsets list[from, to) by their (unescaped) bytes, in place, and
+ * tells whether two of them are equal. Heap sort: no allocation, n log n.
+ */
+export function sortedHasEqualNames(src: Uint8Array, list: StaticArray<i32>, from: i32, to: i32): bool {
+  let n = to - from;
+  if (n < 2) return false;
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(src, list, from, i, n);
+  for (let size = n - 1; size > 0; size--) {
+    let top = unchecked(list[from]);
+    unchecked(list[from] = list[from + size]);
+    unchecked(list[from + size] = top);
+    siftDown(src, list, from, 0, size);
+  }
+  for (let i = from + 1; i < to; i++) {
+    if (compareNames(src, unchecked(list[i - 1]), unchecked(list[i])) == 0) return true;
+  }
+  return false;
+}
+
+function siftDown(src: Uint8Array, list: StaticArray<i32>, from: i32, root: i32, size: i32): void {
+  while (true) {
+    let child = root * 2 + 1;
+    if (child >= size) return;
+    if (child + 1 < size && compareNames(src, unchecked(list[from + child]), unchecked(list[from + child + 1])) < 0) child++;
+    if (compareNames(src, unchecked(list[from + root]), unchecked(list[from + child])) >= 0) return;
+    let t = unchecked(list[from + root]);
+    unchecked(list[from + root] = list[from + child]);
+    unchecked(list[from + child] = t);
+    root = child;
+  }
+}
+
+/** Orders two unescaped strings of `src` whose contents start at `a` and `b` (each ends at its quote). */
+export function compareNames(src: Uint8Array, a: i32, b: i32): i32 {
+  if (a == b) return 0;
+  let base = src.dataStart;
+  let len = src.length;
+  while (true) {
+    let ca = a < len ? <i32>load<u8>(base + <usize>a) : 0x22;
+    let cb = b < len ? <i32>load<u8>(base + <usize>b) : 0x22;
+    if (ca == 0x22 || cb == 0x22) {
+      if (ca == cb) return 0;
+      return ca == 0x22 ? -1 : 1;
     }
+    if (ca != cb) return ca - cb;
+    a++;
+    b++;
   }
-  return DUPS_NONE;
-}
-
-/** Length and first byte of a name node, packed. */
-// @ts-ignore: decorator
-@inline function nameFingerprint(doc: JsonDoc, node: i32, base: usize): i32 {
-  let start = doc.word(node, 1);
-  let len = doc.word(node, 2) - start;
-  return len == 0 ? 0 : (len << 8) | <i32>load<u8>(base + <usize>start);
-}
-
-/** Byte equality of two name nodes. */
-// @ts-ignore: decorator
-@inline function sameNameBytes(doc: JsonDoc, a: i32, b: i32, base: usize): bool {
-  let start = doc.word(a, 1);
-  let len = doc.word(a, 2) - start;
-  let other = doc.word(b, 1);
-  if (len != doc.word(b, 2) - other) return false;
-  return memory.compare(base + <usize>start, base + <usize>other, <usize>len) == 0;
-}
-
-/** FNV-1a over `len` bytes. */
-function hashBytes(ptr: usize, len: i32): u32 {
-  let h: u32 = 0x811C9DC5;
-  for (let i = 0; i < len; i++) {
-    h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 0x01000193;
-  }
-  return h;
+  return 0;
 }

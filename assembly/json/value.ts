@@ -12,7 +12,7 @@ import {
 import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
-import { JsonDoc, wrapNode, tapeObjectDuplicates, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
+import { JsonDoc, wrapNode, tapeObjectDuplicates, compareNames, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
 
 export const enum JsonKind {
   Null = 0,
@@ -42,7 +42,10 @@ export const SMALL_OBJECT: i32 = 8;
 export class ObjectIndex {
   /** Distinct names, in order of first appearance. */
   names: string[] = [];
-  /** For each distinct name, the position of its last member (the one that counts). */
+  /**
+   * For each distinct name, its last member (the one that counts): the
+   * position in `_items` (built objects) or the value's tape node (parsed ones).
+   */
   last: i32[] = [];
   /** Name -> position in `names`; only for objects larger than SMALL_OBJECT. */
   map: Map<string, i32> | null = null;
@@ -79,9 +82,22 @@ export class JsonValue {
   _names: StaticArray<JsonValue> | null = null;
   /** Object name index, built on first need. */
   _index: ObjectIndex | null = null;
-  /** Parsed containers: the document and node; children are created on first access. */
+  /**
+   * Parsed containers: the document and node. Children are read from the
+   * tape and wrapped on each access, never all kept: a parsed document costs
+   * its tape, plus the values in use.
+   */
   _doc: JsonDoc | null = null;
   _node: i32 = 0;
+  /** Parsed containers: elements or members (repeated names included); -1 until counted. */
+  _count: i32 = -1;
+  /** Parsed arrays: the element at() returned last and its node, so a walk in order is linear. */
+  _curIndex: i32 = -1;
+  _curNode: i32 = 0;
+  /** Parsed arrays: elements the last at() walked past. */
+  _walked: i32 = 0;
+  /** Large parsed objects: name nodes in name order (see sortedNames). */
+  _sorted: StaticArray<i32> | null = null;
 
   constructor(kind: JsonKind) {
     this.kind = kind;
@@ -188,8 +204,7 @@ export class JsonValue {
       case JsonKind.Array: {
         let items = this._items;
         if (items !== null) return items.length;
-        let doc = this._doc;
-        return doc === null ? 0 : doc.word(this._node, 1);
+        return this.childCount();
       }
       case JsonKind.Object: return this.memberCount();
       case JsonKind.String: {
@@ -207,7 +222,30 @@ export class JsonValue {
   /** Object member by name (the last one when a name repeats); null if absent or not an Object. */
   get(key: string): JsonValue | null {
     if (this.kind != JsonKind.Object) return null;
-    this.materialize();
+    let doc = this._doc;
+    if (doc !== null) {
+      if (this._index === null && this.childCount() <= SMALL_OBJECT) {
+        let node = this._node;
+        let end = doc.payload(node);
+        let child = node + 1;
+        let found = -1;
+        while (child < end) {
+          if (nodeNameEquals(doc, child, key)) found = child + 1;
+          child = doc.next(child + 1);
+        }
+        return found < 0 ? null : wrapNode(doc, found);
+      }
+      if (this._index === null) {
+        let sorted = this.sortedNames();
+        if (sorted !== null) {
+          let found = findSorted(doc, sorted, stringToUtf8(key));
+          return found < 0 || !nodeNameEquals(doc, found, key) ? null : wrapNode(doc, found + 1);
+        }
+      }
+      let index = this.objectIndex();
+      let pos = index.find(key);
+      return pos < 0 ? null : wrapNode(doc, unchecked(index.last[pos]));
+    }
     let names = this._names;
     let items = this._items;
     if (names === null || items === null) return null;
@@ -224,10 +262,27 @@ export class JsonValue {
     return unchecked(items[unchecked(index.last[pos])]);
   }
 
-  /** Array element; null when out of range or not an Array. */
+  /** Array element; null when out of range or not an Array. In order, parsed arrays are walked once. */
   at(index: i32): JsonValue | null {
     if (this.kind != JsonKind.Array) return null;
-    this.materialize();
+    let doc = this._doc;
+    if (doc !== null) {
+      if (index < 0 || index >= this.childCount()) return null;
+      let i = 0;
+      let node = this._node + 1;
+      if (this._curIndex >= 0 && index >= this._curIndex) {
+        i = this._curIndex;
+        node = this._curNode;
+      }
+      this._walked = index - i;
+      while (i < index) {
+        node = doc.next(node);
+        i++;
+      }
+      this._curIndex = index;
+      this._curNode = node;
+      return wrapNode(doc, node);
+    }
     let items = this._items;
     if (items === null || index < 0 || index >= items.length) return null;
     return unchecked(items[index]);
@@ -236,8 +291,7 @@ export class JsonValue {
   /** Object member names in source order, each once; empty when not an Object. */
   keys(): string[] {
     if (this.kind != JsonKind.Object) return [];
-    this.materialize();
-    if (this._names === null) return [];
+    if (this._doc === null && this._names === null) return [];
     return this.objectIndex().names.slice(0);
   }
 
@@ -245,32 +299,67 @@ export class JsonValue {
     return this.get(key) !== null;
   }
 
+  /**
+   * Another value for the same container (or scalar), with a walking
+   * position of its own: two walks over a parsed array do not restart each other.
+   */
+  twin(): JsonValue {
+    let v = new JsonValue(this.kind);
+    v._flags = this._flags;
+    v._start = this._start;
+    v._end = this._end;
+    v._num = this._num;
+    v._src = this._src;
+    v._text = this._text;
+    v._items = this._items;
+    v._names = this._names;
+    v._index = this._index;
+    v._doc = this._doc;
+    v._node = this._node;
+    v._count = this._count;
+    v._sorted = this._sorted;
+    return v;
+  }
+
+  /** Elements the last at() on a parsed array walked past to reach its element (a measure of its cost). */
+  walked(): i32 {
+    return this._walked;
+  }
+
   // --- internal helpers -----------------------------------------------------
 
-  /** Creates the children of a parsed container (once). */
-  materialize(): void {
+  /**
+   * Parsed objects larger than SMALL_OBJECT whose names hold no escapes: the
+   * name nodes sorted by name bytes, then position (4 bytes per member, made
+   * on the first get()); null when some name holds escapes (get() then
+   * decodes the names into an ObjectIndex).
+   */
+  sortedNames(): StaticArray<i32> | null {
+    let sorted = this._sorted;
+    if (sorted !== null) return sorted;
     let doc = this._doc;
-    if (doc === null || this._items !== null) return;
-    let node = this._node;
-    let count = doc.word(node, 1);
-    let items = new StaticArray<JsonValue>(count);
-    let child = node + 1;
-    if (this.kind == JsonKind.Object) {
-      let names = new StaticArray<JsonValue>(count);
-      for (let i = 0; i < count; i++) {
-        unchecked(names[i] = wrapNode(doc, child));
-        child++;
-        unchecked(items[i] = wrapNode(doc, child));
-        child = doc.next(child);
-      }
-      this._names = names;
-    } else {
-      for (let i = 0; i < count; i++) {
-        unchecked(items[i] = wrapNode(doc, child));
-        child = doc.next(child);
-      }
+    if (doc === null) return null;
+    let n = this.childCount();
+    let list = new StaticArray<i32>(n);
+    let child = this._node + 1;
+    for (let i = 0; i < n; i++) {
+      if (doc.flag(child)) return null;
+      unchecked(list[i] = child);
+      child = doc.next(child + 1);
     }
-    this._items = items;
+    sortNameNodes(doc, list);
+    this._sorted = list;
+    return list;
+  }
+
+  /** Parsed containers: elements, or members with repeated names counted each time. */
+  childCount(): i32 {
+    let n = this._count;
+    if (n >= 0) return n;
+    let doc = this._doc;
+    n = doc === null ? 0 : doc.childCount(this._node);
+    this._count = n;
+    return n;
   }
 
   /** Address of this value's first source byte. */
@@ -285,9 +374,8 @@ export class JsonValue {
     if (names !== null) {
       n = names.length;
     } else {
-      let doc = this._doc;
-      if (doc === null) return 0;
-      n = doc.word(this._node, 1);
+      if (this._doc === null) return 0;
+      n = this.childCount();
     }
     if (n <= 1 || !this.hasDuplicateNames()) return n;
     return this.objectIndex().names.length;
@@ -298,7 +386,35 @@ export class JsonValue {
     let index = this._index;
     if (index !== null) return index;
     index = new ObjectIndex();
-    this.materialize();
+    let doc = this._doc;
+    if (doc !== null) {
+      let node = this._node;
+      let end = doc.payload(node);
+      let map: Map<string, i32> | null = null;
+      if (this.childCount() > SMALL_OBJECT) {
+        map = new Map<string, i32>();
+        index.map = map;
+      }
+      let child = node + 1;
+      let n = 0;
+      while (child < end) {
+        let name = nodeString(doc, child);
+        let pos = index.find(name);
+        if (pos < 0) {
+          index.names.push(name);
+          index.last.push(child + 1);
+          if (map !== null) map.set(name, index.names.length - 1);
+        } else {
+          unchecked(index.last[pos] = child + 1);
+        }
+        child = doc.next(child + 1);
+        n++;
+      }
+      this._flags |= FLAG_DUPS_KNOWN;
+      if (index.names.length != n) this._flags |= FLAG_HAS_DUPS;
+      this._index = index;
+      return index;
+    }
     let names = this._names;
     if (names !== null) {
       let n = names.length;
@@ -331,12 +447,156 @@ export class JsonValue {
     if ((flags & FLAG_DUPS_KNOWN) != 0) return (flags & FLAG_HAS_DUPS) != 0;
     let doc = this._doc;
     let verdict = doc !== null && this._index === null ? tapeObjectDuplicates(doc, this._node) : DUPS_UNDECIDED;
+    if (doc === null && this._index === null) return false;
     if (verdict == DUPS_UNDECIDED) {
       this.objectIndex(); // decodes the names and records the answer in the flags
       return (this._flags & FLAG_HAS_DUPS) != 0;
     }
     this._flags = flags | FLAG_DUPS_KNOWN | (verdict == DUPS_FOUND ? FLAG_HAS_DUPS : 0);
     return verdict == DUPS_FOUND;
+  }
+}
+
+/** Orders name nodes by name bytes, then by position. */
+function compareNameNodes(doc: JsonDoc, a: i32, b: i32): i32 {
+  let c = compareNames(doc.src, doc.payload(a), doc.payload(b));
+  return c != 0 ? c : a - b;
+}
+
+/** Heap sort of name nodes (no allocation). */
+function sortNameNodes(doc: JsonDoc, list: StaticArray<i32>): void {
+  let n = list.length;
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftNames(doc, list, i, n);
+  for (let size = n - 1; size > 0; size--) {
+    let top = unchecked(list[0]);
+    unchecked(list[0] = list[size]);
+    unchecked(list[size] = top);
+    siftNames(doc, list, 0, size);
+  }
+}
+
+function siftNames(doc: JsonDoc, list: StaticArray<i32>, root: i32, size: i32): void {
+  while (true) {
+    let child = root * 2 + 1;
+    if (child >= size) return;
+    if (child + 1 < size && compareNameNodes(doc, unchecked(list[child]), unchecked(list[child + 1])) < 0) child++;
+    if (compareNameNodes(doc, unchecked(list[root]), unchecked(list[child])) >= 0) return;
+    let t = unchecked(list[root]);
+    unchecked(list[root] = list[child]);
+    unchecked(list[child] = t);
+    root = child;
+  }
+}
+
+/** Orders the name of node `node` against the UTF-8 `key`. */
+function compareNameToKey(doc: JsonDoc, node: i32, key: Uint8Array): i32 {
+  let src = doc.src;
+  let base = src.dataStart;
+  let pos = doc.payload(node);
+  let len = src.length;
+  let kn = key.length;
+  for (let i = 0; i < kn; i++) {
+    let c = pos + i < len ? <i32>load<u8>(base + <usize>(pos + i)) : 0x22;
+    if (c == 0x22) return -1;
+    let k = <i32>unchecked(key[i]);
+    if (c != k) return c - k;
+  }
+  let c = pos + kn < len ? <i32>load<u8>(base + <usize>(pos + kn)) : 0x22;
+  return c == 0x22 ? 0 : 1;
+}
+
+/** The last name node equal to `key` in a sorted name list, or -1. */
+function findSorted(doc: JsonDoc, sorted: StaticArray<i32>, key: Uint8Array): i32 {
+  let lo = 0;
+  let hi = sorted.length;
+  // First position whose name is greater than the key.
+  while (lo < hi) {
+    let mid = (lo + hi) >>> 1;
+    if (compareNameToKey(doc, unchecked(sorted[mid]), key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0) return -1;
+  let node = unchecked(sorted[lo - 1]);
+  return compareNameToKey(doc, node, key) == 0 ? node : -1;
+}
+
+/** The decoded text of String node `node`. */
+export function nodeString(doc: JsonDoc, node: i32): string {
+  let start = doc.payload(node);
+  let ptr = doc.src.dataStart + <usize>start;
+  let len = doc.stringEnd(node) - start;
+  return doc.flag(node) ? unescapeToString(ptr, len) : utf8ToString(ptr, len);
+}
+
+/** True when String node `node` decodes to exactly `key`. */
+export function nodeNameEquals(doc: JsonDoc, node: i32, key: string): bool {
+  let start = doc.payload(node);
+  let len = doc.stringEnd(node) - start;
+  if (doc.flag(node)) return unescapeToString(doc.src.dataStart + <usize>start, len) == key;
+  return utf8EqualsString(doc.src.dataStart + <usize>start, len, key);
+}
+
+/**
+ * The members of an object in keys() order, each name once with the value
+ * that counts (its last), read one at a time: a parsed object without
+ * repeated names is walked on its tape, without building a name index.
+ *
+ *   let m = new Members(obj);
+ *   while (m.next()) use(m.name, m.value);
+ */
+export class Members {
+  name: string = "";
+  value: JsonValue = changetype<JsonValue>(0);
+  private obj: JsonValue;
+  private index: ObjectIndex | null = null;
+  private doc: JsonDoc | null = null;
+  private pos: i32 = 0;
+  private end: i32 = 0;
+
+  constructor(obj: JsonValue) {
+    this.obj = obj;
+    this.start(obj);
+  }
+
+  private start(obj: JsonValue): void {
+    if (obj.kind != JsonKind.Object) return;
+    let doc = obj._doc;
+    if (doc !== null && !obj.hasDuplicateNames()) {
+      this.doc = doc;
+      this.pos = obj._node + 1;
+      this.end = doc.payload(obj._node);
+      return;
+    }
+    if (doc === null && obj._names === null) return;
+    let index = obj.objectIndex();
+    this.index = index;
+    this.end = index.names.length;
+  }
+
+  /** Moves to the next member; false when there is none. */
+  next(): bool {
+    let doc = this.doc;
+    if (doc !== null) {
+      let pos = this.pos;
+      if (pos >= this.end) return false;
+      this.name = nodeString(doc, pos);
+      this.value = wrapNode(doc, pos + 1);
+      this.pos = doc.next(pos + 1);
+      return true;
+    }
+    let index = this.index;
+    if (index === null || this.pos >= this.end) return false;
+    let i = this.pos++;
+    this.name = unchecked(index.names[i]);
+    let at = unchecked(index.last[i]);
+    let objDoc = this.obj._doc;
+    if (objDoc !== null) {
+      this.value = wrapNode(objDoc, at);
+    } else {
+      let items = this.obj._items;
+      this.value = items !== null && at < items.length ? unchecked(items[at]) : new JsonValue(JsonKind.Null);
+    }
+    return true;
   }
 }
 

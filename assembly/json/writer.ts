@@ -9,7 +9,7 @@ import {
   swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr,
 } from "./utf8";
 import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
-import { JsonDoc, TAPE_KIND_MASK, TAPE_TRUE, wrapNode, tapeObjectDuplicates, DUPS_NONE } from "./tape";
+import { JsonDoc, TAPE_KIND_MASK, TAPE_FLAG, wrapNode, tapeObjectDuplicates, scanStringEnd, scanNumberEnd, DUPS_NONE } from "./tape";
 import { writeNumberText, writeUnsigned } from "./number_format";
 import { escapeLetter, needsEscape4, putEscape, putUnicodeEscape } from "./escape";
 
@@ -379,15 +379,16 @@ export class JsonWriter {
 
   /** Writes a scalar tape node (copying source text for strings and numbers). */
   private writeNodeScalar(doc: JsonDoc, node: i32): void {
-    let w0 = doc.word(node, 0);
+    let w0 = doc.word(node);
     let kind = w0 & TAPE_KIND_MASK;
     if (kind == JsonKind.String) {
-      this.putQuotedSource(doc.src, doc.word(node, 1), doc.word(node, 2));
+      let start = doc.payload(node);
+      this.putQuotedSource(doc.src, start, scanStringEnd(doc.src, start));
     } else if (kind == JsonKind.Number) {
-      let start = doc.word(node, 1);
-      this.putBytes(doc.src.dataStart + <usize>start, doc.word(node, 2) - start);
+      let start = doc.payload(node);
+      this.putBytes(doc.src.dataStart + <usize>start, scanNumberEnd(doc.src, start) - start);
     } else if (kind == JsonKind.Bool) {
-      this.writeLiteral((w0 & TAPE_TRUE) != 0 ? 1 : 2);
+      this.writeLiteral((w0 & TAPE_FLAG) != 0 ? 1 : 2);
     } else {
       this.writeLiteral(0);
     }
@@ -416,13 +417,13 @@ export class JsonWriter {
           if (emitted > 0) this.put1(0x2C);
           emitted++;
           if (isObject) {
-            this.putQuotedSource(doc.src, doc.word(pos, 1), doc.word(pos, 2));
+            this.writeNodeScalar(doc, pos);
             this.put1(0x3A);
             pos++;
           }
           let kind = doc.kindOf(pos);
           if (kind == JsonKind.Array || kind == JsonKind.Object) {
-            f.pos = doc.word(pos, 2);
+            f.pos = doc.payload(pos);
             f.emitted = emitted;
             this.openNode(doc, pos, kind);
             descended = true;
@@ -443,9 +444,21 @@ export class JsonWriter {
       let i = f.pos;
       f.pos = i + 1;
       if (i > 0) this.put1(0x2C);
+      let child: JsonValue;
+      let vdoc = v._doc;
+      if (vdoc !== null) {
+        // A parsed object whose names repeat: each name once, with its last value.
+        let index = v.objectIndex();
+        this.writeQuoted(unchecked(index.names[i]));
+        this.put1(0x3A);
+        let node = unchecked(index.last[i]);
+        let kind = vdoc.kindOf(node);
+        if (kind == JsonKind.Array || kind == JsonKind.Object) this.openNode(vdoc, node, kind);
+        else this.writeNodeScalar(vdoc, node);
+        continue;
+      }
       let items = v._items;
       if (items === null) continue;
-      let child: JsonValue;
       if (f.isObject) {
         let index = v._index;
         if (f.dedupe && index !== null) {
@@ -489,7 +502,6 @@ export class JsonWriter {
       let v = wrapNode(doc, node);
       if (v.hasDuplicateNames()) {
         let index = v.objectIndex();
-        v.materialize();
         let f = this.pushFrame();
         f.value = v;
         f.isObject = true;
@@ -502,7 +514,7 @@ export class JsonWriter {
     let f = this.pushFrame();
     f.doc = doc;
     f.pos = node + 1;
-    f.end = doc.word(node, 2);
+    f.end = doc.payload(node);
     f.isObject = isObject;
     this.put1(isObject ? 0x7B : 0x5B);
   }

@@ -315,7 +315,7 @@ export class Compiler {
       let item = kv.at(i);
       if (item === null) continue;
       values.push(item);
-      hashes.push(hashValue(item, 0));
+      hashes.push(hashValue(item));
     }
     n.enumValues = values;
     n.enumHashes = hashes;

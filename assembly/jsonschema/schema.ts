@@ -58,7 +58,7 @@ export class Schema {
 
   /** Validates `value`; returns at most `maxErrors` errors (empty = valid). */
   validate(value: JsonValue, maxErrors: i32 = 10): ValidationError[] {
-    let ctx = new Context();
+    let ctx = new Context(MAX_VALIDATION_STEPS);
     let sink = new Sink(ctx, maxErrors < 1 ? 1 : maxErrors, MODE_FULL);
     checkNode(this.root, value, null, 0, sink);
     let out = new Array<ValidationError>();
@@ -76,7 +76,7 @@ export class Schema {
 
   /** True when `value` matches the schema; builds no messages, stops at the first failure. */
   isValid(value: JsonValue): bool {
-    let ctx = new Context();
+    let ctx = new Context(MAX_VALIDATION_STEPS);
     let ok = checkNode(this.root, value, null, 0, quietSink(ctx));
     return ok && !ctx.stopped;
   }

@@ -3,7 +3,7 @@
 // only for the errors kept. A Context holds what one validate() call shares:
 // the step count and the limit error that stops it.
 
-import { JsonValue } from "../json";
+import { JsonValue, Steps } from "../json";
 import { SchemaNode } from "./node";
 import { Why, reasonText } from "./reasons";
 import { quote } from "./text";
@@ -16,9 +16,15 @@ export const MODE_SHALLOW: i32 = 1;
 /** Messages with anyOf/oneOf explanations. */
 export const MODE_FULL: i32 = 2;
 
-/** State shared by one validate() call, including nested checks. */
-export class Context {
-  steps: i32 = 0;
+/**
+ * State shared by one validate() call, including nested checks: the step
+ * budget (schema applications, and the nodes that equality and hashing visit)
+ * and the limit error that stops the call.
+ */
+export class Context extends Steps {
+  constructor(limit: i64) {
+    super(limit);
+  }
   stopped: bool = false;
   stopPath: PathSeg | null = null;
   stopReason: string = "";

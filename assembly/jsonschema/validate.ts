@@ -3,12 +3,12 @@
 // (Sink.fail), which decides whether the check goes on, and whether a message
 // is written at all (reasons.ts).
 
-import { JsonValue, jsonString, jsonEquals } from "../json";
+import { JsonValue, Members, jsonString, jsonEquals } from "../json";
 import { SchemaNode, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING } from "./node";
-import { PathSeg, Sink, quietSink, stop } from "./sink";
+import { Context, PathSeg, Sink, quietSink, stop } from "./sink";
 import { Why } from "./reasons";
 import { hashValue } from "./hash";
-import { MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS } from "./schema";
+import { MAX_VALIDATION_DEPTH } from "./schema";
 
 /** Applies `n` to `v`; returns whether it matched. Errors go to `s`. */
 export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
@@ -18,9 +18,8 @@ export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, dep
     stop(ctx, path, "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)");
     return false;
   }
-  ctx.steps++;
-  if (ctx.steps > MAX_VALIDATION_STEPS) {
-    stop(ctx, path, "validation stopped after " + MAX_VALIDATION_STEPS.toString() + " steps (schema too costly for this value)");
+  if (!ctx.charge()) {
+    stopAtLimit(ctx, path);
     return false;
   }
   if (n.boolSchema >= 0) {
@@ -38,12 +37,20 @@ export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, dep
   }
 
   let enumValues = n.enumValues;
-  if (enumValues !== null && !inEnum(n, enumValues, v)) {
+  if (enumValues !== null && !inEnum(n, enumValues, v, ctx)) {
+    if (ctx.exhausted) {
+      stopAtLimit(ctx, path);
+      return false;
+    }
     ok = false;
     if (s.fail(path, Why.Enum, n, v)) return false;
   }
   let constValue = n.constValue;
-  if (constValue !== null && !jsonEquals(constValue, v)) {
+  if (constValue !== null && !jsonEquals(constValue, v, ctx)) {
+    if (ctx.exhausted) {
+      stopAtLimit(ctx, path);
+      return false;
+    }
     ok = false;
     if (s.fail(path, Why.Const, n, v)) return false;
   }
@@ -298,7 +305,11 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
     }
   }
   if (n.uniqueItems && len > 1) {
-    let dup = findDuplicate(v, len);
+    let dup = findDuplicate(v, len, ctx);
+    if (ctx.exhausted) {
+      stopAtLimit(ctx, path);
+      return false;
+    }
     if (dup >= 0) {
       ok = false;
       if (s.fail(path, Why.UniqueItems, n, v, null, <i32>(dup >> 32), <i32>(dup & 0xffffffff))) return false;
@@ -307,48 +318,76 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
   return ok;
 }
 
-/** First pair of equal items as (i << 32 | j), i < j, or -1. Sorts by hash; compares only hash twins. */
-function findDuplicate(v: JsonValue, len: i32): i64 {
-  let keyed = new Array<u64>(len);
-  for (let i = 0; i < len; i++) {
-    let item = v.at(i);
-    let h: u64 = item === null ? 0 : hashValue(item, 0);
-    keyed[i] = ((h & 0xffffffff) << 32) | <u64>(<u32>i);
-  }
-  keyed.sort(compareU64);
+/** Stops the validation at the step limit. */
+function stopAtLimit(ctx: Context, path: PathSeg | null): void {
+  stop(ctx, path, "validation stopped after " + ctx.limit.toString() + " steps (schema too costly for this value)");
+}
+
+/**
+ * The first pair of equal items as (i << 32 | j): the smallest i that has an
+ * equal item after it, and the first such j; -1 when all differ. One pass in
+ * order: each item is hashed (whole, at every depth) and looked up among the
+ * earlier distinct items with the same hash, which are compared for real.
+ * Hashing, comparing and walking back to an earlier item all charge `ctx`.
+ * Memory: a table of 8-byte entries for the distinct items.
+ */
+function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
+  // Entries: (hash high 32 bits) << 32 | (index + 1); 0 = empty. Grows as distinct items arrive.
+  let cap = 16;
+  let table = new StaticArray<u64>(cap);
+  let used = 0;
+  // A second view of the array walks to earlier items without losing the main walk's place.
+  let other = v.twin();
   let bestI = -1;
   let bestJ = -1;
-  let start = 0;
-  while (start < len) {
-    let end = start + 1;
-    let h = keyed[start] >> 32;
-    while (end < len && (keyed[end] >> 32) == h) end++;
-    for (let a = start; a < end; a++) {
-      let ia = <i32>(keyed[a] & 0xffffffff);
-      let va = v.at(ia);
-      if (va === null) continue;
-      for (let b = a + 1; b < end; b++) {
-        let ib = <i32>(keyed[b] & 0xffffffff);
-        let vb = v.at(ib);
-        if (vb === null) continue;
-        if (jsonEquals(va, vb)) {
-          let lo = ia < ib ? ia : ib;
-          let hi = ia < ib ? ib : ia;
-          if (bestI < 0 || lo < bestI || (lo == bestI && hi < bestJ)) {
-            bestI = lo;
-            bestJ = hi;
+  for (let j = 0; j < len; j++) {
+    let item = v.at(j);
+    if (item === null) continue;
+    let h = <u32>(hashValue(item, ctx) >> 32);
+    if (ctx.exhausted) return -1;
+    let mask = cap - 1;
+    let slot = <i32>(h & <u32>mask);
+    let isNew = true;
+    while (true) {
+      let e = unchecked(table[slot]);
+      if (e == 0) break;
+      if (<u32>(e >> 32) == h) {
+        let i = <i32>(e & 0xffffffff) - 1;
+        let earlier = other.at(i);
+        ctx.charge(<i64>other.walked() / 16);
+        if (earlier !== null && jsonEquals(earlier, item, ctx)) {
+          isNew = false;
+          if (bestI < 0 || i < bestI) {
+            bestI = i;
+            bestJ = j;
           }
+          break;
         }
+        if (ctx.exhausted) return -1;
       }
+      slot = (slot + 1) & mask;
     }
-    start = end;
+    if (bestI == 0) break; // no pair can come first
+    if (!isNew) continue;
+    unchecked(table[slot] = (<u64>h << 32) | <u64>(j + 1));
+    used++;
+    if (used * 2 > cap) {
+      // Double the table and re-insert.
+      let grown = new StaticArray<u64>(cap * 2);
+      let gmask = cap * 2 - 1;
+      for (let k = 0; k < cap; k++) {
+        let e = unchecked(table[k]);
+        if (e == 0) continue;
+        let at = <i32>(<u32>(e >> 32) & <u32>gmask);
+        while (unchecked(grown[at]) != 0) at = (at + 1) & gmask;
+        unchecked(grown[at] = e);
+      }
+      table = grown;
+      cap *= 2;
+    }
   }
   if (bestI < 0) return -1;
   return (<i64>bestI << 32) | <i64>bestJ;
-}
-
-function compareU64(a: u64, b: u64): i32 {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
@@ -378,11 +417,10 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
   let extra = n.additionalProperties;
   let names = n.propertyNames;
   if (index === null && extra === null && names === null) return ok;
-  let keys = v.keys();
-  for (let i = 0; i < keys.length; i++) {
-    let key = keys[i];
-    let pv = v.get(key);
-    if (pv === null) continue;
+  let members = new Members(v);
+  while (members.next()) {
+    let key = members.name;
+    let pv = members.value;
     let p = new PathSeg(path, key, -1);
     if (names !== null) {
       let kv = jsonString(key);
@@ -417,12 +455,14 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
   return ok;
 }
 
-function inEnum(n: SchemaNode, values: JsonValue[], v: JsonValue): bool {
+function inEnum(n: SchemaNode, values: JsonValue[], v: JsonValue, ctx: Context): bool {
   let hashes = n.enumHashes;
-  let h = hashValue(v, 0);
+  let h = hashValue(v, ctx);
+  if (ctx.exhausted) return false;
   for (let i = 0; i < values.length; i++) {
     if (hashes !== null && i < hashes.length && hashes[i] != h) continue;
-    if (jsonEquals(values[i], v)) return true;
+    if (jsonEquals(values[i], v, ctx)) return true;
+    if (ctx.exhausted) return false;
   }
   return false;
 }
