@@ -3,12 +3,15 @@
 // the byte and ASCII helpers the layers above share, so that raw memory stays
 // in here (and in the ABI layer).
 
-export { JsonKind, JsonValue, Members, jsonKindName } from "./value";
+export { JsonKind, JsonValue, Members, jsonKindName, sourceValue } from "./value";
 export { jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject } from "./factories";
 export { jsonEquals, Steps } from "./equality";
 export {
-  JsonParseResult, JsonPath, JsonReader, parseJson, parseJsonString, parseJsonPrefix, isValidJson, scanPath, scanPathIn,
+  JsonParseResult, JsonPath, JsonReader, parseJson, parseJsonString, parseJsonPrefix, isValidJson, isValidJsonRange,
+  validatePrefix, scanPath, scanPathIn,
 } from "./parse";
-export { JsonWriter, stringifyJson, serializeJson } from "./writer";
+export { JsonWriter, stringifyJson, serializeJson, serializeSource } from "./writer";
+export { SourceMembers, skipValue, skipSpaces, objectNamesPlain } from "./source";
+export { unescapeInPlace } from "./unescape";
 export { ByteBuilder, byteAt } from "./bytes";
 export { asciiLower } from "./strings";

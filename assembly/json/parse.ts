@@ -521,6 +521,10 @@ export class JsonPath {
     this.steps = n;
     this.indexes = new StaticArray<i32>(n);
     this.names = new StaticArray<Uint8Array>(n);
+    this.kinds = new StaticArray<i32>(n + 1);
+    this.starts = new StaticArray<i32>(n + 1);
+    this.ends = new StaticArray<i32>(n + 1);
+    this.escaped = new StaticArray<bool>(n + 1);
     for (let i = 0; i < n; i++) {
       let s = steps[i];
       if (s.startsWith("#")) {
@@ -531,10 +535,6 @@ export class JsonPath {
         unchecked(this.names[i] = stringToUtf8(s));
       }
     }
-    this.kinds = new StaticArray<i32>(n + 1);
-    this.starts = new StaticArray<i32>(n + 1);
-    this.ends = new StaticArray<i32>(n + 1);
-    this.escaped = new StaticArray<bool>(n + 1);
     this.reset();
   }
 
@@ -648,6 +648,28 @@ export function parseJsonString(s: string, maxDepth: i32 = 512): JsonParseResult
  */
 export function parseJsonPrefix(src: Uint8Array, start: i32, maxDepth: i32 = 512): JsonParseResult {
   return run(src, start, maxDepth, true, false);
+}
+
+/**
+ * True when bytes [start, end) of `src` are exactly one valid JSON value (plus
+ * whitespace; a leading BOM is skipped), as parseJson(src.subarray(start, end))
+ * would find, without copying or building anything.
+ */
+export function isValidJsonRange(src: Uint8Array, start: i32, end: i32): bool {
+  if (start < 0 || end > src.length || start > end) return false;
+  let parser = new Parser(src, 512, false);
+  parser.len = end;
+  let from = start;
+  if (end - start >= 3) {
+    let p = src.dataStart + <usize>start;
+    if (byteAt(p) == 0xEF && byteAt(p + 1) == 0xBB && byteAt(p + 2) == 0xBF) from += 3;
+  }
+  return runParser(parser, from, true) >= 0;
+}
+
+/** parseJsonPrefix without building: ok, end, or the error and its offset. */
+export function validatePrefix(src: Uint8Array, start: i32, maxDepth: i32 = 512): JsonParseResult {
+  return run(src, start, maxDepth, false, false);
 }
 
 /** True when `src` is exactly one valid JSON value (builds no values). */

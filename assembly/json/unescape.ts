@@ -101,10 +101,18 @@ export function unescapeToString(ptr: usize, len: i32): string {
  */
 export function unescapeToUtf8(ptr: usize, len: i32): Uint8Array {
   if (len <= 0) return new Uint8Array(0);
-  // Output never exceeds input: \uXXXX (6 bytes) -> at most 3 bytes,
-  // a pair (12 bytes) -> 4 bytes, two-byte escapes -> 1 byte.
   let tmp = new Uint8Array(len);
-  let dst = tmp.dataStart;
+  let o = unescapeInto(ptr, len, tmp.dataStart);
+  if (o == len) return tmp;
+  return tmp.slice(0, o);
+}
+
+/**
+ * unescapeToUtf8 written at `dst` (which may be `ptr` itself: the output never
+ * runs ahead of the input, since \uXXXX (6 bytes) gives at most 3 bytes, a
+ * pair (12 bytes) 4, a two-byte escape 1); returns the output length.
+ */
+export function unescapeInto(ptr: usize, len: i32, dst: usize): i32 {
   let o = 0;
   let pos = 0;
   while (pos < len) {
@@ -145,6 +153,18 @@ export function unescapeToUtf8(ptr: usize, len: i32): Uint8Array {
     }
     o += putCodePoint(dst + <usize>o, cp);
   }
-  if (o == len) return tmp;
-  return tmp.slice(0, o);
+  return o;
+}
+
+/**
+ * Decodes the escaped string content bytes[start, end) in place (as
+ * unescapeToUtf8 does); returns the decoded length, which starts at `start`.
+ * Out-of-range bounds are clamped.
+ */
+export function unescapeInPlace(bytes: Uint8Array, start: i32, end: i32): i32 {
+  if (start < 0) start = 0;
+  if (end > bytes.length) end = bytes.length;
+  if (end <= start) return 0;
+  let p = bytes.dataStart + <usize>start;
+  return unescapeInto(p, end - start, p);
 }

@@ -12,6 +12,7 @@ import {
 import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
+import { parseJsonPrefix } from "./parse";
 import { JsonDoc, wrapNode, tapeObjectDuplicates, compareNames, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
 
 export const enum JsonKind {
@@ -222,6 +223,7 @@ export class JsonValue {
   /** Object member by name (the last one when a name repeats); null if absent or not an Object. */
   get(key: string): JsonValue | null {
     if (this.kind != JsonKind.Object) return null;
+    this.loadDoc();
     let doc = this._doc;
     if (doc !== null) {
       if (this._index === null && this.childCount() <= SMALL_OBJECT) {
@@ -265,6 +267,7 @@ export class JsonValue {
   /** Array element; null when out of range or not an Array. In order, parsed arrays are walked once. */
   at(index: i32): JsonValue | null {
     if (this.kind != JsonKind.Array) return null;
+    this.loadDoc();
     let doc = this._doc;
     if (doc !== null) {
       if (index < 0 || index >= this.childCount()) return null;
@@ -291,6 +294,7 @@ export class JsonValue {
   /** Object member names in source order, each once; empty when not an Object. */
   keys(): string[] {
     if (this.kind != JsonKind.Object) return [];
+    this.loadDoc();
     if (this._doc === null && this._names === null) return [];
     return this.objectIndex().names.slice(0);
   }
@@ -304,6 +308,7 @@ export class JsonValue {
    * position of its own: two walks over a parsed array do not restart each other.
    */
   twin(): JsonValue {
+    this.loadDoc();
     let v = new JsonValue(this.kind);
     v._flags = this._flags;
     v._start = this._start;
@@ -352,8 +357,37 @@ export class JsonValue {
     return list;
   }
 
+  /**
+   * A container made by sourceValue() (valid text, not parsed yet) is parsed
+   * on its first structural access; writing it (JsonWriter.value) needs no parse.
+   */
+  // @ts-ignore: decorator
+  @inline loadDoc(): void {
+    if (this._doc === null && this._src !== null && this.kind >= JsonKind.Array) this.parseSource();
+  }
+
+  /** Parses the text of a sourceValue() container (once). */
+  parseSource(): void {
+    let src = this._src;
+    if (src === null) return;
+    let r = parseJsonPrefix(src, this._start);
+    let v = r.value;
+    if (r.ok && v !== null && v._doc !== null) {
+      this._doc = v._doc;
+      this._node = v._node;
+    } else {
+      this._src = null; // cannot happen for valid text: read as empty
+    }
+  }
+
+  /** True for a container made by sourceValue() and not parsed yet. */
+  isUnparsed(): bool {
+    return this._doc === null && this._src !== null && this.kind >= JsonKind.Array;
+  }
+
   /** Parsed containers: elements, or members with repeated names counted each time. */
   childCount(): i32 {
+    this.loadDoc();
     let n = this._count;
     if (n >= 0) return n;
     let doc = this._doc;
@@ -369,6 +403,7 @@ export class JsonValue {
 
   /** Number of distinct member names. */
   memberCount(): i32 {
+    this.loadDoc();
     let n = 0;
     let names = this._names;
     if (names !== null) {
@@ -386,6 +421,7 @@ export class JsonValue {
     let index = this._index;
     if (index !== null) return index;
     index = new ObjectIndex();
+    this.loadDoc();
     let doc = this._doc;
     if (doc !== null) {
       let node = this._node;
@@ -443,6 +479,7 @@ export class JsonValue {
 
   /** True when some member name occurs more than once. Cheap for parsed objects with plain names. */
   hasDuplicateNames(): bool {
+    this.loadDoc();
     let flags = this._flags;
     if ((flags & FLAG_DUPS_KNOWN) != 0) return (flags & FLAG_HAS_DUPS) != 0;
     let doc = this._doc;
@@ -560,6 +597,7 @@ export class Members {
 
   private start(obj: JsonValue): void {
     if (obj.kind != JsonKind.Object) return;
+    obj.loadDoc();
     let doc = obj._doc;
     if (doc !== null && !obj.hasDuplicateNames()) {
       this.doc = doc;
@@ -609,6 +647,56 @@ function nameEquals(name: JsonValue, key: string): bool {
   let len = name._end - name._start;
   if ((name._flags & FLAG_ESCAPED) != 0) return name.asString() == key;
   return utf8EqualsString(name.sourcePtr(src), len, key);
+}
+
+/**
+ * A value for the valid JSON text starting at `start` of `src` (e.g. found by
+ * scanPath): strings and numbers read their text, containers are parsed on
+ * first structural access, and JsonWriter.value() copies them compactly
+ * without parsing. `src` must not change while the value is in use.
+ */
+export function sourceValue(src: Uint8Array, start: i32, end: i32): JsonValue {
+  let c: u32 = start >= 0 && start < src.length ? load<u8>(src.dataStart + <usize>start) : 0x6E;
+  let kind = JsonKind.Number;
+  if (c == 0x7B) kind = JsonKind.Object;
+  else if (c == 0x5B) kind = JsonKind.Array;
+  else if (c == 0x22) kind = JsonKind.String;
+  else if (c == 0x74 || c == 0x66) kind = JsonKind.Bool;
+  else if (c == 0x6E) kind = JsonKind.Null;
+  let v = new JsonValue(kind);
+  switch (kind) {
+    case JsonKind.String: {
+      v._src = src;
+      v._start = start + 1;
+      v._end = end - 1;
+      for (let i = start + 1; i < end - 1; i++) {
+        if (load<u8>(src.dataStart + <usize>i) == 0x5C) {
+          v._flags = FLAG_ESCAPED;
+          break;
+        }
+      }
+      break;
+    }
+    case JsonKind.Number: {
+      v._src = src;
+      v._start = start;
+      v._end = end;
+      v._flags = FLAG_LAZY_NUMBER;
+      break;
+    }
+    case JsonKind.Bool: {
+      if (c == 0x74) v._flags = FLAG_TRUE;
+      break;
+    }
+    case JsonKind.Array:
+    case JsonKind.Object: {
+      v._src = src;
+      v._start = start;
+      v._end = end;
+      break;
+    }
+  }
+  return v;
 }
 
 /** The JSON type name of a value: "null", "boolean", "number", "string", "array" or "object". */

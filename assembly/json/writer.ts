@@ -12,6 +12,8 @@ import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
 import { JsonDoc, TAPE_KIND_MASK, TAPE_FLAG, wrapNode, tapeObjectDuplicates, scanStringEnd, scanNumberEnd, DUPS_NONE } from "./tape";
 import { writeNumberText, writeUnsigned } from "./number_format";
 import { escapeLetter, needsEscape4, putEscape, putUnicodeEscape } from "./escape";
+import { compactInto } from "./source";
+import { parseJsonPrefix } from "./parse";
 
 /** UTF-16 code units handled per buffer reservation in string(). */
 const STRING_CHUNK: i32 = 4096;
@@ -176,6 +178,15 @@ export class JsonWriter {
     return this;
   }
 
+  /** A member name given as the content of an unescaped string of `src` (between its quotes). */
+  keyFromSource(src: Uint8Array, start: i32, end: i32): JsonWriter {
+    this.separate();
+    this.putQuotedSource(src, start, end);
+    this.put1(0x3A);
+    this.needComma = false;
+    return this;
+  }
+
   /** Trusted, already serialized JSON, copied as is. */
   raw(bytes: Uint8Array): JsonWriter {
     this.separate();
@@ -193,6 +204,7 @@ export class JsonWriter {
   value(v: JsonValue): JsonWriter {
     this.separate();
     if (changetype<usize>(v) == 0) this.writeLiteral(0);
+    else if (v.isUnparsed()) this.writeUnparsed(v);
     else if (v.kind == JsonKind.Array || v.kind == JsonKind.Object) this.writeContainer(v);
     else this.writeScalar(v);
     this.needComma = true;
@@ -206,6 +218,16 @@ export class JsonWriter {
     let out = new Uint8Array(this.len);
     memory.copy(out.dataStart, changetype<usize>(this.buf), <usize>this.len);
     return out;
+  }
+
+  /**
+   * The bytes written, handed over without a copy: a view of the buffer (the
+   * unused capacity stays with it; size the writer for the output). The
+   * writer must not be used afterwards.
+   */
+  takeBytes(): Uint8Array {
+    if (this.len == this.buf.byteLength) return Uint8Array.wrap(this.buf);
+    return Uint8Array.wrap(this.buf, 0, this.len);
   }
 
   /** The output decoded from UTF-8. */
@@ -340,6 +362,24 @@ export class JsonWriter {
       }
     }
     this.put1(0x22);
+  }
+
+  /**
+   * Writes a container made by sourceValue() from its text: compacted in
+   * place when no object in it repeats a name (or spells one with escapes),
+   * else parsed and written as value() writes parsed containers.
+   */
+  private writeUnparsed(v: JsonValue): void {
+    let src = v._src!;
+    let n = compactInto(src, v._start, v._end, 0);
+    if (n >= 0) {
+      let p = this.reserve(n);
+      compactInto(src, v._start, v._end, p);
+      this.len += n;
+      return;
+    }
+    v.parseSource();
+    this.writeContainer(v);
   }
 
   /** Writes a scalar value (not a container). */
@@ -569,6 +609,23 @@ export function stringifyJson(v: JsonValue): string {
   let w = new JsonWriter(64);
   w.value(v);
   return w.toString();
+}
+
+/**
+ * Compact JSON text of the valid value in [start, end) of `src`, exactly
+ * sized: compacted from the text when no object in it repeats a name, else
+ * parsed and serialized.
+ */
+export function serializeSource(src: Uint8Array, start: i32, end: i32): Uint8Array {
+  let n = compactInto(src, start, end, 0);
+  if (n >= 0) {
+    let out = new Uint8Array(n);
+    compactInto(src, start, end, out.dataStart);
+    return out;
+  }
+  let r = parseJsonPrefix(src, start);
+  let v = r.value;
+  return v !== null ? serializeJson(v) : new Uint8Array(0);
 }
 
 /** Compact JSON text of `v` as UTF-8 bytes. */

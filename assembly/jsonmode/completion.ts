@@ -2,7 +2,10 @@
 // request and the converted response. Every function here is pure and never
 // traps on any input.
 
-import { JsonValue, JsonWriter, parseJson, jsonKindName as kindOf } from "../json";
+import {
+  JsonKind, JsonPath, JsonValue, JsonWriter, SourceMembers, objectNamesPlain, parseJson, scanPath,
+  skipSpaces, skipValue, sourceValue, unescapeInPlace, jsonKindName as kindOf,
+} from "../json";
 import { extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
 import { formatErrors } from "../jsonschema";
@@ -38,21 +41,58 @@ export function contentOf(completion: JsonValue): ContentResult {
   return new ContentResult(content, "");
 }
 
-/** Reads the content of an upstream response body (raw bytes). */
+/** The path of a completion's content, and the names of the kinds scanPath reports. */
+const CONTENT_STEPS: string[] = ["choices", "#0", "message", "content"];
+const KIND_NAMES: string[] = ["null", "boolean", "number", "string", "array", "object"];
+
+function kindName(kind: i32): string {
+  return kind >= 0 && kind < KIND_NAMES.length ? KIND_NAMES[kind] : "null";
+}
+
+/**
+ * `choices[0].message.content` of a completion whose text `body` was scanned
+ * along CONTENT_STEPS into `path` (the same reasons as contentOf). The content
+ * and the completion read the body's bytes: nothing is built.
+ */
+function contentAt(body: Uint8Array, path: JsonPath): ContentResult {
+  const root = path.kindAt(0);
+  if (root != JsonKind.Object) return new ContentResult(null, "not a chat completion (JSON " + kindName(root) + ")", NOT_COMPLETION);
+  const choices = path.kindAt(1);
+  if (choices < 0) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
+  if (choices != JsonKind.Array) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
+  const first = path.kindAt(2);
+  if (first < 0) return new ContentResult(null, "no choices (empty array)", FailureCode.NoContent);
+  if (first != JsonKind.Object) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
+  if (path.kindAt(3) != JsonKind.Object) return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
+  const kind = path.kindAt(4);
+  if (kind < 0 || kind == JsonKind.Null) return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
+  if (kind != JsonKind.String) return new ContentResult(null, "choices[0].message.content is not a string (" + kindName(kind) + ")", FailureCode.NoContent);
+  const content = sourceValue(body, path.starts[4], path.ends[4]);
+  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
+  return new ContentResult(content, "");
+}
+
+/**
+ * Reads the content of an upstream response body (raw bytes). The body is
+ * validated and scanned for the content without being built (its memory does
+ * not grow with the document's size); the completion is kept as its text,
+ * parsed only if something asks for its members.
+ */
 export function readCompletionContent(body: Uint8Array): ContentResult {
   if (body.length == 0) return new ContentResult(null, "empty body", FailureCode.UpstreamNotJson);
-  const parsed = parseJson(body);
-  if (!parsed.ok) return new ContentResult(null, "body is not JSON: " + parsed.error, FailureCode.UpstreamNotJson);
-  const r = contentOf(parsed.value!);
-  r.completion = parsed.value;
+  const path = new JsonPath(CONTENT_STEPS);
+  const scanned = scanPath(body, path);
+  if (!scanned.ok) return new ContentResult(null, "body is not JSON: " + scanned.error, FailureCode.UpstreamNotJson);
+  const r = contentAt(body, path);
+  if (r.ok) r.completion = sourceValue(body, path.starts[0], path.ends[0]);
   return r;
 }
 
 /** One failed attempt, replayed to the model on the next try. */
 export class Attempt {
   constructor(
-    /** The model's previous answer text ("" when it gave none). */
-    public answer: string,
+    /** The model's previous answer text, UTF-8 (empty when it gave none). */
+    public answer: Uint8Array,
     /** What was wrong with it. */
     public problem: string,
   ) {}
@@ -65,7 +105,10 @@ export class Attempt {
  * `content` is the upstream's JSON string value; a parsed value is copied without re-encoding.
  */
 export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
-  const w = new JsonWriter(content.sourceByteLength() + config.prompt.length * 3 + 256);
+  let size = content.sourceByteLength() + (content.isString() && content.sourceByteLength() == 0 ? content.length * 3 : 0) +
+    config.prompt.length * 3 + config.model.length * 3 + 256;
+  for (let i = 0; i < history.length; i++) size += history[i].answer.length * 2 + history[i].problem.length * 3 + 160;
+  const w = new JsonWriter(size);
   w.beginObject();
   w.key("model").string(config.model);
   w.key("messages").beginArray();
@@ -74,7 +117,7 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
   for (let i = 0; i < history.length; i++) {
     const a = history[i];
     if (a.answer.length > 0) {
-      w.beginObject().key("role").string("assistant").key("content").string(a.answer).endObject();
+      w.beginObject().key("role").string("assistant").key("content").stringFromUtf8(a.answer).endObject();
     }
     w.beginObject().key("role").string("user").key("content")
       .string("Your previous answer was not accepted: " + a.problem + ". Reply again with only the corrected JSON.")
@@ -88,7 +131,7 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
   if (config.maxTokens > 0) w.key("max_tokens").integer(config.maxTokens);
   if (!isNaN(config.temperature)) w.key("temperature").number(config.temperature);
   w.endObject();
-  return w.toBytes();
+  return w.takeBytes();
 }
 
 /** What the JSON-mode call produced. */
@@ -96,8 +139,8 @@ export class AnswerResult {
   /** The JSON value, compact UTF-8; null on failure. */
   json: Uint8Array | null = null;
   failure: Failure | null = null;
-  /** The model's answer text, for a retry. */
-  answer: string = "";
+  /** The model's answer text (UTF-8), for a retry. */
+  answer: Uint8Array = new Uint8Array(0);
   /** A retry with the same request may help (the model answered, but not well). */
   retryable: bool = false;
   /** The answer's `usage` object, if any. */
@@ -141,7 +184,19 @@ export function redact(text: string, secret: string): string {
   return text.replaceAll(secret, "***");
 }
 
-/** Turns the JSON-mode call's answer into the new response body, validating it against the schema. */
+/** A copy of `bytes` (so that a retry keeps the answer text, not the whole answer body it lies in). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return bytes.slice(0);
+}
+
+/**
+ * Turns the JSON-mode call's answer into the new response body, validating it
+ * against the schema. Memory stays within a few times the answer's size: the
+ * answer is scanned for its content without being built, the content is
+ * decoded in place (`body`'s bytes are overwritten), the JSON in it is found
+ * by validating, parsed only for the schema check (and released before the
+ * compact output is written straight from the text).
+ */
 export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Uint8Array): AnswerResult {
   if (status == 0) return failed(FailureCode.CallFailed, "call reset (no answer)");
   if (status != 200) {
@@ -149,44 +204,63 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
     return failed(FailureCode.CallFailed, "call answered " + status.toString() + (t.length > 0 ? " (" + t + ")" : ""));
   }
   if (body.length == 0) return failed(FailureCode.InvalidAnswer, "call answered 200 with an empty body");
-  const parsed = parseJson(body);
-  if (!parsed.ok) return failed(FailureCode.InvalidAnswer, "answer is not JSON: " + parsed.error);
-  const completion = parsed.value!;
-  const content = contentOf(completion);
+  const path = new JsonPath(CONTENT_STEPS);
+  const scanned = scanPath(body, path);
+  if (!scanned.ok) return failed(FailureCode.InvalidAnswer, "answer is not JSON: " + scanned.error);
+  const content = contentAt(body, path);
   if (!content.ok) {
     const r = failed(content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer, "answer: " + content.reason, content.code == FailureCode.EmptyContent);
     return r;
   }
-  const text = content.content!.stringBytes();
+  // What else the answer's text holds is read before the content is decoded over it.
+  const truncated = finishReason(body) == "length";
+  const usage = usageOf(body);
+  const text = decodeContent(body, content.content!);
+  __collect();
   const extracted = extractJson(text);
   if (!extracted.ok) {
-    const truncated = finishReason(completion) == "length";
     const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
-    r.answer = content.content!.asString();
+    r.answer = copyOf(text);
     return r;
   }
   const schema = config.schema;
   if (schema !== null) {
     const errors = schema.validate(extracted.value!, 10);
+    extracted.release();
+    __collect();
     if (errors.length > 0) {
       const r = failed(FailureCode.SchemaMismatch, "answer does not match jsonSchema: " + formatErrors(errors), true);
-      r.answer = content.content!.asString();
+      r.answer = copyOf(text);
       return r;
     }
   }
   const r = new AnswerResult();
   r.json = extracted.json;
-  r.usage = completion.get("usage");
+  r.usage = usage;
   return r;
 }
 
-function finishReason(completion: JsonValue): string {
-  const choices = completion.get("choices");
-  if (choices === null) return "";
-  const first = choices.at(0);
-  if (first === null) return "";
-  const fr = first.get("finish_reason");
-  return fr !== null && fr.isString() ? fr.asString() : "";
+/** The content string's text, decoded (UTF-8) in place in `body`. */
+function decodeContent(body: Uint8Array, content: JsonValue): Uint8Array {
+  const start = content._start;
+  const end = content._end;
+  const n = unescapeInPlace(body, start, end);
+  return body.subarray(start, start + n);
+}
+
+/** `choices[0].finish_reason` of an answer's text ("" when absent or not a string). */
+function finishReason(body: Uint8Array): string {
+  const path = new JsonPath(["choices", "#0", "finish_reason"]);
+  if (!scanPath(body, path).ok || path.kindAt(3) != JsonKind.String) return "";
+  return sourceValue(body, path.starts[3], path.ends[3]).asString();
+}
+
+/** The answer's `usage` (any kind), or null; a copy, independent of the answer's bytes. */
+function usageOf(body: Uint8Array): JsonValue | null {
+  const path = new JsonPath(["usage"]);
+  if (!scanPath(body, path).ok || path.kindAt(1) < 0) return null;
+  const parsed = parseJson(body.slice(path.starts[1], path.ends[1]));
+  return parsed.ok ? parsed.value : null;
 }
 
 // ---- output -------------------------------------------------------------------
@@ -220,8 +294,15 @@ export function writeUsage(w: JsonWriter, upstream: JsonValue | null, extra: Jso
 /**
  * `output: openai`: the upstream completion with `choices[0].message.content`
  * set to the JSON text and `usage` including the JSON-mode call's tokens.
+ * A completion still in text form (readCompletionContent) is rewritten from
+ * its text, without being parsed, unless an object on the way to the content
+ * repeats a name.
  */
 export function buildOpenAIOutput(completion: JsonValue, json: Uint8Array, extraUsage: JsonValue | null): Uint8Array {
+  if (completion.isUnparsed()) {
+    const out = rewriteCompletion(completion, json, extraUsage);
+    if (out !== null) return out;
+  }
   const w = new JsonWriter(json.length * 2 + 512);
   w.beginObject();
   const keys = completion.keys();
@@ -245,6 +326,98 @@ export function buildOpenAIOutput(completion: JsonValue, json: Uint8Array, extra
   }
   w.endObject();
   return w.toBytes();
+}
+
+/**
+ * buildOpenAIOutput for a completion in text form, written member by member
+ * from the text into one buffer sized for the result; null when the
+ * completion, its first choice or that choice's message repeats a name or
+ * spells one with escapes (the caller then parses it).
+ */
+function rewriteCompletion(completion: JsonValue, json: Uint8Array, extraUsage: JsonValue | null): Uint8Array | null {
+  const src = completion._src!;
+  const start = completion._start;
+  if (!objectNamesPlain(src, start)) return null;
+  // Find the first choice and its message, and check their names too.
+  let choicesAt = -1;
+  const top = new SourceMembers(src, start);
+  while (top.next()) {
+    if (top.nameIs("choices")) choicesAt = top.valueStart;
+  }
+  if (choicesAt < 0) return null;
+  const firstAt = skipSpaces(src, choicesAt + 1, src.length);
+  if (!objectNamesPlain(src, firstAt)) return null;
+  let messageAt = -1;
+  const fields = new SourceMembers(src, firstAt);
+  while (fields.next()) {
+    if (fields.nameIs("message")) messageAt = fields.valueStart;
+  }
+  if (messageAt < 0 || !objectNamesPlain(src, messageAt)) return null;
+
+  const extraText = extraUsage !== null ? stringifyLength(extraUsage) : 0;
+  const w = new JsonWriter(completion._end - start + json.length * 2 + extraText * 2 + 256);
+  w.beginObject();
+  let sawUsage = false;
+  const m = new SourceMembers(src, start);
+  while (m.next()) {
+    w.keyFromSource(src, m.nameStart, m.nameEnd);
+    if (m.nameIs("choices")) {
+      // The first choice is rewritten, the others copied.
+      w.beginArray();
+      let pos = skipSpaces(src, m.valueStart + 1, m.valueEnd);
+      let i = 0;
+      while (pos < m.valueEnd - 1) {
+        const end = skipValue(src, pos);
+        if (i == 0) writeFirstChoice(w, src, pos, json);
+        else w.value(sourceValue(src, pos, end));
+        i++;
+        pos = skipSpaces(src, end, m.valueEnd);
+        if (pos < m.valueEnd && src[pos] == 0x2C) pos = skipSpaces(src, pos + 1, m.valueEnd);
+        else break;
+      }
+      w.endArray();
+    } else if (m.nameIs("usage")) {
+      sawUsage = true;
+      writeUsage(w, sourceValue(src, m.valueStart, m.valueEnd), extraUsage);
+    } else {
+      w.value(sourceValue(src, m.valueStart, m.valueEnd));
+    }
+  }
+  if (!sawUsage && extraUsage !== null) {
+    w.key("usage");
+    w.value(extraUsage);
+  }
+  w.endObject();
+  return w.takeBytes();
+}
+
+/** The first choice (an object whose names are plain, at `at`) with its message's content replaced. */
+function writeFirstChoice(w: JsonWriter, src: Uint8Array, at: i32, json: Uint8Array): void {
+  w.beginObject();
+  const c = new SourceMembers(src, at);
+  while (c.next()) {
+    w.keyFromSource(src, c.nameStart, c.nameEnd);
+    if (!c.nameIs("message")) {
+      w.value(sourceValue(src, c.valueStart, c.valueEnd));
+      continue;
+    }
+    w.beginObject();
+    const msg = new SourceMembers(src, c.valueStart);
+    while (msg.next()) {
+      w.keyFromSource(src, msg.nameStart, msg.nameEnd);
+      if (msg.nameIs("content")) w.stringFromUtf8(json);
+      else w.value(sourceValue(src, msg.valueStart, msg.valueEnd));
+    }
+    w.endObject();
+  }
+  w.endObject();
+}
+
+/** Length of the compact text of a (small) value. */
+function stringifyLength(v: JsonValue): i32 {
+  const w = new JsonWriter(64);
+  w.value(v);
+  return w.byteLength;
 }
 
 function writeChoices(w: JsonWriter, choices: JsonValue, json: Uint8Array): void {

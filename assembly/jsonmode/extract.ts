@@ -6,18 +6,51 @@
 //   3. the value is embedded in prose: the first '{' or '[' from which a whole
 //      object or array parses is taken, and the prose around it is dropped.
 // Only objects and arrays are accepted; a bare scalar is not an answer.
+//
+// Finding the value only validates the text (nothing is built); the compact
+// JSON is written straight from the text, and the value is parsed only when
+// asked for (a schema check), so each can be released before the other is made.
 
-import { JsonValue, parseJson, parseJsonPrefix, serializeJson, JsonParseResult, byteAt } from "../json";
+import {
+  JsonValue, JsonParseResult, byteAt, isValidJsonRange, validatePrefix, parseJsonPrefix, serializeSource,
+} from "../json";
 
 export class Extracted {
   /** True when a JSON object or array was found. */
   ok: bool = false;
-  /** Compact serialization of `value` (empty when not ok). */
-  json: Uint8Array = new Uint8Array(0);
-  /** The parsed object or array (null when not ok). */
-  value: JsonValue | null = null;
   /** Why nothing was found (empty when ok). */
   reason: string = "";
+  /** The text searched, and where the value lies in it. */
+  text: Uint8Array = new Uint8Array(0);
+  start: i32 = 0;
+  end: i32 = 0;
+  private _json: Uint8Array | null = null;
+  private _value: JsonValue | null = null;
+
+  /** Compact serialization of the value (empty when not ok), made on first use. */
+  get json(): Uint8Array {
+    let j = this._json;
+    if (j !== null) return j;
+    let made = this.ok ? serializeSource(this.text, this.start, this.end) : new Uint8Array(0);
+    this._json = made;
+    return made;
+  }
+
+  /** The parsed object or array (null when not ok), parsed on first use; see release(). */
+  get value(): JsonValue | null {
+    if (!this.ok) return null;
+    let v = this._value;
+    if (v === null) {
+      v = parseJsonPrefix(this.text, this.start).value;
+      this._value = v;
+    }
+    return v;
+  }
+
+  /** Forgets the parsed value (it is parsed again if asked for), so its memory can go. */
+  release(): void {
+    this._value = null;
+  }
 }
 
 /** Failed '{' / '[' start positions tried in prose before giving up (keeps the scan near linear). */
@@ -32,14 +65,13 @@ export function extractJson(text: Uint8Array): Extracted {
   if (start >= end) return failure("empty content");
 
   // 1. The whole answer.
-  let whole = parseJson(text.subarray(start, end));
-  let wholeValue = whole.value;
-  if (whole.ok && wholeValue !== null && isContainer(wholeValue)) return success(wholeValue);
-  let wholeWasScalar = whole.ok;
+  let whole = isValidJsonRange(text, start, end);
+  if (whole && isContainerAt(text, start)) return success(text, start, end);
+  let wholeWasScalar = whole;
 
   // 2. A fenced code block.
   let fenced = extractFenced(text);
-  if (fenced !== null) return success(fenced);
+  if (fenced !== null) return fenced;
 
   // 3. Embedded in prose.
   let firstError: JsonParseResult | null = null;
@@ -47,16 +79,13 @@ export function extractJson(text: Uint8Array): Extracted {
   for (let i = start; i < end && failures < MAX_PROSE_ATTEMPTS; i++) {
     let c = byteAt(text, i);
     if (c != 0x7B && c != 0x5B) continue;
-    let r = parseJsonPrefix(text, i);
-    let v = r.value;
-    if (r.ok && v !== null && isContainer(v)) return success(v);
+    let r = validatePrefix(text, i);
+    if (r.ok) return success(text, i, r.end);
     failures++;
-    if (!r.ok) {
-      if (firstError === null) firstError = r;
-      // A value cut off by the end of the text: every later '{' or '[' lies
-      // inside it, so a match there would only be a fragment.
-      if (r.offset >= len) break;
-    }
+    if (firstError === null) firstError = r;
+    // A value cut off by the end of the text: every later '{' or '[' lies
+    // inside it, so a match there would only be a fragment.
+    if (r.offset >= len) break;
   }
 
   if (wholeWasScalar || firstError === null) return failure("no JSON object or array in the answer");
@@ -66,7 +95,7 @@ export function extractJson(text: Uint8Array): Extracted {
 }
 
 /** The first fenced block (``` or ```json, any case) whose body is an object or array. */
-function extractFenced(text: Uint8Array): JsonValue | null {
+function extractFenced(text: Uint8Array): Extracted | null {
   let len = text.length;
   let pos = 0;
   for (let fences = 0; fences < MAX_FENCES; fences++) {
@@ -81,10 +110,11 @@ function extractFenced(text: Uint8Array): JsonValue | null {
     if (info == INFO_INLINE) bodyStart = infoStart + 4 <= len && isJsonWord(text, infoStart) ? infoStart + 4 : infoStart;
     let close = findFence(text, bodyStart);
     let bodyEnd = close < 0 ? len : close;
-    if (info != INFO_OTHER && bodyEnd > bodyStart) {
-      let r = parseJson(text.subarray(bodyStart, bodyEnd));
-      let v = r.value;
-      if (r.ok && v !== null && isContainer(v)) return v;
+    if (info != INFO_OTHER && bodyEnd > bodyStart && isValidJsonRange(text, bodyStart, bodyEnd)) {
+      let first = bodyStart;
+      if (bodyEnd - first >= 3 && byteAt(text, first) == 0xEF && byteAt(text, first + 1) == 0xBB && byteAt(text, first + 2) == 0xBF) first += 3;
+      first = skipJsonSpace(text, first, bodyEnd);
+      if (isContainerAt(text, first)) return success(text, first, bodyEnd);
     }
     if (close < 0) return null;
     pos = close + 3;
@@ -126,15 +156,18 @@ function findFence(text: Uint8Array, pos: i32): i32 {
   return -1;
 }
 
-function isContainer(v: JsonValue): bool {
-  return v.isObject() || v.isArray();
+/** Whether the JSON value starting at `pos` (valid text) is an object or array. */
+function isContainerAt(text: Uint8Array, pos: i32): bool {
+  let c = byteAt(text, pos);
+  return c == 0x7B || c == 0x5B;
 }
 
-function success(v: JsonValue): Extracted {
+function success(text: Uint8Array, start: i32, end: i32): Extracted {
   let r = new Extracted();
   r.ok = true;
-  r.value = v;
-  r.json = serializeJson(v);
+  r.text = text;
+  r.start = start;
+  r.end = end;
   return r;
 }
 
@@ -142,6 +175,16 @@ function failure(reason: string): Extracted {
   let r = new Extracted();
   r.reason = reason;
   return r;
+}
+
+/** JSON whitespace (space, tab, LF, CR), as the parser skips it. */
+function skipJsonSpace(text: Uint8Array, pos: i32, end: i32): i32 {
+  while (pos < end) {
+    let c = byteAt(text, pos);
+    if (c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09) break;
+    pos++;
+  }
+  return pos;
 }
 
 /** ASCII whitespace, and the bytes of a UTF-8 byte order mark. */
