@@ -189,9 +189,12 @@ async function run(shape: Shape, wasm: Uint8Array): Promise<Row> {
     "content-type": shape.sse ? "text/event-stream" : "application/json",
     "content-length": String(upstream.length),
   });
+  const trace = process.argv.includes("--trace");
+  if (trace) console.log(`  ${shape.name}: ${(host.memoryPages() / 16).toFixed(1)} MiB at start`);
   let t = performance.now();
   s.responseBody(upstream, true);
   const bodyMs = performance.now() - t;
+  if (trace) console.log(`  ${shape.name}: ${(host.memoryPages() / 16).toFixed(1)} MiB after the body`);
   let answerMs = 0;
   const call = host.pendingCalls()[0];
   if (call) {

@@ -1,6 +1,8 @@
 // Bytes for the layers above, so that code outside json/ and proxy/ needs no
 // raw memory: a growable byte builder, and a byte reader that never traps.
 
+import { unescapeToString } from "./unescape";
+
 /** A growable byte buffer: append bytes, then take them out as a Uint8Array. */
 export class ByteBuilder {
   private buf: Uint8Array;
@@ -52,6 +54,16 @@ export class ByteBuilder {
     this.reserve(n);
     memory.copy(this.buf.dataStart + <usize>this.len, changetype<usize>(b), <usize>n);
     this.len += n;
+  }
+
+  /** The bytes appended so far, without a copy: valid until the builder changes. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** The bytes appended so far, read as the (escaped) content of a JSON string. */
+  escapedText(): string {
+    return unescapeToString(this.buf.dataStart, this.len);
   }
 
   /** A copy of the bytes appended so far; the builder goes on. */

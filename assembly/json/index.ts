@@ -11,7 +11,8 @@ export {
   validatePrefix, scanPath, scanPathIn,
 } from "./parse";
 export { JsonWriter, stringifyJson, serializeJson, serializeSource } from "./writer";
-export { SourceMembers, skipValue, skipSpaces, objectNamesPlain } from "./source";
+export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";
 export { unescapeInPlace } from "./unescape";
 export { ByteBuilder, byteAt } from "./bytes";
+export { JsonDoc, wrapNode } from "./tape";
 export { asciiLower } from "./strings";

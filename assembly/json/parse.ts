@@ -107,9 +107,9 @@ class Parser {
   /** The path being looked for (scanPath), or null. */
   path: JsonPath | null = null;
 
-  constructor(src: Uint8Array, maxDepth: i32, build: bool, tape: StaticArray<i32> | null = null) {
+  constructor(src: Uint8Array, maxDepth: i32, build: bool, tape: StaticArray<i32> | null = null, frames: StaticArray<i32> | null = null) {
     this.tape = tape !== null ? tape : new StaticArray<i32>(0);
-    this.frames = new StaticArray<i32>(32 * FRAME);
+    this.frames = frames !== null ? frames : new StaticArray<i32>(32 * FRAME);
     this.src = src;
     this.base = src.dataStart;
     this.len = src.length;
@@ -724,12 +724,13 @@ function scanRange(src: Uint8Array, start: i32, end: i32, path: JsonPath, maxDep
  */
 export class JsonReader {
   tape: StaticArray<i32> = new StaticArray<i32>(64);
+  frames: StaticArray<i32> = new StaticArray<i32>(32 * FRAME);
   doc: JsonDoc | null = null;
   error: string = "";
 
   /** The document's tape (root node 0), or null with `error` set. */
   read(src: Uint8Array, start: i32, end: i32, maxDepth: i32 = 512): JsonDoc | null {
-    let parser = new Parser(src, maxDepth, true, this.tape);
+    let parser = new Parser(src, maxDepth, true, this.tape, this.frames);
     if (end < src.length && end >= start) parser.len = end;
     parser.origin = start;
     if (parser.len - start > TAPE_MAX) {
@@ -739,6 +740,7 @@ export class JsonReader {
     }
     let stop = runParser(parser, start, true);
     this.tape = parser.tape;
+    this.frames = parser.frames;
     if (stop < 0) {
       this.error = parser.message();
       return null;

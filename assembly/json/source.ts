@@ -8,7 +8,7 @@
 // the objects open while compacting (4 bytes per member), which the
 // duplicate-name check needs.
 
-import { scanStringEnd, sortedHasEqualNames, compareNames } from "./tape";
+import { scanStringEnd, sortedHasEqualNames, sortedHasEqualNamesAt, compareNamesAt } from "./tape";
 import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
 
 // @ts-ignore: decorator
@@ -170,6 +170,9 @@ export function objectNamesPlain(src: Uint8Array, start: i32): bool {
 export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): i32 {
   let base = src.dataStart;
   let o: usize = out;
+  // Names are compared where they stay put: in the source on a dry run, in the
+  // output when writing (which may be the source itself, compacted in place).
+  let namesBase: usize = out != 0 ? out : base + <usize>start;
   let n = 0;
   // Per open container: where its names start in `names`, or -1 for an array.
   let frames = new StaticArray<i32>(64);
@@ -193,7 +196,7 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
           memory.copy(changetype<usize>(grown), changetype<usize>(names), <usize>top << 2);
           names = grown;
         }
-        unchecked(names[top++] = pos + 1);
+        unchecked(names[top++] = out != 0 ? n + 1 : pos + 1 - start);
         expectName = false;
       }
       let size = close + 1 - pos;
@@ -215,7 +218,7 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
       depth--;
       let from = unchecked(frames[depth]);
       if (from >= 0) {
-        if (hasEqualNames(src, names, from, top)) return -1;
+        if (hasEqualNames(namesBase, names, from, top)) return -1;
         top = from;
       }
       expectName = false;
@@ -244,17 +247,28 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
   return n;
 }
 
-/** Whether names[from, to) (offsets of unescaped names) hold two equal names; may reorder them. */
-function hasEqualNames(src: Uint8Array, names: StaticArray<i32>, from: i32, to: i32): bool {
+/** Whether names[from, to) (offsets from `base` of unescaped names) hold two equal names; may reorder them. */
+function hasEqualNames(base: usize, names: StaticArray<i32>, from: i32, to: i32): bool {
   let n = to - from;
   if (n < 2) return false;
   if (n <= 8) {
     for (let i = from + 1; i < to; i++) {
       for (let j = from; j < i; j++) {
-        if (compareNames(src, unchecked(names[i]), unchecked(names[j])) == 0) return true;
+        if (compareNamesAt(base, unchecked(names[i]), unchecked(names[j])) == 0) return true;
       }
     }
     return false;
   }
-  return sortedHasEqualNames(src, names, from, to);
+  return sortedHasEqualNamesAt(base, names, from, to);
+}
+
+/**
+ * Compacts the valid value in [start, end) of `buf` in place, moving it to
+ * `start`; returns its new length, or -1 (nothing changed) when some object
+ * in it repeats a name or spells one with escapes.
+ */
+export function compactInPlace(buf: Uint8Array, start: i32, end: i32): i32 {
+  if (start < 0 || end > buf.length || start > end) return -1;
+  if (compactInto(buf, start, end, 0) < 0) return -1;
+  return compactInto(buf, start, end, buf.dataStart + <usize>start);
 }

@@ -10,6 +10,7 @@
 
 import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE } from "./value";
 import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
+import { unescapeToString } from "./unescape";
 
 // A node word:
 //   bits 0-2  kind (JsonKind)
@@ -67,6 +68,51 @@ export class JsonDoc {
   /** Source offset of the closing quote of String node `node`. */
   stringEnd(node: i32): i32 {
     return scanStringEnd(this.src, this.payload(node));
+  }
+
+  /** The value node of the last member of Object node `node` named `key`, or -1 (as JsonValue.get). */
+  member(node: i32, key: string): i32 {
+    if (this.kindOf(node) != JsonKind.Object) return -1;
+    let end = this.payload(node);
+    let child = node + 1;
+    let found = -1;
+    while (child < end) {
+      if (this.flag(child) ? this.escapedNameIs(child, key) : this.nameIs(child, key)) found = child + 1;
+      child = this.next(child + 1);
+    }
+    return found;
+  }
+
+  /** Whether String node `node`, which holds escapes, decodes to `key`. */
+  escapedNameIs(node: i32, key: string): bool {
+    let start = this.payload(node);
+    return unescapeToString(this.src.dataStart + <usize>start, this.stringEnd(node) - start) == key;
+  }
+
+  /** Whether String node `node`, written without escapes, is exactly the ASCII `key`. */
+  nameIs(node: i32, key: string): bool {
+    if (this.flag(node)) return false;
+    let start = this.payload(node);
+    let n = key.length;
+    let src = this.src;
+    if (start + n >= src.length) return false;
+    let base = src.dataStart + <usize>start;
+    for (let i = 0; i < n; i++) {
+      if (<i32>load<u8>(base + <usize>i) != key.charCodeAt(i)) return false;
+    }
+    return load<u8>(base + <usize>n) == 0x22;
+  }
+
+  /** The first child of a container node (its end when empty). */
+  // @ts-ignore: decorator
+  @inline firstChild(node: i32): i32 {
+    return node + 1;
+  }
+
+  /** The node just past a container's subtree. */
+  // @ts-ignore: decorator
+  @inline endOf(node: i32): i32 {
+    return this.payload(node);
   }
 
   /** Elements of an Array node, or members (names counted once each occurrence) of an Object node. */
@@ -210,27 +256,32 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
  * tells whether two of them are equal. Heap sort: no allocation, n log n.
  */
 export function sortedHasEqualNames(src: Uint8Array, list: StaticArray<i32>, from: i32, to: i32): bool {
+  return sortedHasEqualNamesAt(src.dataStart, list, from, to);
+}
+
+/** sortedHasEqualNames for names given as offsets from `base` (valid, unescaped, each ending at its quote). */
+export function sortedHasEqualNamesAt(base: usize, list: StaticArray<i32>, from: i32, to: i32): bool {
   let n = to - from;
   if (n < 2) return false;
-  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(src, list, from, i, n);
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(base, list, from, i, n);
   for (let size = n - 1; size > 0; size--) {
     let top = unchecked(list[from]);
     unchecked(list[from] = list[from + size]);
     unchecked(list[from + size] = top);
-    siftDown(src, list, from, 0, size);
+    siftDown(base, list, from, 0, size);
   }
   for (let i = from + 1; i < to; i++) {
-    if (compareNames(src, unchecked(list[i - 1]), unchecked(list[i])) == 0) return true;
+    if (compareNamesAt(base, unchecked(list[i - 1]), unchecked(list[i])) == 0) return true;
   }
   return false;
 }
 
-function siftDown(src: Uint8Array, list: StaticArray<i32>, from: i32, root: i32, size: i32): void {
+function siftDown(base: usize, list: StaticArray<i32>, from: i32, root: i32, size: i32): void {
   while (true) {
     let child = root * 2 + 1;
     if (child >= size) return;
-    if (child + 1 < size && compareNames(src, unchecked(list[from + child]), unchecked(list[from + child + 1])) < 0) child++;
-    if (compareNames(src, unchecked(list[from + root]), unchecked(list[from + child])) >= 0) return;
+    if (child + 1 < size && compareNamesAt(base, unchecked(list[from + child]), unchecked(list[from + child + 1])) < 0) child++;
+    if (compareNamesAt(base, unchecked(list[from + root]), unchecked(list[from + child])) >= 0) return;
     let t = unchecked(list[from + root]);
     unchecked(list[from + root] = list[from + child]);
     unchecked(list[from + child] = t);
@@ -240,12 +291,15 @@ function siftDown(src: Uint8Array, list: StaticArray<i32>, from: i32, root: i32,
 
 /** Orders two unescaped strings of `src` whose contents start at `a` and `b` (each ends at its quote). */
 export function compareNames(src: Uint8Array, a: i32, b: i32): i32 {
+  return compareNamesAt(src.dataStart, a, b);
+}
+
+/** compareNames for offsets from `base` (the strings are valid: each ends at its quote). */
+export function compareNamesAt(base: usize, a: i32, b: i32): i32 {
   if (a == b) return 0;
-  let base = src.dataStart;
-  let len = src.length;
   while (true) {
-    let ca = a < len ? <i32>load<u8>(base + <usize>a) : 0x22;
-    let cb = b < len ? <i32>load<u8>(base + <usize>b) : 0x22;
+    let ca = <i32>load<u8>(base + <usize>a);
+    let cb = <i32>load<u8>(base + <usize>b);
     if (ca == 0x22 || cb == 0x22) {
       if (ca == cb) return 0;
       return ca == 0x22 ? -1 : 1;

@@ -6,9 +6,9 @@ import {
   JsonKind, JsonPath, JsonValue, JsonWriter, SourceMembers, objectNamesPlain, parseJson, scanPath,
   skipSpaces, skipValue, sourceValue, unescapeInPlace, jsonKindName as kindOf,
 } from "../json";
-import { extractJson } from "./extract";
+import { Extracted, extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
-import { formatErrors } from "../jsonschema";
+import { Schema, formatErrors } from "../jsonschema";
 import { Failure, FailureCode } from "./failure";
 
 /** The code of a JSON body that is no chat completion: passed untouched, whatever onFailure says. */
@@ -184,11 +184,6 @@ export function redact(text: string, secret: string): string {
   return text.replaceAll(secret, "***");
 }
 
-/** A copy of `bytes` (so that a retry keeps the answer text, not the whole answer body it lies in). */
-function copyOf(bytes: Uint8Array): Uint8Array {
-  return bytes.slice(0);
-}
-
 /**
  * Turns the JSON-mode call's answer into the new response body, validating it
  * against the schema. Memory stays within a few times the answer's size: the
@@ -220,24 +215,30 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   const extracted = extractJson(text);
   if (!extracted.ok) {
     const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
-    r.answer = copyOf(text);
+    r.answer = text;
     return r;
   }
   const schema = config.schema;
   if (schema !== null) {
-    const errors = schema.validate(extracted.value!, 10);
-    extracted.release();
-    __collect();
-    if (errors.length > 0) {
-      const r = failed(FailureCode.SchemaMismatch, "answer does not match jsonSchema: " + formatErrors(errors), true);
-      r.answer = copyOf(text);
+    const problems = schemaProblems(schema, extracted);
+    __collect(); // the parsed answer is garbage now
+    if (problems.length > 0) {
+      const r = failed(FailureCode.SchemaMismatch, "answer does not match jsonSchema: " + problems, true);
+      r.answer = text;
       return r;
     }
   }
   const r = new AnswerResult();
-  r.json = extracted.json;
+  r.json = extracted.compactInPlace();
   r.usage = usage;
   return r;
+}
+
+/** What is wrong with the extracted answer ("" when it matches); the parsed answer is released on return. */
+function schemaProblems(schema: Schema, extracted: Extracted): string {
+  const errors = schema.validate(extracted.value!, 10);
+  extracted.release();
+  return errors.length > 0 ? formatErrors(errors) : "";
 }
 
 /** The content string's text, decoded (UTF-8) in place in `body`. */
@@ -355,6 +356,7 @@ function rewriteCompletion(completion: JsonValue, json: Uint8Array, extraUsage: 
   if (messageAt < 0 || !objectNamesPlain(src, messageAt)) return null;
 
   const extraText = extraUsage !== null ? stringifyLength(extraUsage) : 0;
+  __collect(); // what the answer left behind, before the one large allocation
   const w = new JsonWriter(completion._end - start + json.length * 2 + extraText * 2 + 256);
   w.beginObject();
   let sawUsage = false;

@@ -12,7 +12,8 @@
 // asked for (a schema check), so each can be released before the other is made.
 
 import {
-  JsonValue, JsonParseResult, byteAt, isValidJsonRange, validatePrefix, parseJsonPrefix, serializeSource,
+  JsonValue, JsonParseResult, byteAt, compactInPlace, isValidJsonRange, validatePrefix, parseJsonPrefix,
+  serializeSource,
 } from "../json";
 
 export class Extracted {
@@ -50,6 +51,18 @@ export class Extracted {
   /** Forgets the parsed value (it is parsed again if asked for), so its memory can go. */
   release(): void {
     this._value = null;
+  }
+
+  /**
+   * The compact JSON written over the text itself (no new buffer): a view of
+   * `text`, whose bytes are changed. Use it last: `value` and `json` read the
+   * text as it was.
+   */
+  compactInPlace(): Uint8Array {
+    if (!this.ok) return new Uint8Array(0);
+    let n = compactInPlace(this.text, this.start, this.end);
+    if (n < 0) return this.json; // an object repeats a name: written from the parsed value
+    return this.text.subarray(this.start, this.start + n);
   }
 }
 

@@ -1,17 +1,20 @@
 // Server-Sent Events of a streamed chat completion (`stream: true`):
-// collecting `choices[0].delta.content` across the events, and writing the
+// collecting the content of choice 0 across the events, and writing the
 // converted answer back as a stream.
 //
 // The body is read whole (the plugin buffers it to end of stream), so an
 // event split across chunks at any byte is no different from one that is not.
+// Collection is linear: each event is read into one reused tape, and the
+// deltas' text goes into one growing buffer, decoded once at the end.
 
-import { ByteBuilder, JsonValue, JsonWriter, parseJson } from "../json";
+import { ByteBuilder, JsonDoc, JsonKind, JsonReader, JsonValue, JsonWriter, byteAt, parseJson, wrapNode } from "../json";
 import { writeUsage } from "./completion";
 
 export class SseResult {
   /**
-   * The concatenated delta contents. Joined as UTF-16 text, so a surrogate
-   * pair split across two deltas (`"\ud83d"` then `"\ude00"`) stays one character.
+   * The concatenated delta contents of choice 0. Joined before decoding, so a
+   * surrogate pair split across two deltas (`"\ud83d"` then `"\ude00"`)
+   * stays one character.
    */
   content: string = "";
   /** The first chunk (for id, model, created of the converted stream); null when there was none. */
@@ -23,98 +26,169 @@ export class SseResult {
   get ok(): bool { return this.reason.length == 0; }
 }
 
-function isSpace(c: u8): bool {
-  return c == 0x20 || c == 0x09;
+/** One collection: the reused reader, the text so far, and the events worth keeping. */
+class Collector {
+  r: SseResult = new SseResult();
+  reader: JsonReader = new JsonReader();
+  /** The escaped text of choice 0's deltas, concatenated. */
+  text: ByteBuilder = new ByteBuilder(1024);
+  /** A copy of the last event carrying a `usage` object. */
+  usageEvent: Uint8Array | null = null;
 }
 
 /**
- * Parses an SSE body and collects the deltas. Lines end in LF, CRLF or CR;
- * an event's `data:` lines are joined with LF; `data: [DONE]` ends the stream;
- * comments and other fields are ignored. An event whose data is not JSON, or
- * an error event, makes the whole stream unusable (reason set).
+ * Parses an SSE body and collects the deltas of choice 0 (the choice whose
+ * `index` is 0; a choice without an index counts by its position). Lines end
+ * in LF, CRLF or CR; a leading UTF-8 byte order mark is ignored; an event's
+ * `data:` lines are joined with LF; `data: [DONE]` ends the stream; comments
+ * and other fields are ignored. An event whose data is not JSON, one carrying
+ * an `error` member, or one of type `error` (`event: error`, whatever its
+ * data) makes the whole stream unusable (reason set).
  */
 export function collectSse(body: Uint8Array): SseResult {
-  const r = new SseResult();
-  const content = new Array<string>();
+  const c = new Collector();
+  const r = c.r;
   const data = new ByteBuilder();
-  let hasData = false;
+  let dataStart = -1; // a single data line is read where it is, without a copy
+  let dataEnd = -1;
+  let lines = 0;
+  let isError = false;
   let done = false;
   const n = body.length;
-  let i = 0;
+  let i = n >= 3 && byteAt(body, 0) == 0xef && byteAt(body, 1) == 0xbb && byteAt(body, 2) == 0xbf ? 3 : 0;
   while (i <= n && !done) {
-    // One line: [i, end)
+    // One line: [i, lineEnd)
     let end = i;
-    while (end < n && body[end] != 0x0a && body[end] != 0x0d) end++;
+    while (end < n) {
+      const b = byteAt(body, end);
+      if (b == 0x0a || b == 0x0d) break;
+      end++;
+    }
     const lineEnd = end;
-    if (end < n && body[end] == 0x0d && end + 1 < n && body[end + 1] == 0x0a) end++;
+    if (end < n && byteAt(body, end) == 0x0d && end + 1 < n && byteAt(body, end + 1) == 0x0a) end++;
     const next = end + 1;
     if (lineEnd == i) {
       // Blank line (or end of input): dispatch the event.
-      if (hasData) {
-        const ev = data.toBytes();
-        const verdict = takeEvent(r, content, ev);
+      if (lines > 0 || isError) {
+        const verdict = dispatch(c, body, data, lines, dataStart, dataEnd, isError);
         if (verdict < 0) return r;
         if (verdict == 0) done = true;
       }
       data.clear();
-      hasData = false;
-    } else if (body[i] != 0x3a /* ':' comment */) {
+      lines = 0;
+      isError = false;
+    } else if (byteAt(body, i) != 0x3a /* ':' comment */) {
       let colon = i;
-      while (colon < lineEnd && body[colon] != 0x3a) colon++;
-      const isData = colon - i == 4 && body[i] == 0x64 && body[i + 1] == 0x61 && body[i + 2] == 0x74 && body[i + 3] == 0x61;
-      if (isData) {
-        let v = colon + 1;
-        if (v < lineEnd && body[v] == 0x20) v++;
-        if (hasData) data.pushByte(0x0a);
-        data.pushRange(body, v, lineEnd);
-        hasData = true;
+      while (colon < lineEnd && byteAt(body, colon) != 0x3a) colon++;
+      let v = colon + 1;
+      if (v < lineEnd && byteAt(body, v) == 0x20) v++;
+      if (v > lineEnd) v = lineEnd;
+      if (fieldIs(body, i, colon, "data")) {
+        if (lines == 0) {
+          dataStart = v;
+          dataEnd = lineEnd;
+        } else {
+          if (lines == 1) data.pushRange(body, dataStart, dataEnd);
+          data.pushByte(0x0a);
+          data.pushRange(body, v, lineEnd);
+        }
+        lines++;
+      } else if (fieldIs(body, i, colon, "event")) {
+        isError = lineEnd - v == 5 && fieldIs(body, v, lineEnd, "error");
       }
     }
     if (lineEnd >= n) {
       // Input ended: dispatch a last event not followed by a blank line.
-      if (hasData && !done) {
-        const verdict = takeEvent(r, content, data.toBytes());
+      if ((lines > 0 || isError) && !done) {
+        const verdict = dispatch(c, body, data, lines, dataStart, dataEnd, isError);
         if (verdict < 0) return r;
       }
       break;
     }
     i = next;
   }
-  r.content = content.join("");
+  r.content = c.text.escapedText();
+  const usageEvent = c.usageEvent;
+  if (usageEvent !== null) {
+    const parsed = parseJson(usageEvent);
+    if (parsed.ok) r.usage = parsed.value!.get("usage");
+  }
   if (r.events == 0) r.reason = "no data events in the stream";
   return r;
 }
 
-/** Handles one event's data. Returns 1 to go on, 0 at [DONE], -1 on error (reason set). */
-function takeEvent(r: SseResult, content: string[], ev: Uint8Array): i32 {
-  if (ev.length == 6 && ev[0] == 0x5b && ev[1] == 0x44 && ev[2] == 0x4f && ev[3] == 0x4e && ev[4] == 0x45 && ev[5] == 0x5d) return 0;
-  const parsed = parseJson(ev);
-  if (!parsed.ok) {
-    r.reason = "stream event " + r.events.toString() + " is not JSON: " + parsed.error;
+/** Whether bytes [start, end) of `body` are exactly the ASCII `name`. */
+function fieldIs(body: Uint8Array, start: i32, end: i32, name: string): bool {
+  if (end - start != name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    if (<i32>byteAt(body, start + k) != name.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Hands an event's data (one line in place, or several joined in `data`) to takeEvent. */
+function dispatch(c: Collector, body: Uint8Array, data: ByteBuilder, lines: i32, start: i32, end: i32, isError: bool): i32 {
+  if (isError) {
+    c.r.reason = "stream event " + c.r.events.toString() + " is an error event (event: error)";
     return -1;
   }
-  const chunk = parsed.value!;
-  if (!chunk.isObject()) {
+  if (lines == 1) return takeEvent(c, body, start, end);
+  const joined = data.view();
+  return takeEvent(c, joined, 0, joined.length);
+}
+
+/** Handles one event's data, bytes [start, end) of `src`. Returns 1 to go on, 0 at [DONE], -1 on error (reason set). */
+function takeEvent(c: Collector, src: Uint8Array, start: i32, end: i32): i32 {
+  const r = c.r;
+  if (end - start == 6 && fieldIs(src, start, end, "[DONE]")) return 0;
+  const doc = c.reader.read(src, start, end);
+  if (doc === null) {
+    r.reason = "stream event " + r.events.toString() + " is not JSON: " + c.reader.error;
+    return -1;
+  }
+  if (doc.kindOf(0) != JsonKind.Object) {
     r.reason = "stream event " + r.events.toString() + " is not a JSON object";
     return -1;
   }
-  if (chunk.has("error")) {
+  if (doc.member(0, "error") >= 0) {
     r.reason = "stream event " + r.events.toString() + " carries an error";
     return -1;
   }
   r.events++;
-  if (r.first === null) r.first = chunk;
-  const usage = chunk.get("usage");
-  if (usage !== null && usage.isObject()) r.usage = usage;
-  const choices = chunk.get("choices");
-  if (choices === null || !choices.isArray() || choices.length == 0) return 1;
-  const c0 = choices.at(0)!;
-  const delta = c0.get("delta");
-  if (delta === null || !delta.isObject()) return 1;
-  const text = delta.get("content");
-  if (text === null || !text.isString()) return 1;
-  content.push(text.asString());
+  if (r.first === null) {
+    const parsed = parseJson(src.slice(start, end));
+    if (parsed.ok) r.first = parsed.value;
+  }
+  const usage = doc.member(0, "usage");
+  if (usage >= 0 && doc.kindOf(usage) == JsonKind.Object) c.usageEvent = src.slice(start, end);
+  const choices = doc.member(0, "choices");
+  if (choices < 0 || doc.kindOf(choices) != JsonKind.Array) return 1;
+  let position = 0;
+  let el = doc.firstChild(choices);
+  const stop = doc.endOf(choices);
+  while (el < stop) {
+    if (doc.kindOf(el) == JsonKind.Object && choiceIndex(doc, el, position) == 0) {
+      const delta = doc.member(el, "delta");
+      if (delta >= 0 && doc.kindOf(delta) == JsonKind.Object) {
+        const text = doc.member(delta, "content");
+        if (text >= 0 && doc.kindOf(text) == JsonKind.String) {
+          const from = doc.payload(text);
+          c.text.pushRange(doc.src, from, doc.stringEnd(text));
+        }
+      }
+    }
+    el = doc.next(el);
+    position++;
+  }
   return 1;
+}
+
+/** A choice's `index` (a number), or its position in `choices` when it has none. */
+function choiceIndex(doc: JsonDoc, choice: i32, position: i32): f64 {
+  const index = doc.member(choice, "index");
+  if (index < 0) return <f64>position;
+  if (doc.kindOf(index) != JsonKind.Number) return -1;
+  return wrapNode(doc, index).asNumber();
 }
 
 // Around the converted answer's one event (ASCII: as many bytes as characters).

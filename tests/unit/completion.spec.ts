@@ -7,7 +7,8 @@ function bytes(s: string): Uint8Array {
   return Uint8Array.wrap(String.UTF8.encode(s));
 }
 function text(b: Uint8Array): string {
-  return String.UTF8.decode(b.buffer);
+  // A view may lie inside a larger buffer (the answer's JSON is compacted in place): decode its own bytes.
+  return String.UTF8.decodeUnsafe(b.dataStart, b.length);
 }
 function config(): JsonModeConfig {
   return parseJsonModeConfig(parseJsonString('{"url":"/v1/chat/completions","model":"deepseek-chat","apiKey":"k","serviceFQDN":"deepseek.dns"}').value!).config!;
