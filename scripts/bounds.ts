@@ -226,7 +226,27 @@ async function run(shape: Shape, wasm: Uint8Array): Promise<Row> {
   };
 }
 
+/** Configure time and memory: `rules` rules inheriting a global schema whose enum has `values` values. */
+async function configureRun(wasm: Uint8Array, rules: number, values: number): Promise<string> {
+  const host = await loadHost(wasm, { pluginName: "ai-json-mode", logLevel: 2 });
+  const config = {
+    ...CONFIG,
+    jsonSchema: { type: "object", properties: { tag: { enum: Array.from({ length: values }, (_, i) => `v${i}`) } } },
+    _rules_: Array.from({ length: rules }, (_, i) => ({ _match_route_: [`r${i}`], timeout: 1000 + i })),
+  };
+  const t = performance.now();
+  const ok = host.configure(config);
+  const ms = performance.now() - t;
+  const mib = host.memoryPages() / 16;
+  host.close();
+  return `configure ${rules} rules, enum of ${values}: ${ok ? "accepted" : "REJECTED"} in ${ms.toFixed(0)} ms, memory ${mib.toFixed(1)} MiB`;
+}
+
 const wasm = new Uint8Array(readFileSync(wasmPath));
+if (!only || only.includes("configure")) {
+  const line = await configureRun(wasm, Math.max(1, Math.round(300 * scale)), Math.max(1, Math.round(20000 * scale)));
+  if (!asJson) console.log(line);
+}
 const rows: Row[] = [];
 for (const shape of SHAPES) {
   if (only && !only.includes(shape.name)) continue;

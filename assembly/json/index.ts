@@ -10,9 +10,9 @@ export {
   JsonParseResult, JsonPath, JsonReader, parseJson, parseJsonString, parseJsonPrefix, isValidJson, isValidJsonRange,
   validatePrefix, scanPath, scanPathIn,
 } from "./parse";
-export { JsonWriter, stringifyJson, serializeJson, serializeSource } from "./writer";
+export { JsonWriter, stringifyJson, serializeJson, serializeSource, quotedLength } from "./writer";
 export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";
-export { unescapeInPlace } from "./unescape";
+export { unescapeInPlace, hasLoneSurrogateEscape } from "./unescape";
 export { ByteBuilder, byteAt } from "./bytes";
 export { JsonDoc, wrapNode } from "./tape";
 export { asciiLower } from "./strings";

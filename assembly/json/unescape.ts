@@ -168,3 +168,37 @@ export function unescapeInPlace(bytes: Uint8Array, start: i32, end: i32): i32 {
   let p = bytes.dataStart + <usize>start;
   return unescapeInto(p, end - start, p);
 }
+
+/**
+ * Whether the escaped string content bytes[start, end) holds a \uXXXX
+ * surrogate escape that is not part of a pair (decoding it to UTF-8 would
+ * lose it: it becomes U+FFFD).
+ */
+export function hasLoneSurrogateEscape(bytes: Uint8Array, start: i32, end: i32): bool {
+  if (start < 0) start = 0;
+  if (end > bytes.length) end = bytes.length;
+  let ptr = bytes.dataStart;
+  let pos = start;
+  while (pos < end) {
+    if (load<u8>(ptr + <usize>pos) != 0x5C || pos + 1 >= end) {
+      pos++;
+      continue;
+    }
+    let unit = unicodeEscapeAt(ptr, pos, end);
+    if (unit < 0) {
+      pos += 2;
+      continue;
+    }
+    pos += 6;
+    if ((unit & 0xFC00) == 0xD800) {
+      let low = unicodeEscapeAt(ptr, pos, end);
+      if (low >= 0 && (low & 0xFC00) == 0xDC00) {
+        pos += 6;
+        continue;
+      }
+      return true;
+    }
+    if ((unit & 0xFC00) == 0xDC00) return true;
+  }
+  return false;
+}

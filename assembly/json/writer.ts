@@ -604,6 +604,34 @@ class WriteFrame {
   dedupe: bool = false;
 }
 
+/**
+ * Bytes JsonWriter.string(s) writes for `s`, quotes included: an exact size
+ * for a writer (escapes counted, a lone surrogate as its 6-byte escape).
+ */
+export function quotedLength(s: string): i32 {
+  let n = s.length;
+  let bytes = 2;
+  for (let i = 0; i < n; i++) {
+    let c = unitAt(s, i);
+    if (c < 0x80) {
+      let e = escapeLetter(c);
+      bytes += e == 0 ? 1 : e == 0x75 ? 6 : 2;
+    } else if (c < 0x800) {
+      bytes += 2;
+    } else if ((c & 0xF800) == 0xD800) {
+      if (c < 0xDC00 && i + 1 < n && (unitAt(s, i + 1) & 0xFC00) == 0xDC00) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 6;
+      }
+    } else {
+      bytes += 3;
+    }
+  }
+  return bytes;
+}
+
 /** Compact JSON text of `v`. */
 export function stringifyJson(v: JsonValue): string {
   let w = new JsonWriter(64);

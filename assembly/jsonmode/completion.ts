@@ -4,7 +4,8 @@
 
 import {
   JsonKind, JsonPath, JsonValue, JsonWriter, SourceMembers, objectNamesPlain, parseJson, scanPath,
-  skipSpaces, skipValue, sourceValue, unescapeInPlace, jsonKindName as kindOf,
+  skipSpaces, skipValue, sourceValue, unescapeInPlace, hasLoneSurrogateEscape, quotedLength,
+  jsonKindName as kindOf,
 } from "../json";
 import { Extracted, extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
@@ -88,11 +89,35 @@ export function readCompletionContent(body: Uint8Array): ContentResult {
   return r;
 }
 
+/**
+ * The text of an answer, replayed on a retry: its decoded UTF-8 bytes, or
+ * (when it holds a lone surrogate, which UTF-8 cannot carry) the string.
+ */
+export class AnswerText {
+  constructor(public bytes: Uint8Array, public text: string | null = null) {}
+  static empty(): AnswerText { return new AnswerText(new Uint8Array(0)); }
+  get length(): i32 {
+    const t = this.text;
+    return t !== null ? t.length : this.bytes.length;
+  }
+  /** Writes it as a JSON string (as JsonWriter.string of the decoded text would). */
+  writeTo(w: JsonWriter): void {
+    const t = this.text;
+    if (t !== null) w.string(t);
+    else w.stringFromUtf8(this.bytes);
+  }
+  /** Upper bound of what writeTo writes. */
+  get writtenSize(): i32 {
+    const t = this.text;
+    return t !== null ? quotedLength(t) : this.bytes.length * 6 + 2;
+  }
+}
+
 /** One failed attempt, replayed to the model on the next try. */
 export class Attempt {
   constructor(
-    /** The model's previous answer text, UTF-8 (empty when it gave none). */
-    public answer: Uint8Array,
+    /** The model's previous answer text (empty when it gave none). */
+    public answer: AnswerText,
     /** What was wrong with it. */
     public problem: string,
   ) {}
@@ -105,9 +130,10 @@ export class Attempt {
  * `content` is the upstream's JSON string value; a parsed value is copied without re-encoding.
  */
 export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
-  let size = content.sourceByteLength() + (content.isString() && content.sourceByteLength() == 0 ? content.length * 3 : 0) +
-    config.prompt.length * 3 + config.model.length * 3 + 256;
-  for (let i = 0; i < history.length; i++) size += history[i].answer.length * 2 + history[i].problem.length * 3 + 160;
+  // Sized for the request (a view of the buffer is sent, so no capacity is wasted twice).
+  let size = (content.isString() && content.sourceByteLength() == 0 ? quotedLength(content.asString()) : content.sourceByteLength() + 2) +
+    quotedLength(config.prompt) + quotedLength(config.model) + 200;
+  for (let i = 0; i < history.length; i++) size += history[i].answer.writtenSize + quotedLength(history[i].problem) + 200;
   const w = new JsonWriter(size);
   w.beginObject();
   w.key("model").string(config.model);
@@ -117,7 +143,9 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
   for (let i = 0; i < history.length; i++) {
     const a = history[i];
     if (a.answer.length > 0) {
-      w.beginObject().key("role").string("assistant").key("content").stringFromUtf8(a.answer).endObject();
+      w.beginObject().key("role").string("assistant").key("content");
+      a.answer.writeTo(w);
+      w.endObject();
     }
     w.beginObject().key("role").string("user").key("content")
       .string("Your previous answer was not accepted: " + a.problem + ". Reply again with only the corrected JSON.")
@@ -139,8 +167,8 @@ export class AnswerResult {
   /** The JSON value, compact UTF-8; null on failure. */
   json: Uint8Array | null = null;
   failure: Failure | null = null;
-  /** The model's answer text (UTF-8), for a retry. */
-  answer: Uint8Array = new Uint8Array(0);
+  /** The model's answer text, for a retry. */
+  answer: AnswerText = AnswerText.empty();
   /** A retry with the same request may help (the model answered, but not well). */
   retryable: bool = false;
   /** The answer's `usage` object, if any. */
@@ -210,12 +238,16 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   // What else the answer's text holds is read before the content is decoded over it.
   const truncated = finishReason(body) == "length";
   const usage = usageOf(body);
-  const text = decodeContent(body, content.content!);
+  const c = content.content!;
+  // A lone surrogate escape would be lost by decoding to UTF-8: keep the text as it is then.
+  const lone = hasLoneSurrogateEscape(body, c._start, c._end);
+  const text = lone ? c.stringBytes() : decodeContent(body, c);
+  const replay = lone ? new AnswerText(text, c.asString()) : new AnswerText(text);
   __collect();
   const extracted = extractJson(text);
   if (!extracted.ok) {
     const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
-    r.answer = text;
+    r.answer = replay;
     return r;
   }
   const schema = config.schema;
@@ -224,7 +256,7 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
     __collect(); // the parsed answer is garbage now
     if (problems.length > 0) {
       const r = failed(FailureCode.SchemaMismatch, "answer does not match jsonSchema: " + problems, true);
-      r.answer = text;
+      r.answer = replay;
       return r;
     }
   }

@@ -1,9 +1,9 @@
 // The ai-json-mode configuration: parsing and validation. Every error names
 // the field and what was expected; unknown fields only warn.
 
-import { JsonValue, stringifyJson, jsonKindName as kindName } from "../json";
+import { JsonValue, jsonString, stringifyJson, jsonKindName as kindName } from "../json";
 import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
-import { Schema, compileSchema } from "../jsonschema";
+import { Schema, SchemaCompileResult, compileSchema } from "../jsonschema";
 
 export const DEFAULT_TIMEOUT_MS: i64 = 50000;
 export const MAX_TIMEOUT_MS: i64 = 600000;
@@ -58,11 +58,161 @@ export class JsonModeConfig {
   authority: string = "";
 }
 
-/** Short description of a bad value for an error line (never used for apiKey). */
+/**
+ * Short description of a bad value for an error line (never used for apiKey):
+ * strings are cut at 40 characters and written as JSON string literals, so
+ * that a control character (a CR or LF in the value) cannot split the line.
+ */
 function shown(v: JsonValue): string {
-  if (v.isString()) return "\"" + (v.length > 40 ? v.asString().substring(0, 40) + "..." : v.asString()) + "\"";
+  if (v.isString()) return quoted(v.length > 40 ? v.asString().substring(0, 40) + "..." : v.asString());
   if (v.isNumber()) return v.rawText();
   return kindName(v);
+}
+
+/** `s` as a JSON string literal (control characters escaped: one line). */
+export function quoted(s: string): string {
+  return stringifyJson(jsonString(s));
+}
+
+/**
+ * Position of the first control character (U+0000-U+001F, U+007F) in `s`, or
+ * -1. Such characters have no place in these fields: in a header value (the
+ * API key, the authority) a CR or LF would split the header, and YAML block
+ * scalars (`|`) leave a trailing newline that is easy to miss.
+ */
+export function controlCharacterAt(s: string): i32 {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return -1;
+}
+
+/** "U+000A" */
+function codePointName(c: i32): string {
+  let hex = c.toString(16).toUpperCase();
+  while (hex.length < 4) hex = "0" + hex;
+  return "U+" + hex;
+}
+
+/**
+ * The problem with a control character in field `name` ("" when there is
+ * none). The value itself is shown (escaped) except for `secret` fields.
+ */
+function controlCharacterProblem(name: string, s: string, secret: bool): string {
+  const at = controlCharacterAt(s);
+  if (at < 0) return "";
+  const c = s.charCodeAt(at);
+  const where = at == s.length - 1 ? "at the end" : "at position " + at.toString();
+  let msg = name + ": control character " + codePointName(c) + " " + where + " is not allowed";
+  if (c == 0x0a && at == s.length - 1) msg += " (a YAML block scalar `|` keeps a trailing newline: use a quoted string or `>-`)";
+  if (!secret) msg += "; got " + quoted(s.length > 40 ? s.substring(0, 40) + "..." : s);
+  return msg;
+}
+
+/**
+ * `url` with every non-ASCII character of its path and query written as
+ * percent-encoded UTF-8 (as browsers turn an IRI into a URI): the request
+ * line must be ASCII. Returns null when the host part is not ASCII (an
+ * internationalized host must be given in its punycode form) or the text
+ * holds a lone surrogate.
+ */
+export function percentEncodeUrl(url: string): string | null {
+  let pathStart = 0;
+  const sep = url.indexOf("://");
+  if (sep > 0 && url.charCodeAt(0) != 47) {
+    pathStart = url.length;
+    for (let i = sep + 3; i < url.length; i++) {
+      const c = url.charCodeAt(i);
+      if (c == 47 || c == 63 || c == 35) { pathStart = i; break; }
+    }
+    for (let i = 0; i < pathStart; i++) {
+      if (url.charCodeAt(i) >= 0x80) return null;
+    }
+  }
+  let ascii = true;
+  for (let i = pathStart; i < url.length; i++) {
+    if (url.charCodeAt(i) >= 0x80) { ascii = false; break; }
+  }
+  if (ascii) return url;
+  const parts = new Array<string>();
+  parts.push(url.substring(0, pathStart));
+  for (let i = pathStart; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c < 0x80) {
+      parts.push(String.fromCharCode(c));
+      continue;
+    }
+    let cp: i32 = c;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < url.length) {
+      const d = url.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      } else {
+        return null;
+      }
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      return null;
+    }
+    const b = String.UTF8.encode(String.fromCodePoint(cp));
+    const bytes = Uint8Array.wrap(b);
+    for (let k = 0; k < bytes.length; k++) parts.push("%" + hexByte(bytes[k]));
+  }
+  return parts.join("");
+}
+
+function hexByte(b: u8): string {
+  const digits = "0123456789ABCDEF";
+  return digits.charAt(b >> 4) + digits.charAt(b & 15);
+}
+
+/**
+ * Schemas compiled lately, by the identity of their source value: every rule
+ * inherits the global `jsonSchema` as the very same value (rules.ts overlay),
+ * so it is compiled once per configuration, not once per rule; so is the
+ * prompt text built from it. A few entries, most recent first (a rule with a
+ * schema of its own between rules that inherit does not evict the global one).
+ */
+const SCHEMA_CACHE: i32 = 4;
+let cachedSources = new Array<JsonValue>();
+let cachedResults = new Array<SchemaCompileResult>();
+let cachedSchemaError: string = "";
+let cachedPromptBase: string = "";
+let cachedPromptSchema: Schema | null = null;
+let cachedPrompt: string = "";
+
+function compileCached(source: JsonValue): Schema | null {
+  let found = -1;
+  for (let i = 0; i < cachedSources.length; i++) {
+    if (cachedSources[i] === source) { found = i; break; }
+  }
+  let compiled: SchemaCompileResult;
+  if (found >= 0) {
+    compiled = cachedResults[found];
+    cachedSources.splice(found, 1);
+    cachedResults.splice(found, 1);
+  } else {
+    compiled = compileSchema(source);
+  }
+  cachedSources.unshift(source);
+  cachedResults.unshift(compiled);
+  if (cachedSources.length > SCHEMA_CACHE) {
+    cachedSources.pop();
+    cachedResults.pop();
+  }
+  cachedSchemaError = compiled.error;
+  return compiled.ok ? compiled.schema : null;
+}
+
+/** The prompt as sent: `base` with the schema's text appended (built once per base and schema). */
+function promptWith(base: string, schema: Schema): string {
+  if (cachedPromptSchema !== schema || cachedPromptBase != base) {
+    cachedPromptSchema = schema;
+    cachedPromptBase = base;
+    cachedPrompt = base + "\n\nThe JSON must be valid against this JSON Schema:\n" + schema.describe();
+  }
+  return cachedPrompt;
 }
 
 class Fields {
@@ -72,8 +222,9 @@ class Fields {
   missing: string = "";
   constructor(public json: JsonValue) {}
 
+  /** Records the first problem ("" is none). */
   fail(message: string): void {
-    if (this.error.length == 0) this.error = message;
+    if (this.error.length == 0 && message.length > 0) this.error = message;
   }
 
   /** A required, non-empty string. `example` completes the error message. */
@@ -165,12 +316,25 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.apiKey = f.requiredString("apiKey", "\"sk-...\"");
   c.serviceFQDN = f.requiredString("serviceFQDN", "\"deepseek.dns\"");
 
+  f.fail(controlCharacterProblem("apiKey", c.apiKey, true));
+  f.fail(controlCharacterProblem("model", c.model, false));
+  f.fail(controlCharacterProblem("serviceFQDN", c.serviceFQDN, false));
+  f.fail(controlCharacterProblem("url", c.url, false));
+  if (c.url.length > 0 && controlCharacterAt(c.url) < 0) {
+    const encoded = percentEncodeUrl(c.url);
+    if (encoded === null) {
+      f.fail("url: the host must be ASCII (write an internationalized host in its punycode form) and the text valid Unicode; got " + shown(json.get("url")!));
+    } else {
+      c.url = encoded;
+    }
+  }
   const u = c.url.length > 0 ? splitUrl(c.url) : null;
   if (c.url.length > 0 && u === null) {
     f.fail("url: expected an absolute http(s) URL or a path starting with \"/\", e.g. \"https://api.deepseek.com/v1/chat/completions\"; got " + shown(json.get("url")!));
   }
   c.servicePort = f.optionalInteger("servicePort", u !== null && u.scheme == "http" ? 80 : 443, 1, 65535, "an integer port");
   c.serviceHost = f.optionalString("serviceHost", "", "\"api.deepseek.com\"");
+  f.fail(controlCharacterProblem("serviceHost", c.serviceHost, false));
   c.timeout = <u32>f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds");
   const prompt = json.get("systemPrompt");
   if (prompt !== null) {
@@ -192,9 +356,9 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
     if (!schema.isObject()) {
       f.fail("jsonSchema: expected a JSON Schema object, e.g. {\"type\": \"object\", \"required\": [\"output\"]}; got " + shown(schema));
     } else {
-      const compiled = compileSchema(schema);
-      if (!compiled.ok) f.fail("jsonSchema: " + compiled.error);
-      else c.schema = compiled.schema;
+      const compiled = compileCached(schema);
+      if (compiled === null) f.fail("jsonSchema: " + cachedSchemaError);
+      else c.schema = compiled;
     }
   }
   if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
@@ -205,14 +369,13 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.prompt = c.systemPrompt;
   if (c.schema !== null) {
     // The default prompt's {"output": ...} example would contradict the schema.
-    if (prompt === null) c.prompt = SCHEMA_SYSTEM_PROMPT;
-    c.prompt += "\n\nThe JSON must be valid against this JSON Schema:\n" + stringifyJson(schema!);
+    c.prompt = promptWith(prompt === null ? SCHEMA_SYSTEM_PROMPT : c.systemPrompt, c.schema!);
   }
 
   const result = new ParseResult<JsonModeConfig>(c);
   const keys = json.keys();
   for (let i = 0; i < keys.length; i++) {
-    if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push("unknown field \"" + keys[i] + "\" ignored");
+    if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push("unknown field " + quoted(keys[i]) + " ignored");
   }
   return result;
 }
