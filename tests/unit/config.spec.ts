@@ -157,3 +157,32 @@ describe("config: every error names the field", () => {
     expect(error('"x"')).toBe("configuration: expected a JSON object");
   });
 });
+
+describe("config: control characters, non-ASCII urls, escaped values", () => {
+  it("an apiKey with a trailing newline (a YAML | block) is rejected, naming the field, without the key", () => {
+    const e = error('{"url":"https://a.example/v1","model":"m","apiKey":"sk-secret-123\\n","serviceFQDN":"d.dns"}');
+    expect(e.startsWith("apiKey: control character U+000A at the end is not allowed")).toBe(true);
+    expect(e.includes("sk-secret-123")).toBe(false);
+  });
+  it("control characters in model, serviceFQDN, serviceHost and url are rejected, the value shown escaped on one line", () => {
+    const m = error('{"url":"https://a.example/v1","model":"deep\\r\\nseek","apiKey":"k","serviceFQDN":"d.dns"}');
+    expect(m).toBe('model: control character U+000D at position 4 is not allowed; got "deep\\r\\nseek"');
+    expect(m.includes("\n")).toBe(false);
+    expect(error('{"url":"https://a.example/v1","model":"m","apiKey":"k","serviceFQDN":"d.dns\\u0000"}').startsWith("serviceFQDN: control character U+0000")).toBe(true);
+    expect(error('{"url":"https://a.example/v1","model":"m","apiKey":"k","serviceFQDN":"d.dns","serviceHost":"h\\u007f"}').startsWith("serviceHost: control character U+007F")).toBe(true);
+    expect(error('{"url":"https://a.example/v1\\t","model":"m","apiKey":"k","serviceFQDN":"d.dns"}').startsWith("url: control character U+0009 at the end")).toBe(true);
+  });
+  it("a non-ASCII url path is percent-encoded (UTF-8); a non-ASCII host is rejected", () => {
+    const r = parse('{"url":"https://a.example/v1/聊天?q=é","model":"m","apiKey":"k","serviceFQDN":"d.dns"}');
+    expect(r.ok).toBe(true);
+    expect(r.config!.url).toBe("https://a.example/v1/%E8%81%8A%E5%A4%A9?q=%C3%A9");
+    expect(parse('{"url":"/v1/😀","model":"m","apiKey":"k","serviceFQDN":"d.dns"}').config!.url).toBe("/v1/%F0%9F%98%80");
+    expect(error('{"url":"https://例子.example/v1","model":"m","apiKey":"k","serviceFQDN":"d.dns"}').startsWith("url: the host must be ASCII")).toBe(true);
+  });
+  it("values in error lines are JSON-escaped: one error, one line", () => {
+    const e = error('{' + BASE + ',"output":"bo\\ndy"}');
+    expect(e).toBe('output: expected "body" or "openai"; got "bo\\ndy"');
+    const w = parse('{' + BASE + ',"odd\\nname":1}');
+    expect(w.warnings[0]).toBe('unknown field "odd\\nname" ignored');
+  });
+});

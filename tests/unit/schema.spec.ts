@@ -159,6 +159,27 @@ describe("schema: arrays", () => {
     parts.push("2999.0");
     expect(check('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe("$: items must be unique, but [2999] and [3000] are equal");
   });
+  it("uniqueItems hashes at every depth: distinct items nested deeper than any cut-off are not compared pairwise", () => {
+    // 2,000 distinct items nested 40 deep: hashes tell them apart, so the check stays linear and within the steps
+    let parts = new Array<string>();
+    for (let i = 0; i < 2000; i++) parts.push("[".repeat(40) + i.toString() + "]".repeat(40));
+    expect(valid('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe(true);
+    parts.push("[".repeat(40) + "1999.0" + "]".repeat(40));
+    expect(check('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe("$: items must be unique, but [1999] and [2000] are equal");
+  });
+  it("uniqueItems reports the first item that repeats, with its first repetition", () => {
+    expect(check('{"uniqueItems":true}', '["a","b","b","a"]')).toBe("$: items must be unique, but [0] and [3] are equal");
+    expect(check('{"uniqueItems":true}', "[0,0,0,0]")).toBe("$: items must be unique, but [0] and [1] are equal");
+  });
+  it("hashing and comparing items charge the step budget: a costly uniqueItems stops at the limit", () => {
+    // 40 distinct items of 30,000 values each: hashing them costs 1.2 million steps
+    let item = "[" + "1,".repeat(29999);
+    let parts = new Array<string>();
+    for (let i = 0; i < 40; i++) parts.push(item + i.toString() + "]");
+    const errors = compile('{"uniqueItems":true}').validate(json("[" + parts.join(",") + "]"));
+    expect(errors.length).toBe(1);
+    expect(errors[0].reason).toBe("validation stopped after " + MAX_VALIDATION_STEPS.toString() + " steps (schema too costly for this value)");
+  });
   it("contains", () => {
     expect(valid('{"contains":{"const":5}}', "[1,5]")).toBe(true);
     expect(check('{"contains":{"const":5}}', "[1,2]")).toBe('$: no item matches the "contains" schema');

@@ -62,6 +62,56 @@ describe("SSE: collecting deltas", () => {
   });
 });
 
+describe("SSE: choice 0 only, BOM, error events", () => {
+  it("interleaved deltas of choices 0 and 1 (n: 2): only index 0 is collected", () => {
+    const ev = (i: i32, t: string): string => 'data: {"choices":[{"index":' + i.toString() + ',"delta":{"content":"' + t + '"}}]}\n\n';
+    const s = ev(0, "A") + ev(1, "x") + ev(0, "B") + ev(1, "y") + ev(1, "z") + ev(0, "C") + "data: [DONE]\n\n";
+    const r = collectSse(bytes(s));
+    expect(r.ok).toBe(true);
+    expect(r.content).toBe("ABC");
+    expect(r.events).toBe(6);
+    // the first event stays the first, whatever its choice
+    const first = collectSse(bytes(ev(1, "x") + ev(0, "A"))).first!;
+    expect(first.get("choices")!.at(0)!.get("index")!.asNumber()).toBe(1);
+  });
+  it("a choice with index 0 counts wherever it stands; one without an index counts by position", () => {
+    const s = 'data: {"choices":[{"index":1,"delta":{"content":"x"}},{"index":0,"delta":{"content":"A"}}]}\n\n' +
+      'data: {"choices":[{"delta":{"content":"B"}},{"delta":{"content":"y"}}]}\n\n';
+    expect(collectSse(bytes(s)).content).toBe("AB");
+  });
+  it("usage still comes from the last chunk that has one, whatever its choices", () => {
+    const s = 'data: {"choices":[{"index":1,"delta":{"content":"x"}}],"usage":{"total_tokens":5}}\n\n' +
+      'data: {"choices":[{"index":0,"delta":{"content":"A"}}]}\n\n';
+    const r = collectSse(bytes(s));
+    expect(r.content).toBe("A");
+    expect(r.usage!.get("total_tokens")!.asNumber()).toBe(5);
+  });
+  it("a leading UTF-8 byte order mark is ignored", () => {
+    const s = "\uFEFFdata: " + chunk('"a"') + "\n\ndata: " + chunk('"b"') + "\n\n";
+    const r = collectSse(bytes(s));
+    expect(r.ok).toBe(true);
+    expect(r.content).toBe("ab");
+    expect(r.events).toBe(2);
+  });
+  it("event: error fails the stream whatever its data holds", () => {
+    const content = "data: " + chunk('"a"') + "\n\nevent: error\ndata: " + chunk('"oops"') + "\n\n";
+    expect(collectSse(bytes(content)).reason).toBe("stream event 1 is an error event (event: error)");
+    expect(collectSse(bytes("event: error\ndata: {\"message\":\"overloaded\"}\n\n")).reason).toBe("stream event 0 is an error event (event: error)");
+    expect(collectSse(bytes("event: error\ndata: not json\n\n")).ok).toBe(false);
+    // the event type holds for one event only
+    const after = "event: error2\ndata: " + chunk('"a"') + "\n\nevent: message\ndata: " + chunk('"b"') + "\n\n";
+    expect(collectSse(bytes(after)).content).toBe("ab");
+  });
+  it("many small events are collected in linear time", () => {
+    const ev = "data: " + chunk('"ab"') + "\n\n";
+    const s = ev.repeat(20000);
+    const r = collectSse(bytes(s));
+    expect(r.ok).toBe(true);
+    expect(r.content.length).toBe(40000);
+    expect(r.events).toBe(20000);
+  });
+});
+
 describe("SSE: writing the converted stream", () => {
   it("one chunk with the JSON text and finish_reason stop, then [DONE]", () => {
     const first = parseJsonString('{"id":"c1","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[]}').value;
