@@ -9,7 +9,7 @@ import {
 } from "../json";
 import { Extracted, extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
-import { Schema, formatErrors } from "../jsonschema";
+import { Schema, formatErrors, stepsFor } from "../jsonschema";
 import { Failure, FailureCode } from "./failure";
 
 /** The code of a JSON body that is no chat completion: passed untouched, whatever onFailure says. */
@@ -268,7 +268,8 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
 
 /** What is wrong with the extracted answer ("" when it matches); the parsed answer is released on return. */
 function schemaProblems(schema: Schema, extracted: Extracted): string {
-  const errors = schema.validate(extracted.value!, 10);
+  // The step limit grows with the answer, so checking it costs time in proportion to its size.
+  const errors = schema.validate(extracted.value!, 10, stepsFor(extracted.end - extracted.start));
   extracted.release();
   return errors.length > 0 ? formatErrors(errors) : "";
 }

@@ -100,6 +100,7 @@ export function hashValue(v: JsonValue, steps: Steps | null = null): u64 {
         stack.push(new HashFrame(child));
         continue;
       }
+      if (steps !== null && child.isString() && !steps.charge(<i64>(child.sourceByteLength() >> 8))) return 0;
       done = hashScalar(child);
       combine(f, done);
       continue;

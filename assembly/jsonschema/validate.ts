@@ -208,6 +208,8 @@ function checkString(n: SchemaNode, v: JsonValue, path: PathSeg | null, s: Sink)
   let a = n.minLength;
   let b = n.maxLength;
   if (a === null && b === null) return true;
+  // Decoding costs a step per 256 bytes.
+  s.ctx.charge(<i64>(v.sourceByteLength() >> 8));
   let len = codePointCount(v.asString());
   let ok = true;
   if (a !== null && <f64>len < a.value) {
