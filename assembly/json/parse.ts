@@ -142,7 +142,7 @@ class Parser {
         return "control character " + byteHex(b) + " in string" + at;
       }
       case Failure.BadStart: return "start offset out of range" + at;
-      case Failure.TooLarge: return "document too large to index (" + this.len.toString() + " bytes; at most " + TAPE_MAX.toString() + ")";
+      case Failure.TooLarge: return "document too large to index (" + this.len.toString() + " bytes, " + this.nodes.toString() + " values; at most " + TAPE_MAX.toString() + " bytes and " + MAX_NODES.toString() + " values)";
     }
     return "invalid JSON" + at;
   }
@@ -481,6 +481,13 @@ class Parser {
 // ---------------------------------------------------------------------------
 // Public entry points.
 
+/**
+ * Most nodes a built document may have (a 256 MiB tape): past it parsing
+ * fails with a reason instead of asking for more memory than a module can have
+ * (which would trap). A 64 MiB body has at most 32 Mi nodes.
+ */
+export const MAX_NODES: i32 = 1 << 26;
+
 /** Words per open container in Parser.frames. */
 const FRAME: i32 = 4;
 
@@ -613,7 +620,7 @@ function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: boo
   result.ok = true;
   result.end = end;
   if (!build) return result;
-  if (src.length > TAPE_MAX || counter.nodes > TAPE_MAX) {
+  if (src.length > TAPE_MAX || counter.nodes > MAX_NODES) {
     counter.fail(Failure.TooLarge, start);
     return failed(counter);
   }
