@@ -13,7 +13,7 @@
 // Also exported: driveRequests(), used by tests/faults/memory.test.ts.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadHost, type ProxyWasmHost } from "../host/host.ts";
+import { loadHost, type ProxyWasmHost } from "../host/index.ts";
 
 export const WASM = fileURLToPath(new URL("../build/plugin.wasm", import.meta.url));
 

@@ -16,7 +16,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { loadHost } from "../host/host.ts";
+import { loadHost } from "../host/index.ts";
 import * as ref from "./reference.ts";
 import { completion } from "./memory.ts";
 

@@ -10,7 +10,7 @@ import https from "node:https";
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { isIP, type AddressInfo } from "node:net";
-import { loadHost, ProxyWasmHost, HttpStream, REFUSED_BODY, TIMEOUT_BODY } from "./host.ts";
+import { loadHost, ProxyWasmHost, HttpStream, REFUSED_BODY, TIMEOUT_BODY } from "./index.ts";
 import {
   findWasm,
   loadGatewayConfigFile,

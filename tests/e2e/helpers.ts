@@ -14,7 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo, Socket } from "node:net";
 import { startGateway, type Gateway, type GatewayConfig, type RouteConfig, type ClusterTarget } from "../../host/gateway.ts";
-import { loadHost, type HttpStream, type ProxyWasmHost } from "../../host/host.ts";
+import { loadHost, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 import { startChatMock, startJsonModeMock, type MockOptions, type MockServer } from "../../host/mock-llm.ts";
 import type { HostOptions, LogEntry, Pairs } from "../../host/types.ts";
 

@@ -6,7 +6,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { chatReply } from "../../host/mock-llm.ts";
-import type { HttpStream, ProxyWasmHost } from "../../host/host.ts";
+import type { HttpStream, ProxyWasmHost } from "../../host/index.ts";
 import type { Pairs } from "../../host/types.ts";
 import {
   assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, dsCompletion,

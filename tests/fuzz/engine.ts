@@ -26,7 +26,7 @@
 //     and no call left pending.
 
 import Ajv from "ajv";
-import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/host.ts";
+import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 import * as ref from "../../bench/reference.ts";
 import {
   Rng, caseRng, genAnswer, genConfig, genRequest, genUpstream, mutateConfig, effectiveConfig, jsonDepth,

@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadHost, WasmResult } from "../../host/host.ts";
+import { loadHost, WasmResult } from "../../host/index.ts";
 import { buildModule, compileWat, buildWat, handEncodedPairs, messages } from "./kit.ts";
 
 test("start-up order: _initialize, main, root context 1, vm start, configure (and reconfigure)", async () => {
