@@ -17,3 +17,19 @@ export {
   WasmResult,
 } from "./abi/constants.ts";
 export { decodePairs, encodePairs } from "./abi/pairs.ts";
+
+export {
+  startGateway,
+  GatewayConfigError,
+  loadGatewayConfigFile,
+  resolveGatewayConfig,
+  type Gateway,
+  type GatewayOptions,
+  type GatewayConfig,
+  type RouteConfig,
+  type ClusterTarget,
+  type PluginSection,
+  type ResolvedGatewayConfig,
+} from "./gateway/index.ts";
+
+export * from "./mock-llm.ts";

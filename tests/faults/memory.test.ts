@@ -6,7 +6,7 @@
 // context is left alive.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { driveRequests, newHost } from "../../bench/memory.ts";
+import { driveRequests, newHost } from "../kit/drive.ts";
 
 async function pagesAt(requests: number, bodySize: number, checkpoints: number[]): Promise<Record<number, number>> {
   const host = await newHost();

@@ -27,7 +27,7 @@
 
 import Ajv from "ajv";
 import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
-import * as ref from "../../bench/reference.ts";
+import * as ref from "../kit/reference.ts";
 import {
   Rng, caseRng, genAnswer, genConfig, genRequest, genUpstream, mutateConfig, effectiveConfig, jsonDepth,
   REFUSED_FQDN, type AnswerSpec, type ConfigModel, type GeneratedConfig, type Pairs, type RequestSpec, type UpstreamSpec,

@@ -10,9 +10,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { startGateway, GatewayConfigError, resolveGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from "../../host/gateway.ts";
-import type { LogEntry } from "../../host/types.ts";
-import { buildModule, handEncodedPairs, watFile } from "./kit.ts";
+import { startGateway, GatewayConfigError, resolveGatewayConfig, loadGatewayConfigFile, type GatewayConfig, type LogEntry } from "../../host/index.ts";
+import { buildModule, handEncodedPairs, watFile } from "../kit/wat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "host-gateway-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

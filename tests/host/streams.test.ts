@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadHost, WasmResult, FAIL_STREAM_DETAILS, type HttpCall } from "../../host/index.ts";
-import { buildModule, handEncodedPairs, messages } from "./kit.ts";
+import { buildModule, handEncodedPairs, messages } from "../kit/wat.ts";
 
 const CLUSTER = "outbound|443||deepseek.dns";
 

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../host/cli.ts";
 
-const missing = ["host/gateway.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
+const missing = ["host/gateway/index.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
 const skip = missing.length ? `needs ${missing.join(" and ")} (not there yet)` : false;
 
 test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { skip, timeout: 60_000 }, async () => {

@@ -1,4 +1,4 @@
-// Shared set-up of the end-to-end suites: the compiled plugin in the local
+// The end-to-end stack shared by the suites: the compiled plugin in the local
 // gateway (or in the bare host), the mock LLMs, a scriptable upstream, a raw
 // HTTP client, and the checks every suite repeats.
 //
@@ -13,10 +13,23 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo, Socket } from "node:net";
-import { startGateway, type Gateway, type GatewayConfig, type RouteConfig, type ClusterTarget } from "../../host/gateway.ts";
-import { loadHost, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
-import { startChatMock, startJsonModeMock, type MockOptions, type MockServer } from "../../host/mock-llm.ts";
-import type { HostOptions, LogEntry, Pairs } from "../../host/types.ts";
+import {
+  loadHost,
+  startChatMock,
+  startGateway,
+  startJsonModeMock,
+  type ClusterTarget,
+  type Gateway,
+  type GatewayConfig,
+  type HostOptions,
+  type HttpStream,
+  type LogEntry,
+  type MockOptions,
+  type MockServer,
+  type Pairs,
+  type ProxyWasmHost,
+  type RouteConfig,
+} from "../../host/index.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
