@@ -2,6 +2,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +44,14 @@ describe("parseArgs", () => {
     assert.throws(() => parseArgs([], { PORT: "http" }), /PORT: expected a port number/);
     assert.throws(() => parseArgs(["--port"], {}), /--port needs a value/);
     assert.throws(() => parseArgs(["--port", "--no-build"], {}), /--port needs a value/);
+  });
+
+  test("a negative port is a bad port number, not a missing value", () => {
+    assert.throws(() => parseArgs(["--port", "-1"], {}), /^Error: --port: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["-p", "-1"], {}), /^Error: -p: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["--port=-1"], {}), /--port: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs([], { PORT: "-1" }), /^Error: PORT: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["--host", "-1"], {}), /--host needs a value/, "only port flags take a negative number");
   });
 
   test("--config, -c and AI_JSON_MODE_CONFIG; the flag wins", () => {
@@ -258,6 +268,36 @@ describe("the command", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /examples\/real\.yaml needs these environment variables, which are not set: DEEPSEEK_API_KEY\n/);
     assert.doesNotMatch(r.stdout, /\[mock\]/, "no mock for a real config");
+  });
+
+  test("--port -1 is refused as a port number", () => {
+    const r = cli(["--port", "-1"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: --port: expected a port number 0-65535, got -1\n/);
+  });
+
+  test("a port asked for that is busy is an error naming it (--port and PORT); nothing keeps running", async () => {
+    const busy = http.createServer();
+    await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      for (const r of [cli(["--no-build", "--port", String(port)]), cli(["--no-build"], { PORT: String(port) })]) {
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is busy`, "m"));
+        assert.doesNotMatch(r.stdout, /Gateway listening|using a free port/);
+      }
+    } finally {
+      await new Promise<void>((ok) => busy.close(() => ok()));
+    }
+  });
+
+  test("an address the gateway cannot listen on is called invalid, not busy", () => {
+    for (const host of ["999.1.1.1", "no-such-host.invalid"]) {
+      const r = cli(["--no-build", "--port", "0", "--host", host]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: --host ${host.replace(/\./g, "\\.")} is not a valid address to listen on \\(`, "m"));
+      assert.doesNotMatch(r.stdout + r.stderr, /busy|Gateway listening/);
+    }
   });
 
   test("a missing config file is a clear error", () => {
