@@ -20,7 +20,15 @@ import { BuildError, ensurePluginBuilt, PLUGIN_WASM, ROOT } from "./build.ts";
 import { CliError, DEFAULT_CONFIG, USAGE, parseArgs, type CliOptions } from "./cli/args.ts";
 import { chooseListen, listenError, type ListenAt } from "./cli/listen.ts";
 import { formatLogEntry, paint, printBanner, stamp } from "./cli/output.ts";
-import { configEnvRefs, expandEnv, loadGatewayConfigFile, missingEnvVars, wasmSearchPath, type Env } from "./gateway/config.ts";
+import {
+  configEnvRefs,
+  expandEnv,
+  firstExisting,
+  loadGatewayConfigFile,
+  missingEnvVars,
+  wasmSearchPath,
+  type Env,
+} from "./gateway/config.ts";
 import type { Gateway } from "./gateway/index.ts";
 import { startChatMock, startJsonModeMock, type MockServer } from "./mock-llm.ts";
 
@@ -137,8 +145,9 @@ function buildPlugin(file: ConfigFile, env: Env, build: boolean): void {
     return; // a mock's URL in the path: the gateway reports it
   }
   const candidates = wasmSearchPath(wasm, dirname(file.path), process.cwd());
-  const first = candidates.find((c) => existsSync(c)) ?? (candidates.includes(PLUGIN_WASM) ? PLUGIN_WASM : undefined);
-  if (build && first === PLUGIN_WASM) {
+  // The module the gateway will load, or the project's build that would be it once built.
+  const target = firstExisting(candidates) ?? (candidates.includes(PLUGIN_WASM) ? PLUGIN_WASM : undefined);
+  if (build && target === PLUGIN_WASM) {
     try {
       ensurePluginBuilt();
     } catch (e) {
@@ -146,7 +155,7 @@ function buildPlugin(file: ConfigFile, env: Env, build: boolean): void {
       fail(e.message + (existsSync(PLUGIN_WASM) ? "; --no-build runs the previous build/plugin.wasm" : ""));
     }
   }
-  if (!candidates.some((c) => existsSync(c))) fail(`plugin module not found (tried ${candidates.join(", ")}); run npm run build`);
+  if (!firstExisting(candidates)) fail(`plugin module not found (tried ${candidates.join(", ")}); run npm run build`);
 }
 
 /** Starts the mocks the config refers to; returns the environment with their URLs. */

@@ -267,9 +267,14 @@ export function wasmSearchPath(wasm: string, baseDir: string, cwd: string): stri
   return isAbsolute(wasm) ? [wasm] : [...new Set([resolve(baseDir, wasm), resolve(cwd, wasm)])];
 }
 
-/** The first existing candidate path of the plugin's .wasm file. */
+/** The first of the candidate paths (from wasmSearchPath) that exists. */
+export function firstExisting(candidates: string[]): string | undefined {
+  return candidates.find((p) => existsSync(p));
+}
+
+/** The plugin's .wasm file: the first existing candidate path, else an error naming the field. */
 export function findWasm(plugin: ResolvedPlugin, source: string): string {
-  const found = plugin.wasmCandidates.find((p) => existsSync(p));
+  const found = firstExisting(plugin.wasmCandidates);
   if (!found) {
     throw new GatewayConfigError(`${source}: plugin.wasm: file not found (tried ${plugin.wasmCandidates.join(", ")})`);
   }

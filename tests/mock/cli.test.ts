@@ -121,6 +121,13 @@ clusters:
     assert.equal(expandEnv("$${A}", { A: "a" }), "${A}");
   });
 
+  test("expandEnv refuses a variable without a default that is unset or empty, naming it (as the gateway does)", () => {
+    assert.throws(() => expandEnv("x ${NOPE} y", {}), /environment variable NOPE is not set/);
+    assert.throws(() => expandEnv("${EMPTY}", { EMPTY: "" }), /environment variable EMPTY is empty/);
+    const names = missingEnvVars("a: ${NOPE}\nb: ${EMPTY}\nc: ${SET}\nd: ${DEF:-x}", { EMPTY: "", SET: "s" });
+    assert.deepEqual(names, ["NOPE", "EMPTY"], "npm start's check names exactly what expansion refuses");
+  });
+
   test("examples/local.yaml needs only the mock URLs, which npm start provides", () => {
     const text = readFileSync(join(ROOT, DEFAULT_CONFIG), "utf8");
     assert.deepEqual(missingEnvVars(text, {}).sort(), [MOCK_ENV.chat, MOCK_ENV.json].sort());
