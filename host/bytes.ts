@@ -1,4 +1,4 @@
-// Byte helpers shared by the host's rooms.
+// Bytes: a growable buffer for bodies, released chunks, conversions.
 
 import { utf8 } from "./abi/pairs.ts";
 import type { BodyInit } from "./types.ts";

@@ -5,7 +5,7 @@
 // the plugin's response phase to the client, chunk by chunk as it arrives.
 // The plugin's HTTP calls go to the clusters of the config file.
 //
-// This file wires the rooms together: config.ts (the file, ${VAR}, the
+// This file wires the parts together: config.ts (the file, ${VAR}, the
 // .wasm), upstream.ts (outgoing requests), calls.ts (the plugin's HTTP
 // calls), exchange.ts (one client request).
 

@@ -46,7 +46,7 @@ if (!existsSync(WASM)) {
 export const KEY = "sk-e2e-7f3a9c2e41b8d6-secret";
 export const DS_CLUSTER = "outbound|443||deepseek.dns";
 
-/** The lesson's plugin configuration (no issue-4 field), plus `extra`. */
+/** The lesson's plugin configuration (no JSON-reliability field), plus `extra`. */
 export function lessonConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     url: "https://api.deepseek.com/v1/chat/completions",
