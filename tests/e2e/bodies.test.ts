@@ -5,12 +5,11 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync, gunzipSync } from "node:zlib";
-import { chatReply } from "../../host/mock-llm.ts";
-import type { Pairs } from "../../host/types.ts";
+import { chatReply, type Pairs } from "../../host/index.ts";
 import {
   assertConverted, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion, lessonConfig, loadPlugin, metric,
   responseChunks, send, startStack, startUpstream, until, warnLines, type UpstreamReply,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 

@@ -26,8 +26,8 @@
 //     and no call left pending.
 
 import Ajv from "ajv";
-import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/host.ts";
-import * as ref from "../../bench/reference.ts";
+import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
+import * as ref from "../kit/reference.ts";
 import {
   Rng, caseRng, genAnswer, genConfig, genRequest, genUpstream, mutateConfig, effectiveConfig, jsonDepth,
   REFUSED_FQDN, type AnswerSpec, type ConfigModel, type GeneratedConfig, type Pairs, type RequestSpec, type UpstreamSpec,

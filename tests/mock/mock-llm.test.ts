@@ -14,7 +14,7 @@ import {
   jsonModeObject,
   lastUserMessage,
   type MockServer,
-} from "../../host/mock-llm.ts";
+} from "../../host/index.ts";
 
 interface RawAnswer {
   status: number;

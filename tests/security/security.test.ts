@@ -7,9 +7,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { loadHost, type HttpCall, type HttpStream, type LogEntry, type ProxyWasmHost } from "../../host/host.ts";
-import { startGateway, type Gateway } from "../../host/gateway.ts";
-import { startChatMock, startJsonModeMock, type MockServer } from "../../host/mock-llm.ts";
+import { loadHost, startGateway, startChatMock, startJsonModeMock, type HttpCall, type HttpStream, type LogEntry, type ProxyWasmHost, type Gateway, type MockServer } from "../../host/index.ts";
 
 const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
