@@ -69,7 +69,7 @@ function checkTable(file: string, rows: string[][]) {
     assert.equal(type.split(/[\s:]/)[0].toLowerCase(), prop.type, `${where}: type "${type}" vs schema ${prop.type}`);
     for (const bound of ["minimum", "maximum"]) {
       if (bound in prop) {
-        const numbers = type.replace(/[–—-]/g, " ").match(/\d+(\.\d+)?/g) ?? [];
+        const numbers: string[] = type.replace(/[–—-]/g, " ").match(/\d+(\.\d+)?/g) ?? [];
         assert.ok(numbers.includes(String(prop[bound])), `${where}: the type cell "${type}" states the ${bound} ${prop[bound]}`);
       }
     }

@@ -1,6 +1,6 @@
 // Loads plugin-config.schema.json and compiles it with ajv in strict mode; collects the
 // plugin configurations found in the YAML examples. Shared by the tests in this folder.
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { parseAllDocuments } from "yaml";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
