@@ -63,6 +63,7 @@ function run(cmd, argv, { onStdout } = {}) {
 }
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const NAME_WIDTH = 38;
 
 function counts({ passed, failed, skipped }) {
@@ -150,7 +151,7 @@ if (named.length === 0) {
     }
   }
   // A compile error or a crash stops as-pect before its summary, with no failed test to show for it.
-  let note = `${perFile.length} spec files`;
+  let note = plural(perFile.length, "spec file");
   if (r.code !== 0 && result.failed === 0) {
     result.failed += 1;
     note = gen.code !== 0 ? "scripts/gen-fixtures.mjs failed" : "stopped before its summary (compile error?)";
@@ -207,7 +208,7 @@ if (named.length === 0 && !unitOnly) {
   report("typecheck", { passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, skipped: 0 }, {
     ms: Date.now() - t,
     output: tsc.out,
-    note: tsc.code === 0 ? "tsc -p tsconfig.json" : `${errors.length} errors in ${errorFiles.size} files`,
+    note: tsc.code === 0 ? "tsc -p tsconfig.json" : `${plural(errors.length, "error")} in ${plural(errorFiles.size, "file")}`,
   });
 
   t = Date.now();
@@ -216,7 +217,7 @@ if (named.length === 0 && !unitOnly) {
   let note = "prettier --check .";
   if (fmt.code !== 0) {
     note = unformatted.length
-      ? `${unformatted.length} files not formatted (npm run format writes them)`
+      ? `${plural(unformatted.length, "file")} not formatted (npm run format writes them)`
       : "prettier could not check the tree";
   }
   report("format", { passed: fmt.code === 0 ? 1 : 0, failed: fmt.code === 0 ? 0 : 1, skipped: 0 }, {
