@@ -120,7 +120,9 @@ let t = Date.now();
   }
   const size = /build\/plugin\.wasm: (\d+) bytes/.exec(r.out);
   const mark = paint("32", "✔");
-  console.log(`${mark} ${"build".padEnd(NAME_WIDTH)} ${size ? `plugin.wasm ${size[1]} bytes` : "done"}  (${seconds(Date.now() - t)})`);
+  console.log(
+    `${mark} ${"build".padEnd(NAME_WIDTH)} ${size ? `plugin.wasm ${size[1]} bytes` : "done"}  (${seconds(Date.now() - t)})`,
+  );
   if (verbose) console.log(`${r.out.replace(/\s+$/, "")}\n`);
 }
 
@@ -156,7 +158,12 @@ if (named.length === 0) {
     result.failed += 1;
     note = gen.code !== 0 ? "scripts/gen-fixtures.mjs failed" : "stopped before its summary (compile error?)";
   }
-  report("as-pect", result, { ms: Date.now() - t, output, note, reasons: result.skipped ? { "todo, xit or xtest": result.skipped } : {} });
+  report("as-pect", result, {
+    ms: Date.now() - t,
+    output,
+    note,
+    reasons: result.skipped ? { "todo, xit or xtest": result.skipped } : {},
+  });
 }
 
 // --- node:test -----------------------------------------------------------------
@@ -186,9 +193,13 @@ if (!unitOnly) {
         report(f.file, f, { ms: f.ms, output: strip(f.text), reasons: f.reasons });
       }
     };
-    const r = await run(node, ["--import", "tsx", "--test", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", ...files], {
-      onStdout: take,
-    });
+    const r = await run(
+      node,
+      ["--import", "tsx", "--test", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", ...files],
+      {
+        onStdout: take,
+      },
+    );
     take("\n");
     // node --test itself failed (a file it could not find, a reporter error...) with no failed test to show for it.
     const unreported = files.filter((f) => !seen.has(relative(root, resolve(root, f))));
@@ -205,11 +216,18 @@ if (named.length === 0 && !unitOnly) {
   const tsc = await run(node, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--pretty", "false"]);
   const errors = [...tsc.out.matchAll(/^(.+?)\(\d+,\d+\): error TS\d+/gm)];
   const errorFiles = new Set(errors.map((m) => m[1]));
-  report("typecheck", { passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, skipped: 0 }, {
-    ms: Date.now() - t,
-    output: tsc.out,
-    note: tsc.code === 0 ? "tsc -p tsconfig.json" : `${plural(errors.length, "error")} in ${plural(errorFiles.size, "file")}`,
-  });
+  report(
+    "typecheck",
+    { passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1, skipped: 0 },
+    {
+      ms: Date.now() - t,
+      output: tsc.out,
+      note:
+        tsc.code === 0
+          ? "tsc -p tsconfig.json"
+          : `${plural(errors.length, "error")} in ${plural(errorFiles.size, "file")}`,
+    },
+  );
 
   t = Date.now();
   const fmt = await run(node, ["node_modules/prettier/bin/prettier.cjs", "--check", "."]);
@@ -220,11 +238,15 @@ if (named.length === 0 && !unitOnly) {
       ? `${plural(unformatted.length, "file")} not formatted (npm run format writes them)`
       : "prettier could not check the tree";
   }
-  report("format", { passed: fmt.code === 0 ? 1 : 0, failed: fmt.code === 0 ? 0 : 1, skipped: 0 }, {
-    ms: Date.now() - t,
-    output: fmt.out,
-    note,
-  });
+  report(
+    "format",
+    { passed: fmt.code === 0 ? 1 : 0, failed: fmt.code === 0 ? 0 : 1, skipped: 0 },
+    {
+      ms: Date.now() - t,
+      output: fmt.out,
+      note,
+    },
+  );
 }
 
 finish();

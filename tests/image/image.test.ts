@@ -81,7 +81,11 @@ function untar(tar: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   let offset = 0;
   let paxPath: string | null = null;
-  const text = (start: number, len: number) => tar.subarray(start, start + len).toString("utf8").replace(/\0.*$/s, "");
+  const text = (start: number, len: number) =>
+    tar
+      .subarray(start, start + len)
+      .toString("utf8")
+      .replace(/\0.*$/s, "");
   while (offset + 512 <= tar.length) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
@@ -158,7 +162,13 @@ describe("OCI image: build, push to a local registry, pull back", () => {
     );
     writeFileSync(
       join(tmp, "storage.conf"),
-      ["[storage]", 'driver = "vfs"', `graphroot = "${join(tmp, "storage")}"`, `runroot = "${join(tmp, "run")}"`, ""].join("\n"),
+      [
+        "[storage]",
+        'driver = "vfs"',
+        `graphroot = "${join(tmp, "storage")}"`,
+        `runroot = "${join(tmp, "run")}"`,
+        "",
+      ].join("\n"),
     );
     env = { ...process.env, CONTAINERS_STORAGE_CONF: join(tmp, "storage.conf"), IMAGE_TOOL: "buildah" };
 
@@ -170,14 +180,16 @@ describe("OCI image: build, push to a local registry, pull back", () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (spawnError) throw new Error(`docker-registry could not start: ${(spawnError as Error).message}`);
-      if (registry.exitCode !== null) throw new Error(`docker-registry exited with ${registry.exitCode}:\n${registryLog()}`);
+      if (registry.exitCode !== null)
+        throw new Error(`docker-registry exited with ${registry.exitCode}:\n${registryLog()}`);
       try {
         const res = await fetch(`http://127.0.0.1:${port}/v2/`);
         if (res.status === 200) break;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`docker-registry did not answer on 127.0.0.1:${port}:\n${registryLog()}`);
+      if (Date.now() > deadline)
+        throw new Error(`docker-registry did not answer on 127.0.0.1:${port}:\n${registryLog()}`);
       await sleep(100);
     }
   }
@@ -198,8 +210,16 @@ describe("OCI image: build, push to a local registry, pull back", () => {
 
   it("package.json maps npm run image / image:push onto scripts/image.mjs", () => {
     const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts ?? {};
-    assert.equal(scripts.image, "node scripts/image.mjs build", 'package.json needs "image": "node scripts/image.mjs build"');
-    assert.equal(scripts["image:push"], "node scripts/image.mjs push", 'package.json needs "image:push": "node scripts/image.mjs push"');
+    assert.equal(
+      scripts.image,
+      "node scripts/image.mjs build",
+      'package.json needs "image": "node scripts/image.mjs build"',
+    );
+    assert.equal(
+      scripts["image:push"],
+      "node scripts/image.mjs push",
+      'package.json needs "image:push": "node scripts/image.mjs push"',
+    );
   });
 
   it("the deployment docs show the commands this test runs", () => {
@@ -216,46 +236,56 @@ describe("OCI image: build, push to a local registry, pull back", () => {
   let firstImageId = "";
   let firstDigest = "";
 
-  it("npm run image and npm run image:push put build/plugin.wasm, byte for byte, in the registry", { ...needsTools, timeout: 300_000 }, () => {
-    ready();
-    const built = sh("npm", ["run", "image", "--", ref], env);
-    firstImageId = digestOf(built.out, "image id");
-    const pushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
-    firstDigest = digestOf(pushed.out, "digest");
+  it(
+    "npm run image and npm run image:push put build/plugin.wasm, byte for byte, in the registry",
+    { ...needsTools, timeout: 300_000 },
+    () => {
+      ready();
+      const built = sh("npm", ["run", "image", "--", ref], env);
+      firstImageId = digestOf(built.out, "image id");
+      const pushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
+      firstDigest = digestOf(pushed.out, "digest");
 
-    const layout = join(tmp, "pulled");
-    sh("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `oci:${layout}:test`], env);
-    const blob = (digest: string) => readFileSync(join(layout, "blobs", ...digest.split(":")));
-    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
-    const entry = index.manifests.find((m: any) => m.annotations?.["org.opencontainers.image.ref.name"] === "test");
-    assert.ok(entry, `no manifest tagged "test" in ${JSON.stringify(index)}`);
-    assert.equal(entry.digest, firstDigest, "the pulled manifest is the one the push reported");
+      const layout = join(tmp, "pulled");
+      sh("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `oci:${layout}:test`], env);
+      const blob = (digest: string) => readFileSync(join(layout, "blobs", ...digest.split(":")));
+      const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+      const entry = index.manifests.find((m: any) => m.annotations?.["org.opencontainers.image.ref.name"] === "test");
+      assert.ok(entry, `no manifest tagged "test" in ${JSON.stringify(index)}`);
+      assert.equal(entry.digest, firstDigest, "the pulled manifest is the one the push reported");
 
-    const manifest = JSON.parse(blob(entry.digest).toString("utf8"));
-    assert.equal(manifest.config.digest, firstImageId, "the pushed config is the built image");
-    // Higress (Istio's image fetcher) takes a single-layer image whose layer is a gzipped tar holding plugin.wasm.
-    assert.equal(manifest.layers.length, 1, `one layer expected: ${JSON.stringify(manifest.layers)}`);
-    assert.equal(manifest.layers[0].mediaType, OCI_LAYER_GZIP);
+      const manifest = JSON.parse(blob(entry.digest).toString("utf8"));
+      assert.equal(manifest.config.digest, firstImageId, "the pushed config is the built image");
+      // Higress (Istio's image fetcher) takes a single-layer image whose layer is a gzipped tar holding plugin.wasm.
+      assert.equal(manifest.layers.length, 1, `one layer expected: ${JSON.stringify(manifest.layers)}`);
+      assert.equal(manifest.layers[0].mediaType, OCI_LAYER_GZIP);
 
-    const files = untar(gunzipSync(blob(manifest.layers[0].digest)));
-    assert.deepEqual([...files.keys()], ["plugin.wasm"], "the layer holds plugin.wasm and nothing else");
-    const inImage = files.get("plugin.wasm")!;
-    const expected = readFileSync(WASM);
-    assert.equal(inImage.length, expected.length, "plugin.wasm in the image has the size of build/plugin.wasm");
-    assert.ok(inImage.equals(expected), "plugin.wasm in the image is byte-identical to build/plugin.wasm");
-  });
+      const files = untar(gunzipSync(blob(manifest.layers[0].digest)));
+      assert.deepEqual([...files.keys()], ["plugin.wasm"], "the layer holds plugin.wasm and nothing else");
+      const inImage = files.get("plugin.wasm")!;
+      const expected = readFileSync(WASM);
+      assert.equal(inImage.length, expected.length, "plugin.wasm in the image has the size of build/plugin.wasm");
+      assert.ok(inImage.equals(expected), "plugin.wasm in the image is byte-identical to build/plugin.wasm");
+    },
+  );
 
-  it("a second build from an empty storage gives the same image id and digest", { ...needsTools, timeout: 300_000 }, () => {
-    ready();
-    assert.ok(firstDigest, "the first build and push must have succeeded");
-    sh("buildah", ["--storage-driver", "vfs", "rmi", "-f", ref], env);
-    const rebuilt = sh("npm", ["run", "image", "--", ref], env);
-    assert.equal(digestOf(rebuilt.out, "image id"), firstImageId);
-    const repushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
-    assert.equal(digestOf(repushed.out, "digest"), firstDigest);
-    const inspected = JSON.parse(sh("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], env).stdout);
-    assert.equal(inspected.Digest, firstDigest, "the registry serves the same digest");
-    const images = sh("buildah", ["--storage-driver", "vfs", "images", "--quiet", "--all"], env).stdout.trim().split("\n");
-    assert.equal(images.length, 1, `rebuilding leaves one image in the storage, found: ${images.join(", ")}`);
-  });
+  it(
+    "a second build from an empty storage gives the same image id and digest",
+    { ...needsTools, timeout: 300_000 },
+    () => {
+      ready();
+      assert.ok(firstDigest, "the first build and push must have succeeded");
+      sh("buildah", ["--storage-driver", "vfs", "rmi", "-f", ref], env);
+      const rebuilt = sh("npm", ["run", "image", "--", ref], env);
+      assert.equal(digestOf(rebuilt.out, "image id"), firstImageId);
+      const repushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
+      assert.equal(digestOf(repushed.out, "digest"), firstDigest);
+      const inspected = JSON.parse(sh("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], env).stdout);
+      assert.equal(inspected.Digest, firstDigest, "the registry serves the same digest");
+      const images = sh("buildah", ["--storage-driver", "vfs", "images", "--quiet", "--all"], env)
+        .stdout.trim()
+        .split("\n");
+      assert.equal(images.length, 1, `rebuilding leaves one image in the storage, found: ${images.join(", ")}`);
+    },
+  );
 });
