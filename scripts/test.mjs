@@ -185,6 +185,9 @@ if (!unitOnly) {
         try {
           f = JSON.parse(line);
         } catch {
+          // not a line of the reporter's
+        }
+        if (typeof f?.file !== "string") {
           other += line + "\n";
           continue;
         }
@@ -225,7 +228,9 @@ if (named.length === 0 && !unitOnly) {
       note:
         tsc.code === 0
           ? "tsc -p tsconfig.json"
-          : `${plural(errors.length, "error")} in ${plural(errorFiles.size, "file")}`,
+          : errors.length
+            ? `${plural(errors.length, "error")} in ${plural(errorFiles.size, "file")}`
+            : `tsc exited with code ${tsc.code}`,
     },
   );
 
