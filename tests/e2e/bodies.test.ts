@@ -14,7 +14,7 @@ import {
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
-async function through(reply: UpstreamReply, opts: { ds?: Parameters<typeof startStack>[0]["ds"]; path?: string } = {}) {
+async function through(reply: UpstreamReply, opts: { ds?: NonNullable<Parameters<typeof startStack>[0]>["ds"]; path?: string } = {}) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(),
