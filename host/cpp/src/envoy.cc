@@ -582,6 +582,7 @@ void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
     ev.set("call", rec != nullptr ? rec->index : 0);
     ev.set("reason", "vm_failed");
     record(ev);
+    if (rec != nullptr) rec->state = HttpCallRecord::State::Dropped;
     http_request_.erase(token);
     return;
   }
@@ -609,6 +610,7 @@ void EnvoyContext::onHttpCallFailure(uint32_t token) {
     ev.set("call", rec != nullptr ? rec->index : 0);
     ev.set("reason", "vm_failed");
     record(ev);
+    if (rec != nullptr) rec->state = HttpCallRecord::State::Dropped;
     http_request_.erase(token);
     return;
   }

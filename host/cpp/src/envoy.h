@@ -122,7 +122,7 @@ struct HttpCallRecord {
   std::string body;
   int timeoutMs = 0;
   uint64_t deadlineMs = 0;  // monotonic; 0 = no timeout
-  enum class State { Pending, Answered, Cancelled } state = State::Pending;
+  enum class State { Pending, Answered, Cancelled, Dropped } state = State::Pending;
 };
 
 class EnvoyContext : public proxy_wasm::ContextBase {

@@ -10,6 +10,46 @@ namespace {
 const Json kNull;
 const Json::Members kNoMembers;
 const Json::Items kNoItems;
+
+/** A finite double as JavaScript's Number.prototype.toString writes it (shortest round trip). */
+std::string jsNumber(double v) {
+  if (v == 0) return "0";
+  std::string sign = v < 0 ? "-" : "";
+  double a = std::fabs(v);
+  char buf[64];
+  int p = 1;
+  for (; p <= 17; p++) {
+    snprintf(buf, sizeof buf, "%.*e", p - 1, a);
+    if (strtod(buf, nullptr) == a) break;
+  }
+  // buf = d[.ddd]e[+-]xx
+  std::string s(buf);
+  size_t epos = s.find('e');
+  std::string mant = s.substr(0, epos);
+  int exp = atoi(s.c_str() + epos + 1);
+  std::string digits;
+  for (char c : mant) {
+    if (c != '.') digits.push_back(c);
+  }
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  int k = static_cast<int>(digits.size());
+  int n = exp + 1;  // value = 0.digits * 10^n
+  std::string out;
+  if (k <= n && n <= 21) {
+    out = digits + std::string(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out = digits.substr(0, static_cast<size_t>(n)) + "." + digits.substr(static_cast<size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out = "0." + std::string(static_cast<size_t>(-n), '0') + digits;
+  } else {
+    out = digits.substr(0, 1);
+    if (k > 1) out += "." + digits.substr(1);
+    int e = n - 1;
+    out += e >= 0 ? "e+" : "e-";
+    out += std::to_string(e >= 0 ? e : -e);
+  }
+  return sign + out;
+}
 }  // namespace
 
 Json::Json(double v) : type_(Type::Number), num_(v) {
@@ -101,7 +141,8 @@ void Json::dumpTo(std::string& out) const {
       } else if (!std::isfinite(num_)) {
         snprintf(buf, sizeof buf, "null");
       } else {
-        snprintf(buf, sizeof buf, "%.17g", num_);
+        out += jsNumber(num_);
+        break;
       }
       out += buf;
       break;

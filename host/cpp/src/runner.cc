@@ -824,16 +824,28 @@ void Runner::answerCall(const Json& st) {
       index = static_cast<int>(v->asInt());
     }
   }
-  if (index < 1 || index > static_cast<int>(calls_.size())) {
-    scenarioError("call " + std::to_string(index) + " was never made");
+  if (index < 1) {
+    scenarioError("a call answer names call " + std::to_string(index) + " (calls count from 1)");
+    return;
+  }
+  if (index > static_cast<int>(calls_.size())) {
+    // The plugin did not make that call (e.g. it gave up earlier): nothing to answer.
+    Json e = ev("skipped");
+    e.set("call", index);
+    e.set("reason", "call never made");
+    record(e);
     return;
   }
   HttpCallRecord& rec = calls_[static_cast<size_t>(index - 1)];
   Json e = ev("call_answer");
   e.set("call", index);
   e.set("kind", kind);
-  if (rec.state == HttpCallRecord::State::Answered) {
-    scenarioError("call " + std::to_string(index) + " answered twice");
+  if (rec.state == HttpCallRecord::State::Answered || rec.state == HttpCallRecord::State::Dropped) {
+    // Already answered (a timeout may have fired first): a later answer finds nothing.
+    Json d = ev("skipped");
+    d.set("call", index);
+    d.set("reason", "call already answered");
+    record(d);
     return;
   }
   if (rec.state == HttpCallRecord::State::Cancelled || rec.root == nullptr) {
@@ -1067,9 +1079,10 @@ Json Runner::run(const Json& sc) {
     j.set("call", c.index);
     j.set("stream", c.streamName);
     j.set("cluster", c.cluster);
-    const char* state = c.state == HttpCallRecord::State::Pending     ? "pending"
-                        : c.state == HttpCallRecord::State::Answered  ? "answered"
-                                                                      : "cancelled";
+    const char* state = c.state == HttpCallRecord::State::Pending    ? "pending"
+                        : c.state == HttpCallRecord::State::Answered ? "answered"
+                        : c.state == HttpCallRecord::State::Dropped  ? "dropped"
+                                                                     : "cancelled";
     j.set("state", state);
     calls.push(j);
   }
