@@ -571,8 +571,6 @@ void EnvoyContext::onDestroy() {
   onDelete();
 }
 
-bool EnvoyContext::decodeIterating() const { return request_headers_ == nullptr; }
-
 void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
   auto* rec = runner_->callByToken(this, token);
   if (wasm_ == nullptr || isFailed()) {
@@ -1083,7 +1081,7 @@ void EnvoyContext::failStream(WasmStreamType type) {
   ev.set("ev", "fail_stream");
   ev.set("stream", stream->name);
   ev.set("dir", streamTypeName(type));
-  if (runner_ != nullptr && runner_->recording()) runner_->record(ev);
+  stream->runner->record(ev);
   // Envoy: sendLocalReply(503, "", ..., "wasm_fail_stream"). The first of the two
   // calls answers the client; the second finds the answer sent.
   stream->sendLocalReply(503, "", nullptr, "wasm_fail_stream");

@@ -153,7 +153,6 @@ public:
   void onHttpCallFailure(uint32_t token);
 
   Stream* stream = nullptr;
-  bool decodeIterating() const;
 
   // ---- ContextBase: what Envoy implements ----
   void error(std::string_view message) override;

@@ -920,11 +920,13 @@ void Runner::advance(uint64_t ms) {
     if (fired) continue;
     for (auto& s : streams_) {
       if (!s->finished && idleTimeoutMs_ > 0 && s->lastActivityMs + idleTimeoutMs_ <= monoMs_) {
-        // ActiveStream::onIdleTimeout
+        // ActiveStream::onIdleTimeout: with response headers in the filter chain (even held by
+        // a filter) the stream is ended, which resets it; otherwise a 408 local reply.
         Json e = ev("idle_timeout");
         e.set("stream", s->name);
         record(e);
-        s->sendLocalReply(408, "stream timeout", nullptr, "stream_idle_timeout");
+        if (s->responseHeadersReceived) s->resetStream("stream_idle_timeout");
+        else s->sendLocalReply(408, "stream timeout", nullptr, "stream_idle_timeout");
         settle();
         break;
       }
