@@ -2,7 +2,8 @@
 ;; scenarios of the conformance corpus. It behaves like a tiny JSON-mode filter:
 ;;
 ;;   request headers   a request carrying `x-trap` traps here (`unreachable`)
-;;   response headers  held (StopIteration)
+;;   response headers  held (StopIteration); an `x-buffer-limit` response header
+;;                     is passed to Envoy as the set_encoder_buffer_limit property
 ;;   response body     buffered to the end; a body starting with "TRAP" traps,
 ;;                     any other body is sent with proxy_http_call to
 ;;                     outbound|443||deepseek.dns and the response stays paused
@@ -23,6 +24,7 @@
   (import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
   (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+  (import "env" "proxy_set_property" (func $set_property (param i32 i32 i32 i32) (result i32)))
 
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
@@ -45,6 +47,9 @@
   (data (i32.const 1200) "trap module: body replaced")
   ;; "trap module: call refused" (25) @1232
   (data (i32.const 1232) "trap module: call refused")
+  ;; "x-buffer-limit" (14) @1264, "set_encoder_buffer_limit" (24) @1280
+  (data (i32.const 1264) "x-buffer-limit")
+  (data (i32.const 1280) "set_encoder_buffer_limit")
 
   (func $malloc (export "malloc") (param $n i32) (result i32)
     (local $p i32)
@@ -77,6 +82,9 @@
     (i32.const 0))
 
   (func (export "proxy_on_response_headers") (param $c i32) (param $n i32) (param $eos i32) (result i32)
+    (if (i32.eqz (call $get_header (i32.const 2) (i32.const 1264) (i32.const 14) (i32.const 16) (i32.const 20)))
+      (then
+        (drop (call $set_property (i32.const 1280) (i32.const 24) (i32.load (i32.const 16)) (i32.load (i32.const 20))))))
     (i32.const 1))
 
   (func (export "proxy_on_response_body") (param $c i32) (param $size i32) (param $eos i32) (result i32)
