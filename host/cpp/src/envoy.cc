@@ -477,7 +477,7 @@ EnvoyContext::EnvoyContext(EnvoyWasm* wasm, uint32_t root_context_id,
 
 EnvoyContext::~EnvoyContext() {
   // Envoy's ~Context cancels the calls still out; none of them will be answered.
-  if (runner_ != nullptr && isRootContext() && !http_request_.empty()) runner_->rootGone(this);
+  if (runner_ != nullptr && isRootContext()) runner_->rootGone(this);
 }
 
 Json EnvoyContext::call(const char* fn) {

@@ -442,8 +442,9 @@ HttpCallRecord& Runner::newCall(EnvoyContext* root, uint32_t token) {
 }
 
 HttpCallRecord* Runner::callByToken(EnvoyContext* root, uint32_t token) {
-  for (auto& c : calls_) {
-    if (c.root == root && c.token == token) return &c;
+  // Newest first: tokens start again at 4 in a re-created VM.
+  for (auto it = calls_.rbegin(); it != calls_.rend(); ++it) {
+    if (it->root == root && it->token == token) return &*it;
   }
   return nullptr;
 }
