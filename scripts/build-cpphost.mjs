@@ -4,7 +4,8 @@
 //
 // The third-party sources are never part of this repository: they are read
 // from the pinned tarballs in $PROXY_WASM_VENDOR_DIR (default: ../shared/vendor
-// next to the repository root), each checked against its sha256 before use,
+// next to the repository root, or next to the local repository it was cloned
+// from), each checked against its sha256 before use,
 // and extracted into build/cpphost/src. A second run with nothing changed only
 // re-checks the tarballs and lets CMake find nothing to do.
 //
@@ -70,7 +71,25 @@ function run(cmd, args, opts = {}) {
 const started = Date.now();
 
 // ---- prerequisites ------------------------------------------------------------
-const vendorDir = resolve(process.env.PROXY_WASM_VENDOR_DIR || join(root, "..", "shared", "vendor"));
+const vendorDir = findVendorDir();
+
+/**
+ * $PROXY_WASM_VENDOR_DIR; else ../shared/vendor next to the repository; else,
+ * for a clone of a local repository, ../shared/vendor next to the repository
+ * it was cloned from (its `origin`).
+ */
+function findVendorDir() {
+  if (process.env.PROXY_WASM_VENDOR_DIR) return resolve(process.env.PROXY_WASM_VENDOR_DIR);
+  const beside = join(root, "..", "shared", "vendor");
+  if (existsSync(beside)) return beside;
+  const origin = spawnSync("git", ["-C", root, "remote", "get-url", "origin"], { encoding: "utf8" });
+  const url = origin.status === 0 ? origin.stdout.trim().replace(/^file:\/\//, "") : "";
+  if (url.startsWith("/")) {
+    const besideOrigin = join(url, "..", "shared", "vendor");
+    if (existsSync(besideOrigin)) return besideOrigin;
+  }
+  return beside;
+}
 const apt = "(apt-get install -y cmake g++ libssl-dev)";
 if (!has("cmake")) missing(`cmake ${apt}`);
 const cxx = process.env.CXX || "g++";
