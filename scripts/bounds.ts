@@ -88,7 +88,7 @@ const SHAPES: Shape[] = [
   },
   {
     name: "one-string",
-    what: "10 MiB completion whose content is one string; the answer echoes it ({\"output\": content})",
+    what: '10 MiB completion whose content is one string; the answer echoes it ({"output": content})',
     upstream: () => completion(JSON.stringify("x".repeat(mb(10)))),
     answer: () => JSON.stringify({ output: "x".repeat(mb(10)) }),
   },

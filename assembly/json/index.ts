@@ -7,8 +7,17 @@ export { JsonKind, JsonValue, Members, jsonKindName, sourceValue } from "./value
 export { jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject } from "./factories";
 export { jsonEquals, Steps } from "./equality";
 export {
-  JsonParseResult, JsonPath, JsonReader, parseJson, parseJsonString, parseJsonPrefix, isValidJson, isValidJsonRange,
-  validatePrefix, scanPath, scanPathIn,
+  JsonParseResult,
+  JsonPath,
+  JsonReader,
+  parseJson,
+  parseJsonString,
+  parseJsonPrefix,
+  isValidJson,
+  isValidJsonRange,
+  validatePrefix,
+  scanPath,
+  scanPathIn,
 } from "./parse";
 export { JsonWriter, stringifyJson, serializeJson, serializeSource, quotedLength } from "./writer";
 export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";

@@ -10,7 +10,13 @@
 import { JsonValue, JsonKind } from "./value";
 import { JsonDoc, wrapNode, TAPE_FLAG, TAPE_SHIFT, TAPE_MAX } from "./tape";
 import {
-  byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex,
+  byteAt,
+  word64At,
+  swarStringSpecial,
+  swarFirstIndex,
+  utf8SequenceLength,
+  hexValue,
+  byteHex,
   stringToUtf8,
 } from "./utf8";
 import { unescapeToUtf8 } from "./unescape";
@@ -43,12 +49,12 @@ const enum Failure {
 }
 
 const QUOTE: u32 = 0x22;
-const BACKSLASH: u32 = 0x5C;
+const BACKSLASH: u32 = 0x5c;
 
 /** Whitespace per RFC 8259: space, tab, line feed, carriage return. */
 // @ts-ignore: decorator
 @inline function isSpace(c: u32): bool {
-  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09;
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
 /** Offset of the first non-whitespace byte at or after `pos`. */
@@ -72,8 +78,7 @@ const BACKSLASH: u32 = 0x5C;
 /** The byte after a backslash that forms a two-character escape. */
 // @ts-ignore: decorator
 @inline function isShortEscape(c: u32): bool {
-  return c == 0x22 || c == 0x5C || c == 0x2F || c == 0x62 || c == 0x66 ||
-    c == 0x6E || c == 0x72 || c == 0x74;
+  return c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74;
 }
 
 class Parser {
@@ -107,7 +112,13 @@ class Parser {
   /** The path being looked for (scanPath), or null. */
   path: JsonPath | null = null;
 
-  constructor(src: Uint8Array, maxDepth: i32, build: bool, tape: StaticArray<i32> | null = null, frames: StaticArray<i32> | null = null) {
+  constructor(
+    src: Uint8Array,
+    maxDepth: i32,
+    build: bool,
+    tape: StaticArray<i32> | null = null,
+    frames: StaticArray<i32> | null = null,
+  ) {
     this.tape = tape !== null ? tape : new StaticArray<i32>(0);
     this.frames = frames !== null ? frames : new StaticArray<i32>(32 * FRAME);
     this.src = src;
@@ -132,17 +143,34 @@ class Parser {
         let b: u32 = pos >= 0 && pos < this.len ? byteAt(this.base + <usize>pos) : 0;
         return "unexpected byte " + byteHex(b) + at;
       }
-      case Failure.EndOfInput: return "unexpected end of input" + at;
-      case Failure.InvalidUtf8: return "invalid UTF-8" + at;
-      case Failure.TooDeep: return "nesting deeper than " + this.maxDepth.toString() + at;
-      case Failure.TrailingData: return "trailing data" + at;
-      case Failure.InvalidEscape: return "invalid escape" + at;
+      case Failure.EndOfInput:
+        return "unexpected end of input" + at;
+      case Failure.InvalidUtf8:
+        return "invalid UTF-8" + at;
+      case Failure.TooDeep:
+        return "nesting deeper than " + this.maxDepth.toString() + at;
+      case Failure.TrailingData:
+        return "trailing data" + at;
+      case Failure.InvalidEscape:
+        return "invalid escape" + at;
       case Failure.ControlCharacter: {
         let b: u32 = pos >= 0 && pos < this.len ? byteAt(this.base + <usize>pos) : 0;
         return "control character " + byteHex(b) + " in string" + at;
       }
-      case Failure.BadStart: return "start offset out of range" + at;
-      case Failure.TooLarge: return "document too large to index (" + this.len.toString() + " bytes, " + this.nodes.toString() + " values; at most " + TAPE_MAX.toString() + " bytes and " + MAX_NODES.toString() + " values)";
+      case Failure.BadStart:
+        return "start offset out of range" + at;
+      case Failure.TooLarge:
+        return (
+          "document too large to index (" +
+          this.len.toString() +
+          " bytes, " +
+          this.nodes.toString() +
+          " values; at most " +
+          TAPE_MAX.toString() +
+          " bytes and " +
+          MAX_NODES.toString() +
+          " values)"
+        );
     }
     return "invalid JSON" + at;
   }
@@ -156,7 +184,7 @@ class Parser {
     if (this.build) {
       let tape = this.tape;
       if (index >= tape.length) tape = this.growTape();
-      unchecked(tape[index] = word);
+      unchecked((tape[index] = word));
     }
     this.nodes = index + 1;
     return index;
@@ -166,7 +194,7 @@ class Parser {
   growTape(): StaticArray<i32> {
     let tape = this.tape;
     let grown = new StaticArray<i32>(tape.length * 2 + 64);
-    memory.copy(changetype<usize>(grown), changetype<usize>(tape), <usize>this.nodes << 2);
+    memory.copy(changetype<usize>(grown), changetype<usize>(tape), (<usize>this.nodes) << 2);
     this.tape = grown;
     return grown;
   }
@@ -178,16 +206,16 @@ class Parser {
     let frames = this.frames;
     if ((depth + 1) * FRAME > frames.length) {
       let grown = new StaticArray<i32>(frames.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(frames), <usize>(depth * FRAME) << 2);
+      memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>(depth * FRAME)) << 2);
       this.frames = grown;
       frames = grown;
     }
     let node = this.node(isObject ? JsonKind.Object : JsonKind.Array);
     let at = depth * FRAME;
-    unchecked(frames[at] = node);
-    unchecked(frames[at + 1] = isObject ? -1 : 0); // objects: bit 31 marks the kind
-    unchecked(frames[at + 2] = level);
-    unchecked(frames[at + 3] = 0);
+    unchecked((frames[at] = node));
+    unchecked((frames[at + 1] = isObject ? -1 : 0)); // objects: bit 31 marks the kind
+    unchecked((frames[at + 2] = level));
+    unchecked((frames[at + 3] = 0));
     this.depth = depth + 1;
     return pos + 1;
   }
@@ -202,7 +230,7 @@ class Parser {
   @inline countChild(): void {
     let at = (this.depth - 1) * FRAME + 1;
     let c = unchecked(this.frames[at]);
-    unchecked(this.frames[at] = c < 0 ? c - 1 : c + 1);
+    unchecked((this.frames[at] = c < 0 ? c - 1 : c + 1));
   }
 
   /** Closes the innermost container, whose closing bracket is at `pos`: records where its subtree ends. */
@@ -213,12 +241,12 @@ class Parser {
     let path = this.path;
     if (path !== null) {
       let level = unchecked(this.frames[at + 2]);
-      if (level >= 0) unchecked(path.ends[level] = pos + 1);
+      if (level >= 0) unchecked((path.ends[level] = pos + 1));
     }
     if (!this.build) return;
     let node = unchecked(this.frames[at]);
     let tape = this.tape;
-    unchecked(tape[node] = unchecked(tape[node]) | (this.nodes << TAPE_SHIFT));
+    unchecked((tape[node] = unchecked(tape[node]) | (this.nodes << TAPE_SHIFT)));
   }
 
   // --- the path being looked for ----------------------------------------------
@@ -258,7 +286,7 @@ class Parser {
     if (level >= 0 && level < path.steps && unchecked(path.indexes[level]) < 0) {
       hit = path.nameIs(level, this.src, start, end, this.lastStringEscaped) ? 1 : 0;
     }
-    unchecked(this.frames[at + 3] = hit);
+    unchecked((this.frames[at + 3] = hit));
   }
 
   // --- grammar --------------------------------------------------------------
@@ -276,14 +304,14 @@ class Parser {
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let c = byteAt(base + <usize>pos);
       let level = this.path !== null ? this.levelOf(pos, c) : -1;
-      if (c == 0x7B || c == 0x5B) {
-        let isObject = c == 0x7B;
+      if (c == 0x7b || c == 0x5b) {
+        let isObject = c == 0x7b;
         pos = this.open(isObject, pos, level);
         if (pos < 0) return -1;
         pos = skipSpace(base, pos, len);
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
-        if (d == (isObject ? 0x7D : 0x5D)) {
+        if (d == (isObject ? 0x7d : 0x5d)) {
           this.close(pos);
           pos++;
         } else if (isObject) {
@@ -307,7 +335,7 @@ class Parser {
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
         let isObject = this.topIsObject();
-        if (d == 0x2C) {
+        if (d == 0x2c) {
           pos++;
           if (isObject) {
             pos = this.memberName(pos);
@@ -315,7 +343,7 @@ class Parser {
           }
           break;
         }
-        if (d == (isObject ? 0x7D : 0x5D)) {
+        if (d == (isObject ? 0x7d : 0x5d)) {
           this.close(pos);
           pos++;
           continue;
@@ -339,7 +367,7 @@ class Parser {
     if (this.path !== null) this.matchName(pos + 1, close);
     pos = skipSpace(base, close + 1, len);
     if (pos >= len) return this.fail(Failure.EndOfInput, pos);
-    if (byteAt(base + <usize>pos) != 0x3A) return this.fail(Failure.UnexpectedByte, pos);
+    if (byteAt(base + <usize>pos) != 0x3a) return this.fail(Failure.UnexpectedByte, pos);
     return pos + 1;
   }
 
@@ -351,10 +379,10 @@ class Parser {
       this.stringNode(pos + 1);
       return close + 1;
     }
-    if (c == 0x2D || c - 0x30 < 10) return this.number(pos);
-    if (c == 0x74) return this.literal(pos, 0x65757274, 4, JsonKind.Bool, true);  // "true"
-    if (c == 0x66) return this.literal(pos, 0x736C6166, 5, JsonKind.Bool, false); // "fals" + "e"
-    if (c == 0x6E) return this.literal(pos, 0x6C6C756E, 4, JsonKind.Null, false); // "null"
+    if (c == 0x2d || c - 0x30 < 10) return this.number(pos);
+    if (c == 0x74) return this.literal(pos, 0x65757274, 4, JsonKind.Bool, true); // "true"
+    if (c == 0x66) return this.literal(pos, 0x736c6166, 5, JsonKind.Bool, false); // "fals" + "e"
+    if (c == 0x6e) return this.literal(pos, 0x6c6c756e, 4, JsonKind.Null, false); // "null"
     return this.fail(Failure.UnexpectedByte, pos);
   }
 
@@ -426,7 +454,7 @@ class Parser {
     let base = this.base;
     let len = this.len;
     let pos = start;
-    if (byteAt(base + <usize>pos) == 0x2D) {
+    if (byteAt(base + <usize>pos) == 0x2d) {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
     }
@@ -438,7 +466,7 @@ class Parser {
     } else {
       return this.fail(Failure.UnexpectedByte, pos);
     }
-    if (pos < len && byteAt(base + <usize>pos) == 0x2E) {
+    if (pos < len && byteAt(base + <usize>pos) == 0x2e) {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       if (byteAt(base + <usize>pos) - 0x30 >= 10) return this.fail(Failure.UnexpectedByte, pos);
@@ -448,7 +476,7 @@ class Parser {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let sign = byteAt(base + <usize>pos);
-      if (sign == 0x2B || sign == 0x2D) {
+      if (sign == 0x2b || sign == 0x2d) {
         pos++;
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       }
@@ -463,13 +491,13 @@ class Parser {
   literal(pos: i32, word: u32, size: i32, kind: JsonKind, truth: bool): i32 {
     let base = this.base;
     let len = this.len;
-    let ok = pos + size <= len && load<u32>(base + <usize>pos) == word &&
-      (size == 4 || byteAt(base + <usize>pos + 4) == 0x65);
+    let ok =
+      pos + size <= len && load<u32>(base + <usize>pos) == word && (size == 4 || byteAt(base + <usize>pos + 4) == 0x65);
     if (!ok) {
       // Report the first byte that differs, or the end of input.
       for (let i = 0; i < size; i++) {
         if (pos + i >= len) return this.fail(Failure.EndOfInput, len);
-        let expected: u32 = i < 4 ? (word >> (<u32>i << 3)) & 0xFF : 0x65;
+        let expected: u32 = i < 4 ? (word >> ((<u32>i) << 3)) & 0xff : 0x65;
         if (byteAt(base + <usize>(pos + i)) != expected) return this.fail(Failure.UnexpectedByte, pos + i);
       }
     }
@@ -493,11 +521,11 @@ const FRAME: i32 = 4;
 
 /** The kind of the value whose first byte is `c` (the parser checks the rest). */
 function kindOfByte(c: u32): i32 {
-  if (c == 0x7B) return JsonKind.Object;
-  if (c == 0x5B) return JsonKind.Array;
+  if (c == 0x7b) return JsonKind.Object;
+  if (c == 0x5b) return JsonKind.Array;
   if (c == 0x22) return JsonKind.String;
   if (c == 0x74 || c == 0x66) return JsonKind.Bool;
-  if (c == 0x6E) return JsonKind.Null;
+  if (c == 0x6e) return JsonKind.Null;
   return JsonKind.Number;
 }
 
@@ -535,11 +563,11 @@ export class JsonPath {
     for (let i = 0; i < n; i++) {
       let s = steps[i];
       if (s.startsWith("#")) {
-        unchecked(this.indexes[i] = I32.parseInt(s.substring(1)));
-        unchecked(this.names[i] = new Uint8Array(0));
+        unchecked((this.indexes[i] = I32.parseInt(s.substring(1))));
+        unchecked((this.names[i] = new Uint8Array(0)));
       } else {
-        unchecked(this.indexes[i] = -1);
-        unchecked(this.names[i] = stringToUtf8(s));
+        unchecked((this.indexes[i] = -1));
+        unchecked((this.names[i] = stringToUtf8(s)));
       }
     }
     this.reset();
@@ -547,10 +575,10 @@ export class JsonPath {
 
   reset(): void {
     for (let i = 0; i <= this.steps; i++) {
-      unchecked(this.kinds[i] = -1);
-      unchecked(this.starts[i] = 0);
-      unchecked(this.ends[i] = 0);
-      unchecked(this.escaped[i] = false);
+      unchecked((this.kinds[i] = -1));
+      unchecked((this.starts[i] = 0));
+      unchecked((this.ends[i] = 0));
+      unchecked((this.escaped[i] = false));
     }
   }
 
@@ -561,18 +589,18 @@ export class JsonPath {
 
   /** Records the value starting at `pos` for `level`; forgets what deeper levels held. */
   found(level: i32, kind: i32, pos: i32): void {
-    unchecked(this.kinds[level] = kind);
-    unchecked(this.starts[level] = pos);
-    unchecked(this.ends[level] = pos);
-    unchecked(this.escaped[level] = false);
-    for (let i = level + 1; i <= this.steps; i++) unchecked(this.kinds[i] = -1);
+    unchecked((this.kinds[level] = kind));
+    unchecked((this.starts[level] = pos));
+    unchecked((this.ends[level] = pos));
+    unchecked((this.escaped[level] = false));
+    for (let i = level + 1; i <= this.steps; i++) unchecked((this.kinds[i] = -1));
   }
 
   /** A scalar found at `level` ended at `end`. */
   ended(level: i32, start: i32, end: i32, escaped: bool): void {
     if (unchecked(this.starts[level]) != start) return;
-    unchecked(this.ends[level] = end);
-    unchecked(this.escaped[level] = escaped);
+    unchecked((this.ends[level] = end));
+    unchecked((this.escaped[level] = escaped));
   }
 
   /** Whether the name [start, end) of `src` (holding escapes or not) is step `level`'s name. */
@@ -580,9 +608,14 @@ export class JsonPath {
     let want = unchecked(this.names[level]);
     if (escaped) {
       let decoded = unescapeToUtf8(src.dataStart + <usize>start, end - start);
-      return decoded.length == want.length && memory.compare(decoded.dataStart, want.dataStart, <usize>want.length) == 0;
+      return (
+        decoded.length == want.length && memory.compare(decoded.dataStart, want.dataStart, <usize>want.length) == 0
+      );
     }
-    return end - start == want.length && memory.compare(src.dataStart + <usize>start, want.dataStart, <usize>want.length) == 0;
+    return (
+      end - start == want.length &&
+      memory.compare(src.dataStart + <usize>start, want.dataStart, <usize>want.length) == 0
+    );
   }
 }
 
@@ -634,7 +667,7 @@ function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: boo
 export function afterBom(src: Uint8Array): i32 {
   if (src.length >= 3) {
     let p = src.dataStart;
-    if (byteAt(p) == 0xEF && byteAt(p + 1) == 0xBB && byteAt(p + 2) == 0xBF) return 3;
+    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) return 3;
   }
   return 0;
 }
@@ -669,7 +702,7 @@ export function isValidJsonRange(src: Uint8Array, start: i32, end: i32): bool {
   let from = start;
   if (end - start >= 3) {
     let p = src.dataStart + <usize>start;
-    if (byteAt(p) == 0xEF && byteAt(p + 1) == 0xBB && byteAt(p + 2) == 0xBF) from += 3;
+    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) from += 3;
   }
   return runParser(parser, from, true) >= 0;
 }
@@ -699,7 +732,13 @@ export function scanPath(src: Uint8Array, path: JsonPath, maxDepth: i32 = 512): 
  * whitespace); offsets in `path` are offsets in `src`, offsets in an error
  * count from `start`.
  */
-export function scanPathIn(src: Uint8Array, start: i32, end: i32, path: JsonPath, maxDepth: i32 = 512): JsonParseResult {
+export function scanPathIn(
+  src: Uint8Array,
+  start: i32,
+  end: i32,
+  path: JsonPath,
+  maxDepth: i32 = 512,
+): JsonParseResult {
   return scanRange(src, start, end, path, maxDepth, start);
 }
 

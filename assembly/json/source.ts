@@ -13,7 +13,7 @@ import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
 
 // @ts-ignore: decorator
 @inline function isSpace(c: u32): bool {
-  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09;
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
 /** Offset of the first non-whitespace byte at or after `pos` (or `end`). */
@@ -30,11 +30,11 @@ export function skipValue(src: Uint8Array, pos: i32): i32 {
   if (pos >= len) return len;
   let c = <u32>load<u8>(base + <usize>pos);
   if (c == 0x22) return scanStringEnd(src, pos + 1) + 1;
-  if (c != 0x7B && c != 0x5B) {
+  if (c != 0x7b && c != 0x5b) {
     // Number or literal: up to the next delimiter.
     while (pos < len) {
       c = load<u8>(base + <usize>pos);
-      if (c == 0x2C || c == 0x5D || c == 0x7D || c == 0x3A || isSpace(c)) break;
+      if (c == 0x2c || c == 0x5d || c == 0x7d || c == 0x3a || isSpace(c)) break;
       pos++;
     }
     return pos;
@@ -54,8 +54,8 @@ export function skipValue(src: Uint8Array, pos: i32): i32 {
       pos = scanStringEnd(src, pos + 1) + 1;
       continue;
     }
-    if (c == 0x7B || c == 0x5B) depth++;
-    else if (c == 0x7D || c == 0x5D) {
+    if (c == 0x7b || c == 0x5b) depth++;
+    else if (c == 0x7d || c == 0x5d) {
       depth--;
       if (depth == 0) return pos + 1;
     }
@@ -103,7 +103,7 @@ export class SourceMembers {
     let src = this.src;
     let len = src.length;
     let pos = skipSpaces(src, this.pos, len);
-    if (pos < len && load<u8>(src.dataStart + <usize>pos) == 0x2C) pos = skipSpaces(src, pos + 1, len);
+    if (pos < len && load<u8>(src.dataStart + <usize>pos) == 0x2c) pos = skipSpaces(src, pos + 1, len);
     if (pos >= len || load<u8>(src.dataStart + <usize>pos) != 0x22) {
       this.done = true;
       return false;
@@ -135,7 +135,7 @@ export class SourceMembers {
 function hasBackslash(src: Uint8Array, start: i32, end: i32): bool {
   let base = src.dataStart;
   for (let i = start; i < end; i++) {
-    if (load<u8>(base + <usize>i) == 0x5C) return true;
+    if (load<u8>(base + <usize>i) == 0x5c) return true;
   }
   return false;
 }
@@ -156,7 +156,7 @@ export function objectNamesPlain(src: Uint8Array, start: i32): bool {
   let list = new StaticArray<i32>(n);
   m = new SourceMembers(src, start);
   let i = 0;
-  while (m.next()) unchecked(list[i++] = m.nameStart);
+  while (m.next()) unchecked((list[i++] = m.nameStart));
   return !sortedHasEqualNames(src, list, 0, n);
 }
 
@@ -193,10 +193,10 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
         if (hasBackslash(src, pos + 1, close)) return -1;
         if (top >= names.length) {
           let grown = new StaticArray<i32>(names.length * 2 + 64);
-          memory.copy(changetype<usize>(grown), changetype<usize>(names), <usize>top << 2);
+          memory.copy(changetype<usize>(grown), changetype<usize>(names), (<usize>top) << 2);
           names = grown;
         }
-        unchecked(names[top++] = out != 0 ? n + 1 : pos + 1 - start);
+        unchecked((names[top++] = out != 0 ? n + 1 : pos + 1 - start));
         expectName = false;
       }
       let size = close + 1 - pos;
@@ -206,15 +206,15 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
       pos = close + 1;
       continue;
     }
-    if (c == 0x7B || c == 0x5B) {
+    if (c == 0x7b || c == 0x5b) {
       if (depth >= frames.length) {
         let grown = new StaticArray<i32>(frames.length * 2);
-        memory.copy(changetype<usize>(grown), changetype<usize>(frames), <usize>depth << 2);
+        memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>depth) << 2);
         frames = grown;
       }
-      unchecked(frames[depth++] = c == 0x7B ? top : -1);
-      expectName = c == 0x7B;
-    } else if (c == 0x7D || c == 0x5D) {
+      unchecked((frames[depth++] = c == 0x7b ? top : -1));
+      expectName = c == 0x7b;
+    } else if (c == 0x7d || c == 0x5d) {
       depth--;
       let from = unchecked(frames[depth]);
       if (from >= 0) {
@@ -222,14 +222,14 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
         top = from;
       }
       expectName = false;
-    } else if (c == 0x2C) {
+    } else if (c == 0x2c) {
       expectName = depth > 0 && unchecked(frames[depth - 1]) >= 0;
-    } else if (c != 0x3A) {
+    } else if (c != 0x3a) {
       // Number or literal.
       let stop = pos + 1;
       while (stop < end) {
         let d = <u32>load<u8>(base + <usize>stop);
-        if (d == 0x2C || d == 0x5D || d == 0x7D || isSpace(d)) break;
+        if (d == 0x2c || d == 0x5d || d == 0x7d || isSpace(d)) break;
         stop++;
       }
       let size = stop - pos;

@@ -25,7 +25,7 @@ export const TAPE_KIND_MASK: i32 = 7;
 export const TAPE_FLAG: i32 = 8;
 export const TAPE_SHIFT: i32 = 4;
 /** Largest offset or node index a word holds: documents up to 256 MiB. */
-export const TAPE_MAX: i32 = 0x0FFFFFFF;
+export const TAPE_MAX: i32 = 0x0fffffff;
 
 /** A parsed document: the source bytes and the node tape. */
 export class JsonDoc {
@@ -50,7 +50,7 @@ export class JsonDoc {
   /** Offset (strings, numbers) or end node (containers) of `node`. */
   // @ts-ignore: decorator
   @inline payload(node: i32): i32 {
-    return <i32>(<u32>this.word(node) >> TAPE_SHIFT);
+    return <i32>((<u32>this.word(node)) >> TAPE_SHIFT);
   }
 
   // @ts-ignore: decorator
@@ -62,7 +62,7 @@ export class JsonDoc {
   // @ts-ignore: decorator
   @inline next(node: i32): i32 {
     let w = this.word(node);
-    return (w & TAPE_KIND_MASK) >= JsonKind.Array ? <i32>(<u32>w >> TAPE_SHIFT) : node + 1;
+    return (w & TAPE_KIND_MASK) >= JsonKind.Array ? <i32>((<u32>w) >> TAPE_SHIFT) : node + 1;
   }
 
   /** Source offset of the closing quote of String node `node`. */
@@ -146,7 +146,7 @@ export function scanStringEnd(src: Uint8Array, pos: i32): i32 {
     if (pos >= len) break;
     let c = load<u8>(base + <usize>pos);
     if (c == 0x22) return pos;
-    pos += c == 0x5C ? 2 : 1;
+    pos += c == 0x5c ? 2 : 1;
   }
   return len;
 }
@@ -157,7 +157,7 @@ export function scanNumberEnd(src: Uint8Array, pos: i32): i32 {
   let len = src.length;
   while (pos < len) {
     let c = <u32>load<u8>(base + <usize>pos);
-    if (c - 0x30 < 10 || c == 0x2E || c == 0x2D || c == 0x2B || (c | 0x20) == 0x65) {
+    if (c - 0x30 < 10 || c == 0x2e || c == 0x2d || c == 0x2b || (c | 0x20) == 0x65) {
       pos++;
       continue;
     }
@@ -245,7 +245,7 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
   let starts = new StaticArray<i32>(n);
   child = first;
   for (let i = 0; i < n; i++) {
-    unchecked(starts[i] = doc.payload(child));
+    unchecked((starts[i] = doc.payload(child)));
     child = doc.next(child + 1);
   }
   return sortedHasEqualNames(src, starts, 0, n) ? DUPS_FOUND : DUPS_NONE;
@@ -266,8 +266,8 @@ export function sortedHasEqualNamesAt(base: usize, list: StaticArray<i32>, from:
   for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(base, list, from, i, n);
   for (let size = n - 1; size > 0; size--) {
     let top = unchecked(list[from]);
-    unchecked(list[from] = list[from + size]);
-    unchecked(list[from + size] = top);
+    unchecked((list[from] = list[from + size]));
+    unchecked((list[from + size] = top));
     siftDown(base, list, from, 0, size);
   }
   for (let i = from + 1; i < to; i++) {
@@ -280,11 +280,12 @@ function siftDown(base: usize, list: StaticArray<i32>, from: i32, root: i32, siz
   while (true) {
     let child = root * 2 + 1;
     if (child >= size) return;
-    if (child + 1 < size && compareNamesAt(base, unchecked(list[from + child]), unchecked(list[from + child + 1])) < 0) child++;
+    if (child + 1 < size && compareNamesAt(base, unchecked(list[from + child]), unchecked(list[from + child + 1])) < 0)
+      child++;
     if (compareNamesAt(base, unchecked(list[from + root]), unchecked(list[from + child])) >= 0) return;
     let t = unchecked(list[from + root]);
-    unchecked(list[from + root] = list[from + child]);
-    unchecked(list[from + child] = t);
+    unchecked((list[from + root] = list[from + child]));
+    unchecked((list[from + child] = t));
     root = child;
   }
 }

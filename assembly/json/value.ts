@@ -6,9 +6,7 @@
 // parsed container creates JsonValues for its children (one level) on first
 // access. Values built with the json* factories hold decoded data instead.
 
-import {
-  utf8ToString, utf8EqualsString, utf16LengthOfUtf8, stringToUtf8, copyBytes,
-} from "./utf8";
+import { utf8ToString, utf8EqualsString, utf16LengthOfUtf8, stringToUtf8, copyBytes } from "./utf8";
 import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
@@ -104,12 +102,24 @@ export class JsonValue {
     this.kind = kind;
   }
 
-  isNull(): bool { return this.kind == JsonKind.Null; }
-  isBool(): bool { return this.kind == JsonKind.Bool; }
-  isNumber(): bool { return this.kind == JsonKind.Number; }
-  isString(): bool { return this.kind == JsonKind.String; }
-  isArray(): bool { return this.kind == JsonKind.Array; }
-  isObject(): bool { return this.kind == JsonKind.Object; }
+  isNull(): bool {
+    return this.kind == JsonKind.Null;
+  }
+  isBool(): bool {
+    return this.kind == JsonKind.Bool;
+  }
+  isNumber(): bool {
+    return this.kind == JsonKind.Number;
+  }
+  isString(): bool {
+    return this.kind == JsonKind.String;
+  }
+  isArray(): bool {
+    return this.kind == JsonKind.Array;
+  }
+  isObject(): bool {
+    return this.kind == JsonKind.Object;
+  }
 
   /** The boolean; false when not a Bool. */
   asBool(): bool {
@@ -207,7 +217,8 @@ export class JsonValue {
         if (items !== null) return items.length;
         return this.childCount();
       }
-      case JsonKind.Object: return this.memberCount();
+      case JsonKind.Object:
+        return this.memberCount();
       case JsonKind.String: {
         let text = this._text;
         if (text !== null) return text.length;
@@ -349,7 +360,7 @@ export class JsonValue {
     let child = this._node + 1;
     for (let i = 0; i < n; i++) {
       if (doc.flag(child)) return null;
-      unchecked(list[i] = child);
+      unchecked((list[i] = child));
       child = doc.next(child + 1);
     }
     sortNameNodes(doc, list);
@@ -441,7 +452,7 @@ export class JsonValue {
           index.last.push(child + 1);
           if (map !== null) map.set(name, index.names.length - 1);
         } else {
-          unchecked(index.last[pos] = child + 1);
+          unchecked((index.last[pos] = child + 1));
         }
         child = doc.next(child + 1);
         n++;
@@ -467,7 +478,7 @@ export class JsonValue {
           index.last.push(i);
           if (map !== null) map.set(name, index.names.length - 1);
         } else {
-          unchecked(index.last[pos] = i);
+          unchecked((index.last[pos] = i));
         }
       }
       this._flags |= FLAG_DUPS_KNOWN;
@@ -506,8 +517,8 @@ function sortNameNodes(doc: JsonDoc, list: StaticArray<i32>): void {
   for (let i = (n >> 1) - 1; i >= 0; i--) siftNames(doc, list, i, n);
   for (let size = n - 1; size > 0; size--) {
     let top = unchecked(list[0]);
-    unchecked(list[0] = list[size]);
-    unchecked(list[size] = top);
+    unchecked((list[0] = list[size]));
+    unchecked((list[size] = top));
     siftNames(doc, list, 0, size);
   }
 }
@@ -519,8 +530,8 @@ function siftNames(doc: JsonDoc, list: StaticArray<i32>, root: i32, size: i32): 
     if (child + 1 < size && compareNameNodes(doc, unchecked(list[child]), unchecked(list[child + 1])) < 0) child++;
     if (compareNameNodes(doc, unchecked(list[root]), unchecked(list[child])) >= 0) return;
     let t = unchecked(list[root]);
-    unchecked(list[root] = list[child]);
-    unchecked(list[child] = t);
+    unchecked((list[root] = list[child]));
+    unchecked((list[child] = t));
     root = child;
   }
 }
@@ -656,13 +667,13 @@ function nameEquals(name: JsonValue, key: string): bool {
  * without parsing. `src` must not change while the value is in use.
  */
 export function sourceValue(src: Uint8Array, start: i32, end: i32): JsonValue {
-  let c: u32 = start >= 0 && start < src.length ? load<u8>(src.dataStart + <usize>start) : 0x6E;
+  let c: u32 = start >= 0 && start < src.length ? load<u8>(src.dataStart + <usize>start) : 0x6e;
   let kind = JsonKind.Number;
-  if (c == 0x7B) kind = JsonKind.Object;
-  else if (c == 0x5B) kind = JsonKind.Array;
+  if (c == 0x7b) kind = JsonKind.Object;
+  else if (c == 0x5b) kind = JsonKind.Array;
   else if (c == 0x22) kind = JsonKind.String;
   else if (c == 0x74 || c == 0x66) kind = JsonKind.Bool;
-  else if (c == 0x6E) kind = JsonKind.Null;
+  else if (c == 0x6e) kind = JsonKind.Null;
   let v = new JsonValue(kind);
   switch (kind) {
     case JsonKind.String: {
@@ -670,7 +681,7 @@ export function sourceValue(src: Uint8Array, start: i32, end: i32): JsonValue {
       v._start = start + 1;
       v._end = end - 1;
       for (let i = start + 1; i < end - 1; i++) {
-        if (load<u8>(src.dataStart + <usize>i) == 0x5C) {
+        if (load<u8>(src.dataStart + <usize>i) == 0x5c) {
           v._flags = FLAG_ESCAPED;
           break;
         }

@@ -5,11 +5,29 @@
 // wrong order (a value where a key is due) simply produce invalid JSON.
 
 import {
-  byteAt, putByte, unitAt, word64At, putCodePoint, utf8SequenceLength, REPLACEMENT,
-  swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr,
+  byteAt,
+  putByte,
+  unitAt,
+  word64At,
+  putCodePoint,
+  utf8SequenceLength,
+  REPLACEMENT,
+  swarStringSpecial,
+  swarFirstIndex,
+  utf8ToString,
+  stringPtr,
 } from "./utf8";
 import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
-import { JsonDoc, TAPE_KIND_MASK, TAPE_FLAG, wrapNode, tapeObjectDuplicates, scanStringEnd, scanNumberEnd, DUPS_NONE } from "./tape";
+import {
+  JsonDoc,
+  TAPE_KIND_MASK,
+  TAPE_FLAG,
+  wrapNode,
+  tapeObjectDuplicates,
+  scanStringEnd,
+  scanNumberEnd,
+  DUPS_NONE,
+} from "./tape";
 import { writeNumberText, writeUnsigned } from "./number_format";
 import { escapeLetter, needsEscape4, putEscape, putUnicodeEscape } from "./escape";
 import { compactInto } from "./source";
@@ -30,7 +48,7 @@ export class JsonWriter {
   constructor(initialCapacity: i32 = 256) {
     let cap = initialCapacity;
     if (cap < 16) cap = 16;
-    if (cap > (1 << 30)) cap = 1 << 30;
+    if (cap > 1 << 30) cap = 1 << 30;
     this.buf = new ArrayBuffer(cap);
   }
 
@@ -52,7 +70,7 @@ export class JsonWriter {
     let need = <i64>this.len + <i64>extra;
     let next = <i64>this.buf.byteLength * 2;
     if (next < need) next = need;
-    if (next > 0x7FFFFFF0) next = need; // past 2 GiB only grow by what is needed
+    if (next > 0x7ffffff0) next = need; // past 2 GiB only grow by what is needed
     let grown = new ArrayBuffer(<i32>next);
     memory.copy(changetype<usize>(grown), changetype<usize>(this.buf), <usize>this.len);
     this.buf = grown;
@@ -80,33 +98,33 @@ export class JsonWriter {
   /** Writes the comma a new key or value needs, if any. */
   // @ts-ignore: decorator
   @inline private separate(): void {
-    if (this.needComma) this.put1(0x2C);
+    if (this.needComma) this.put1(0x2c);
   }
 
   // --- structure ------------------------------------------------------------
 
   beginObject(): JsonWriter {
     this.separate();
-    this.put1(0x7B);
+    this.put1(0x7b);
     this.needComma = false;
     return this;
   }
 
   endObject(): JsonWriter {
-    this.put1(0x7D);
+    this.put1(0x7d);
     this.needComma = true;
     return this;
   }
 
   beginArray(): JsonWriter {
     this.separate();
-    this.put1(0x5B);
+    this.put1(0x5b);
     this.needComma = false;
     return this;
   }
 
   endArray(): JsonWriter {
-    this.put1(0x5D);
+    this.put1(0x5d);
     this.needComma = true;
     return this;
   }
@@ -115,7 +133,7 @@ export class JsonWriter {
   key(k: string): JsonWriter {
     this.separate();
     this.writeQuoted(k);
-    this.put1(0x3A);
+    this.put1(0x3a);
     this.needComma = false;
     return this;
   }
@@ -152,9 +170,9 @@ export class JsonWriter {
     let o = 0;
     let magnitude: u64;
     if (n < 0) {
-      putByte(p, 0x2D);
+      putByte(p, 0x2d);
       o = 1;
-      magnitude = <u64>(-(n + 1)) + 1; // safe for i64.MIN_VALUE
+      magnitude = <u64>-(n + 1) + 1; // safe for i64.MIN_VALUE
     } else {
       magnitude = <u64>n;
     }
@@ -182,7 +200,7 @@ export class JsonWriter {
   keyFromSource(src: Uint8Array, start: i32, end: i32): JsonWriter {
     this.separate();
     this.putQuotedSource(src, start, end);
-    this.put1(0x3A);
+    this.put1(0x3a);
     this.needComma = false;
     return this;
   }
@@ -241,14 +259,14 @@ export class JsonWriter {
   private writeLiteral(which: i32): void {
     let p = this.reserve(5);
     if (which == 0) {
-      store<u32>(p, 0x6C6C756E); // "null"
+      store<u32>(p, 0x6c6c756e); // "null"
       this.len += 4;
     } else if (which == 1) {
       store<u32>(p, 0x65757274); // "true"
       this.len += 4;
     } else {
-      store<u32>(p, 0x736C6166); // "fals"
-      putByte(p + 4, 0x65);      // "e"
+      store<u32>(p, 0x736c6166); // "fals"
+      putByte(p + 4, 0x65); // "e"
       this.len += 5;
     }
   }
@@ -276,11 +294,12 @@ export class JsonWriter {
       while (i < chunkEnd) {
         // Four ASCII code units that need no escape: copy them as four bytes.
         if (i + 4 <= chunkEnd) {
-          let w = load<u64>(src + (<usize>i << 1));
-          if ((w & 0xFF80FF80FF80FF80) == 0 && !needsEscape4(w)) {
-            store<u32>(base + o, <u32>(
-              (w & 0xFF) | ((w >> 8) & 0xFF00) | ((w >> 16) & 0xFF0000) | ((w >> 24) & 0xFF000000)
-            ));
+          let w = load<u64>(src + ((<usize>i) << 1));
+          if ((w & 0xff80ff80ff80ff80) == 0 && !needsEscape4(w)) {
+            store<u32>(
+              base + o,
+              <u32>((w & 0xff) | ((w >> 8) & 0xff00) | ((w >> 16) & 0xff0000) | ((w >> 24) & 0xff000000)),
+            );
             o += 4;
             i += 4;
             continue;
@@ -298,12 +317,12 @@ export class JsonWriter {
           }
           continue;
         }
-        if ((c & 0xF800) == 0xD800) {
+        if ((c & 0xf800) == 0xd800) {
           // Surrogates: a valid pair is one code point; a lone one is escaped.
-          if (c < 0xDC00 && i < n) {
+          if (c < 0xdc00 && i < n) {
             let c2 = unitAt(s, i);
-            if ((c2 & 0xFC00) == 0xDC00) {
-              o += <usize>putCodePoint(base + o, 0x10000 + ((c & 0x3FF) << 10) + (c2 & 0x3FF));
+            if ((c2 & 0xfc00) == 0xdc00) {
+              o += <usize>putCodePoint(base + o, 0x10000 + ((c & 0x3ff) << 10) + (c2 & 0x3ff));
               i++;
               if (i > chunkEnd) chunkEnd = i; // the pair straddled the chunk end
               continue;
@@ -407,7 +426,8 @@ export class JsonWriter {
         else this.writeQuoted("");
         break;
       }
-      default: this.writeLiteral(0);
+      default:
+        this.writeLiteral(0);
     }
   }
 
@@ -454,11 +474,11 @@ export class JsonWriter {
         let isObject = f.isObject;
         let descended = false;
         while (pos < end) {
-          if (emitted > 0) this.put1(0x2C);
+          if (emitted > 0) this.put1(0x2c);
           emitted++;
           if (isObject) {
             this.writeNodeScalar(doc, pos);
-            this.put1(0x3A);
+            this.put1(0x3a);
             pos++;
           }
           let kind = doc.kindOf(pos);
@@ -483,14 +503,14 @@ export class JsonWriter {
       }
       let i = f.pos;
       f.pos = i + 1;
-      if (i > 0) this.put1(0x2C);
+      if (i > 0) this.put1(0x2c);
       let child: JsonValue;
       let vdoc = v._doc;
       if (vdoc !== null) {
         // A parsed object whose names repeat: each name once, with its last value.
         let index = v.objectIndex();
         this.writeQuoted(unchecked(index.names[i]));
-        this.put1(0x3A);
+        this.put1(0x3a);
         let node = unchecked(index.last[i]);
         let kind = vdoc.kindOf(node);
         if (kind == JsonKind.Array || kind == JsonKind.Object) this.openNode(vdoc, node, kind);
@@ -510,7 +530,7 @@ export class JsonWriter {
           else this.writeQuoted("");
           child = unchecked(items[i]);
         }
-        this.put1(0x3A);
+        this.put1(0x3a);
       } else {
         child = unchecked(items[i]);
       }
@@ -532,7 +552,7 @@ export class JsonWriter {
     f.dedupe = false;
     let items = v._items;
     f.end = items === null ? 0 : items.length;
-    this.put1(f.isObject ? 0x7B : 0x5B);
+    this.put1(f.isObject ? 0x7b : 0x5b);
   }
 
   /** Opens a parsed container; an object whose names repeat goes through a deduplicating value frame. */
@@ -547,7 +567,7 @@ export class JsonWriter {
         f.isObject = true;
         f.dedupe = true;
         f.end = index.names.length;
-        this.put1(0x7B);
+        this.put1(0x7b);
         return;
       }
     }
@@ -556,7 +576,7 @@ export class JsonWriter {
     f.pos = node + 1;
     f.end = doc.payload(node);
     f.isObject = isObject;
-    this.put1(isObject ? 0x7B : 0x5B);
+    this.put1(isObject ? 0x7b : 0x5b);
   }
 
   private pushFrame(): WriteFrame {
@@ -580,7 +600,7 @@ export class JsonWriter {
   }
 
   private closeFrame(f: WriteFrame): void {
-    this.put1(f.isObject ? 0x7D : 0x5D);
+    this.put1(f.isObject ? 0x7d : 0x5d);
     f.value = null;
     f.doc = null;
     this.depth--;
@@ -618,8 +638,8 @@ export function quotedLength(s: string): i32 {
       bytes += e == 0 ? 1 : e == 0x75 ? 6 : 2;
     } else if (c < 0x800) {
       bytes += 2;
-    } else if ((c & 0xF800) == 0xD800) {
-      if (c < 0xDC00 && i + 1 < n && (unitAt(s, i + 1) & 0xFC00) == 0xDC00) {
+    } else if ((c & 0xf800) == 0xd800) {
+      if (c < 0xdc00 && i + 1 < n && (unitAt(s, i + 1) & 0xfc00) == 0xdc00) {
         bytes += 4;
         i++;
       } else {

@@ -3,8 +3,20 @@
 // traps on any input.
 
 import {
-  JsonKind, JsonPath, JsonValue, JsonWriter, SourceMembers, objectNamesPlain, parseJson, scanPath,
-  skipSpaces, skipValue, sourceValue, unescapeInPlace, hasLoneSurrogateEscape, quotedLength,
+  JsonKind,
+  JsonPath,
+  JsonValue,
+  JsonWriter,
+  SourceMembers,
+  objectNamesPlain,
+  parseJson,
+  scanPath,
+  skipSpaces,
+  skipValue,
+  sourceValue,
+  unescapeInPlace,
+  hasLoneSurrogateEscape,
+  quotedLength,
   jsonKindName as kindOf,
 } from "../json";
 import { Extracted, extractJson } from "./extract";
@@ -17,8 +29,14 @@ export const NOT_COMPLETION = "not_completion";
 
 /** `choices[0].message.content` of a completion, or why there is none. */
 export class ContentResult {
-  constructor(public content: JsonValue | null, public reason: string, public code: string = "") {}
-  get ok(): bool { return this.content !== null; }
+  constructor(
+    public content: JsonValue | null,
+    public reason: string,
+    public code: string = "",
+  ) {}
+  get ok(): bool {
+    return this.content !== null;
+  }
   /** The parsed completion the content came from (null when the body was not JSON). */
   completion: JsonValue | null = null;
 }
@@ -26,7 +44,8 @@ export class ContentResult {
 /** Reads `choices[0].message.content` from a parsed chat completion. */
 export function contentOf(completion: JsonValue): ContentResult {
   // JSON that is no chat completion at all is not for the plugin ("not_completion").
-  if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
+  if (!completion.isObject())
+    return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
   const choices = completion.get("choices");
   if (choices === null) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
   if (!choices.isArray()) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
@@ -34,11 +53,19 @@ export function contentOf(completion: JsonValue): ContentResult {
   const first = choices.at(0)!;
   if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
   const message = first.get("message");
-  if (message === null || !message.isObject()) return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
+  if (message === null || !message.isObject())
+    return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
   const content = message.get("content");
-  if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
-  if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", FailureCode.NoContent);
-  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
+  if (content === null || content.isNull())
+    return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
+  if (!content.isString())
+    return new ContentResult(
+      null,
+      "choices[0].message.content is not a string (" + kindOf(content) + ")",
+      FailureCode.NoContent,
+    );
+  if (content.isBlankString())
+    return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
   return new ContentResult(content, "");
 }
 
@@ -57,19 +84,28 @@ function kindName(kind: i32): string {
  */
 function contentAt(body: Uint8Array, path: JsonPath): ContentResult {
   const root = path.kindAt(0);
-  if (root != JsonKind.Object) return new ContentResult(null, "not a chat completion (JSON " + kindName(root) + ")", NOT_COMPLETION);
+  if (root != JsonKind.Object)
+    return new ContentResult(null, "not a chat completion (JSON " + kindName(root) + ")", NOT_COMPLETION);
   const choices = path.kindAt(1);
   if (choices < 0) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
   if (choices != JsonKind.Array) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
   const first = path.kindAt(2);
   if (first < 0) return new ContentResult(null, "no choices (empty array)", FailureCode.NoContent);
   if (first != JsonKind.Object) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
-  if (path.kindAt(3) != JsonKind.Object) return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
+  if (path.kindAt(3) != JsonKind.Object)
+    return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
   const kind = path.kindAt(4);
-  if (kind < 0 || kind == JsonKind.Null) return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
-  if (kind != JsonKind.String) return new ContentResult(null, "choices[0].message.content is not a string (" + kindName(kind) + ")", FailureCode.NoContent);
+  if (kind < 0 || kind == JsonKind.Null)
+    return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
+  if (kind != JsonKind.String)
+    return new ContentResult(
+      null,
+      "choices[0].message.content is not a string (" + kindName(kind) + ")",
+      FailureCode.NoContent,
+    );
   const content = sourceValue(body, path.starts[4], path.ends[4]);
-  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
+  if (content.isBlankString())
+    return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
   return new ContentResult(content, "");
 }
 
@@ -94,8 +130,13 @@ export function readCompletionContent(body: Uint8Array): ContentResult {
  * (when it holds a lone surrogate, which UTF-8 cannot carry) the string.
  */
 export class AnswerText {
-  constructor(public bytes: Uint8Array, public text: string | null = null) {}
-  static empty(): AnswerText { return new AnswerText(new Uint8Array(0)); }
+  constructor(
+    public bytes: Uint8Array,
+    public text: string | null = null,
+  ) {}
+  static empty(): AnswerText {
+    return new AnswerText(new Uint8Array(0));
+  }
   get length(): i32 {
     const t = this.text;
     return t !== null ? t.length : this.bytes.length;
@@ -131,9 +172,15 @@ export class Attempt {
  */
 export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
   // Sized for the request (a view of the buffer is sent, so no capacity is wasted twice).
-  let size = (content.isString() && content.sourceByteLength() == 0 ? quotedLength(content.asString()) : content.sourceByteLength() + 2) +
-    quotedLength(config.prompt) + quotedLength(config.model) + 200;
-  for (let i = 0; i < history.length; i++) size += history[i].answer.writtenSize + quotedLength(history[i].problem) + 200;
+  let size =
+    (content.isString() && content.sourceByteLength() == 0
+      ? quotedLength(content.asString())
+      : content.sourceByteLength() + 2) +
+    quotedLength(config.prompt) +
+    quotedLength(config.model) +
+    200;
+  for (let i = 0; i < history.length; i++)
+    size += history[i].answer.writtenSize + quotedLength(history[i].problem) + 200;
   const w = new JsonWriter(size);
   w.beginObject();
   w.key("model").string(config.model);
@@ -147,7 +194,10 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
       a.answer.writeTo(w);
       w.endObject();
     }
-    w.beginObject().key("role").string("user").key("content")
+    w.beginObject()
+      .key("role")
+      .string("user")
+      .key("content")
       .string("Your previous answer was not accepted: " + a.problem + ". Reply again with only the corrected JSON.")
       .endObject();
   }
@@ -173,7 +223,9 @@ export class AnswerResult {
   retryable: bool = false;
   /** The answer's `usage` object, if any. */
   usage: JsonValue | null = null;
-  get ok(): bool { return this.json !== null; }
+  get ok(): bool {
+    return this.json !== null;
+  }
 }
 
 function failed(code: string, reason: string, retryable: bool = false): AnswerResult {
@@ -232,7 +284,11 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   if (!scanned.ok) return failed(FailureCode.InvalidAnswer, "answer is not JSON: " + scanned.error);
   const content = contentAt(body, path);
   if (!content.ok) {
-    const r = failed(content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer, "answer: " + content.reason, content.code == FailureCode.EmptyContent);
+    const r = failed(
+      content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer,
+      "answer: " + content.reason,
+      content.code == FailureCode.EmptyContent,
+    );
     return r;
   }
   // What else the answer's text holds is read before the content is decoded over it.
@@ -246,7 +302,11 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   __collect();
   const extracted = extractJson(text);
   if (!extracted.ok) {
-    const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
+    const r = failed(
+      FailureCode.InvalidJson,
+      (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason,
+      true,
+    );
     r.answer = replay;
     return r;
   }
@@ -304,7 +364,8 @@ const USAGE_COUNTS: string[] = ["prompt_tokens", "completion_tokens", "total_tok
 /** `usage` with the JSON-mode call's token counts added to the upstream's. */
 export function writeUsage(w: JsonWriter, upstream: JsonValue | null, extra: JsonValue | null): void {
   if (upstream === null || !upstream.isObject()) {
-    if (extra !== null) w.value(extra); else w.null();
+    if (extra !== null) w.value(extra);
+    else w.null();
     return;
   }
   w.beginObject();
@@ -407,7 +468,7 @@ function rewriteCompletion(completion: JsonValue, json: Uint8Array, extraUsage: 
         else w.value(sourceValue(src, pos, end));
         i++;
         pos = skipSpaces(src, end, m.valueEnd);
-        if (pos < m.valueEnd && src[pos] == 0x2C) pos = skipSpaces(src, pos + 1, m.valueEnd);
+        if (pos < m.valueEnd && src[pos] == 0x2c) pos = skipSpaces(src, pos + 1, m.valueEnd);
         else break;
       }
       w.endArray();

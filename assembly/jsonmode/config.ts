@@ -10,7 +10,7 @@ export const MAX_TIMEOUT_MS: i64 = 600000;
 
 /** The lesson's JSON-mode instruction, in English, with the `output` key spelled right. */
 export const DEFAULT_SYSTEM_PROMPT =
-  "Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {\"output\": \"xxxx\"}";
+  'Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {"output": "xxxx"}';
 
 /** The default prompt when a jsonSchema is set (the schema follows it). */
 export const SCHEMA_SYSTEM_PROMPT =
@@ -19,14 +19,37 @@ export const SCHEMA_SYSTEM_PROMPT =
 export const DEFAULT_MAX_RETRIES: i64 = 2;
 
 const KNOWN_FIELDS: string[] = [
-  "url", "model", "apiKey", "serviceFQDN", "servicePort", "serviceHost", "timeout", "systemPrompt",
-  "jsonSchema", "maxRetries", "responseFormat", "maxTokens", "temperature", "output", "onFailure", "streaming",
+  "url",
+  "model",
+  "apiKey",
+  "serviceFQDN",
+  "servicePort",
+  "serviceHost",
+  "timeout",
+  "systemPrompt",
+  "jsonSchema",
+  "maxRetries",
+  "responseFormat",
+  "maxTokens",
+  "temperature",
+  "output",
+  "onFailure",
+  "streaming",
 ];
 
 /** Where the JSON goes: the whole body, or inside the original OpenAI completion. */
-export enum OutputMode { Body, OpenAI }
-export enum FailureMode { Passthrough, Error }
-export enum StreamingMode { Convert, Passthrough }
+export enum OutputMode {
+  Body,
+  OpenAI,
+}
+export enum FailureMode {
+  Passthrough,
+  Error,
+}
+export enum StreamingMode {
+  Convert,
+  Passthrough,
+}
 
 export class JsonModeConfig {
   url: string = "";
@@ -105,7 +128,8 @@ function controlCharacterProblem(name: string, s: string, secret: bool): string 
   const c = s.charCodeAt(at);
   const where = at == s.length - 1 ? "at the end" : "at position " + at.toString();
   let msg = name + ": control character " + codePointName(c) + " " + where + " is not allowed";
-  if (c == 0x0a && at == s.length - 1) msg += " (a YAML block scalar `|` keeps a trailing newline: use a quoted string or `>-`)";
+  if (c == 0x0a && at == s.length - 1)
+    msg += " (a YAML block scalar `|` keeps a trailing newline: use a quoted string or `>-`)";
   if (!secret) msg += "; got " + quoted(s.length > 40 ? s.substring(0, 40) + "..." : s);
   return msg;
 }
@@ -124,7 +148,10 @@ export function percentEncodeUrl(url: string): string | null {
     pathStart = url.length;
     for (let i = sep + 3; i < url.length; i++) {
       const c = url.charCodeAt(i);
-      if (c == 47 || c == 63 || c == 35) { pathStart = i; break; }
+      if (c == 47 || c == 63 || c == 35) {
+        pathStart = i;
+        break;
+      }
     }
     for (let i = 0; i < pathStart; i++) {
       if (url.charCodeAt(i) >= 0x80) return null;
@@ -132,7 +159,10 @@ export function percentEncodeUrl(url: string): string | null {
   }
   let ascii = true;
   for (let i = pathStart; i < url.length; i++) {
-    if (url.charCodeAt(i) >= 0x80) { ascii = false; break; }
+    if (url.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
   }
   if (ascii) return url;
   const parts = new Array<string>();
@@ -185,7 +215,10 @@ let cachedPrompt: string = "";
 function compileCached(source: JsonValue): Schema | null {
   let found = -1;
   for (let i = 0; i < cachedSources.length; i++) {
-    if (cachedSources[i] === source) { found = i; break; }
+    if (cachedSources[i] === source) {
+      found = i;
+      break;
+    }
   }
   let compiled: SchemaCompileResult;
   if (found >= 0) {
@@ -261,12 +294,16 @@ class Fields {
     const v = this.json.get(name);
     if (v === null) return fallback;
     if (!v.isNumber() || !v.isInteger()) {
-      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      this.fail(
+        name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v),
+      );
       return fallback;
     }
     const n = v.asNumber();
     if (n < <f64>min || n > <f64>max) {
-      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      this.fail(
+        name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v),
+      );
       return fallback;
     }
     return <i64>n;
@@ -276,7 +313,7 @@ class Fields {
   optionalEnum(name: string, allowed: string[], fallback: i32): i32 {
     const v = this.json.get(name);
     if (v === null) return fallback;
-    const list = "\"" + allowed.join("\" or \"") + "\"";
+    const list = '"' + allowed.join('" or "') + '"';
     if (!v.isString()) {
       this.fail(name + ": expected " + list + "; got " + shown(v));
       return fallback;
@@ -311,10 +348,10 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   if (!json.isObject()) return ParseResult.fail<JsonModeConfig>("configuration: expected a JSON object");
   const f = new Fields(json);
   const c = new JsonModeConfig();
-  c.url = f.requiredString("url", "\"https://api.deepseek.com/v1/chat/completions\" or \"/v1/chat/completions\"");
-  c.model = f.requiredString("model", "\"deepseek-chat\"");
-  c.apiKey = f.requiredString("apiKey", "\"sk-...\"");
-  c.serviceFQDN = f.requiredString("serviceFQDN", "\"deepseek.dns\"");
+  c.url = f.requiredString("url", '"https://api.deepseek.com/v1/chat/completions" or "/v1/chat/completions"');
+  c.model = f.requiredString("model", '"deepseek-chat"');
+  c.apiKey = f.requiredString("apiKey", '"sk-..."');
+  c.serviceFQDN = f.requiredString("serviceFQDN", '"deepseek.dns"');
 
   f.fail(controlCharacterProblem("apiKey", c.apiKey, true));
   f.fail(controlCharacterProblem("model", c.model, false));
@@ -323,19 +360,33 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   if (c.url.length > 0 && controlCharacterAt(c.url) < 0) {
     const encoded = percentEncodeUrl(c.url);
     if (encoded === null) {
-      f.fail("url: the host must be ASCII (write an internationalized host in its punycode form) and the text valid Unicode; got " + shown(json.get("url")!));
+      f.fail(
+        "url: the host must be ASCII (write an internationalized host in its punycode form) and the text valid Unicode; got " +
+          shown(json.get("url")!),
+      );
     } else {
       c.url = encoded;
     }
   }
   const u = c.url.length > 0 ? splitUrl(c.url) : null;
   if (c.url.length > 0 && u === null) {
-    f.fail("url: expected an absolute http(s) URL or a path starting with \"/\", e.g. \"https://api.deepseek.com/v1/chat/completions\"; got " + shown(json.get("url")!));
+    f.fail(
+      'url: expected an absolute http(s) URL or a path starting with "/", e.g. "https://api.deepseek.com/v1/chat/completions"; got ' +
+        shown(json.get("url")!),
+    );
   }
-  c.servicePort = f.optionalInteger("servicePort", u !== null && u.scheme == "http" ? 80 : 443, 1, 65535, "an integer port");
-  c.serviceHost = f.optionalString("serviceHost", "", "\"api.deepseek.com\"");
+  c.servicePort = f.optionalInteger(
+    "servicePort",
+    u !== null && u.scheme == "http" ? 80 : 443,
+    1,
+    65535,
+    "an integer port",
+  );
+  c.serviceHost = f.optionalString("serviceHost", "", '"api.deepseek.com"');
   f.fail(controlCharacterProblem("serviceHost", c.serviceHost, false));
-  c.timeout = <u32>f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds");
+  c.timeout = <u32>(
+    f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds")
+  );
   const prompt = json.get("systemPrompt");
   if (prompt !== null) {
     if (!prompt.isString() || prompt.asString().trim().length == 0) {
@@ -354,7 +405,10 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   const schema = json.get("jsonSchema");
   if (schema !== null) {
     if (!schema.isObject()) {
-      f.fail("jsonSchema: expected a JSON Schema object, e.g. {\"type\": \"object\", \"required\": [\"output\"]}; got " + shown(schema));
+      f.fail(
+        'jsonSchema: expected a JSON Schema object, e.g. {"type": "object", "required": ["output"]}; got ' +
+          shown(schema),
+      );
     } else {
       const compiled = compileCached(schema);
       if (compiled === null) f.fail("jsonSchema: " + cachedSchemaError);
@@ -364,7 +418,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
   if (f.missing.length > 0) return ParseResult.incomplete<JsonModeConfig>(f.missing);
 
-  c.authority = c.serviceHost.length > 0 ? c.serviceHost : (u!.host.length > 0 ? u!.host : c.serviceFQDN);
+  c.authority = c.serviceHost.length > 0 ? c.serviceHost : u!.host.length > 0 ? u!.host : c.serviceFQDN;
   c.client = new ClusterClient(new FQDNCluster(c.serviceFQDN, c.servicePort, c.authority));
   c.prompt = c.systemPrompt;
   if (c.schema !== null) {

@@ -7,7 +7,17 @@
 // Collection is linear: each event is read into one reused tape, and the
 // deltas' text goes into one growing buffer, decoded once at the end.
 
-import { ByteBuilder, JsonDoc, JsonKind, JsonReader, JsonValue, JsonWriter, byteAt, parseJson, wrapNode } from "../json";
+import {
+  ByteBuilder,
+  JsonDoc,
+  JsonKind,
+  JsonReader,
+  JsonValue,
+  JsonWriter,
+  byteAt,
+  parseJson,
+  wrapNode,
+} from "../json";
 import { writeUsage } from "./completion";
 
 export class SseResult {
@@ -23,7 +33,9 @@ export class SseResult {
   usage: JsonValue | null = null;
   events: i32 = 0;
   reason: string = "";
-  get ok(): bool { return this.reason.length == 0; }
+  get ok(): bool {
+    return this.reason.length == 0;
+  }
 }
 
 /** One collection: the reused reader, the text so far, and the events worth keeping. */
@@ -127,7 +139,15 @@ function fieldIs(body: Uint8Array, start: i32, end: i32, name: string): bool {
 }
 
 /** Hands an event's data (one line in place, or several joined in `data`) to takeEvent. */
-function dispatch(c: Collector, body: Uint8Array, data: ByteBuilder, lines: i32, start: i32, end: i32, isError: bool): i32 {
+function dispatch(
+  c: Collector,
+  body: Uint8Array,
+  data: ByteBuilder,
+  lines: i32,
+  start: i32,
+  end: i32,
+  isError: bool,
+): i32 {
   if (isError) {
     c.r.reason = "stream event " + c.r.events.toString() + " is an error event (event: error)";
     return -1;
@@ -200,7 +220,12 @@ const SSE_TAIL = "\n\ndata: [DONE]\n\n";
  * `finish_reason: "stop"` (and `usage`: the stream's plus the JSON-mode
  * call's tokens, when known), then `data: [DONE]`.
  */
-export function buildSseOutput(first: JsonValue | null, json: Uint8Array, usage: JsonValue | null, callUsage: JsonValue | null): Uint8Array {
+export function buildSseOutput(
+  first: JsonValue | null,
+  json: Uint8Array,
+  usage: JsonValue | null,
+  callUsage: JsonValue | null,
+): Uint8Array {
   const w = new JsonWriter(json.length * 2 + 400);
   w.beginObject();
   let wroteObject = false;

@@ -28,7 +28,7 @@ function hashString(s: string): u64 {
     h ^= <u64>s.charCodeAt(i);
     h *= FNV_PRIME;
   }
-  return mix(h ^ <u64>n);
+  return mix(h ^ (<u64>n));
 }
 
 function hashScalar(v: JsonValue): u64 {
@@ -93,7 +93,7 @@ export function hashValue(v: JsonValue, steps: Steps | null = null): u64 {
     if (child === null) {
       // The container is complete.
       stack.pop();
-      done = mix(f.h ^ <u64>f.n);
+      done = mix(f.h ^ (<u64>f.n));
     } else {
       if (steps !== null && !steps.charge()) return 0;
       if (child.isArray() || child.isObject()) {

@@ -15,7 +15,11 @@ export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, dep
   let ctx = s.ctx;
   if (ctx.stopped) return false;
   if (depth > MAX_VALIDATION_DEPTH) {
-    stop(ctx, path, "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)");
+    stop(
+      ctx,
+      path,
+      "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)",
+    );
     return false;
   }
   if (!ctx.charge()) {
@@ -348,7 +352,7 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
     let h = <u32>(hashValue(item, ctx) >> 32);
     if (ctx.exhausted) return -1;
     let mask = cap - 1;
-    let slot = <i32>(h & <u32>mask);
+    let slot = <i32>(h & (<u32>mask));
     let isNew = true;
     while (true) {
       let e = unchecked(table[slot]);
@@ -371,7 +375,7 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
     }
     if (bestI == 0) break; // no pair can come first
     if (!isNew) continue;
-    unchecked(table[slot] = (<u64>h << 32) | <u64>(j + 1));
+    unchecked((table[slot] = ((<u64>h) << 32) | (<u64>(j + 1))));
     used++;
     if (used * 2 > cap) {
       // Double the table and re-insert.
@@ -380,16 +384,16 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
       for (let k = 0; k < cap; k++) {
         let e = unchecked(table[k]);
         if (e == 0) continue;
-        let at = <i32>(<u32>(e >> 32) & <u32>gmask);
+        let at = <i32>((<u32>(e >> 32)) & (<u32>gmask));
         while (unchecked(grown[at]) != 0) at = (at + 1) & gmask;
-        unchecked(grown[at] = e);
+        unchecked((grown[at] = e));
       }
       table = grown;
       cap *= 2;
     }
   }
   if (bestI < 0) return -1;
-  return (<i64>bestI << 32) | <i64>bestJ;
+  return ((<i64>bestI) << 32) | (<i64>bestJ);
 }
 
 function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {

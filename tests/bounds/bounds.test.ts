@@ -34,7 +34,11 @@ interface Run {
   call?: HttpCall;
 }
 
-async function respond(config: Record<string, unknown>, body: string | Uint8Array, type = "application/json"): Promise<Run> {
+async function respond(
+  config: Record<string, unknown>,
+  body: string | Uint8Array,
+  type = "application/json",
+): Promise<Run> {
   const host = await loadHost(WASM, { pluginName: "ai-json-mode", logLevel: 2 });
   assert.ok(host.configure({ ...CONFIG, ...config }), "config accepted");
   const stream = host.stream({ routeName: "r" });
@@ -52,7 +56,10 @@ function answer(run: Run, contentJson: string): void {
 function peakWithin(run: Run, size: number): void {
   const peak = run.host.memoryPages() * 65536;
   assert.equal(run.host.failed, false, `no trap: ${run.host.failure?.message}`);
-  assert.ok(peak <= 4 * size + 2 * MiB, `peak ${(peak / MiB).toFixed(1)} MiB for ${(size / MiB).toFixed(1)} MiB (bound 4x + 2 MiB)`);
+  assert.ok(
+    peak <= 4 * size + 2 * MiB,
+    `peak ${(peak / MiB).toFixed(1)} MiB for ${(size / MiB).toFixed(1)} MiB (bound 4x + 2 MiB)`,
+  );
 }
 
 function warn(run: Run): string {
@@ -120,7 +127,11 @@ function sse(events: string[]): string {
 
 test("SSE with n: 2: only choice 0's deltas reach the JSON-mode model", async () => {
   const ev = (i: number, t: string) => JSON.stringify({ choices: [{ index: i, delta: { content: t } }] });
-  const run = await respond({}, sse([ev(0, "Hang"), ev(1, "XX"), ev(0, "zhou "), ev(1, "YY"), ev(0, "sunny")]), "text/event-stream");
+  const run = await respond(
+    {},
+    sse([ev(0, "Hang"), ev(1, "XX"), ev(0, "zhou "), ev(1, "YY"), ev(0, "sunny")]),
+    "text/event-stream",
+  );
   assert.ok(run.call, "called");
   const request = JSON.parse(run.call!.bodyText);
   assert.equal(request.messages[1].content, "Hangzhou sunny");
@@ -137,7 +148,9 @@ test("SSE with a leading byte order mark is read like one without", async () => 
 
 test("SSE event: error passes the stream through untouched (or a 502 with onFailure: error), whatever its data", async () => {
   const body =
-    "data: " + JSON.stringify({ choices: [{ index: 0, delta: { content: "partial" } }] }) + "\n\n" +
+    "data: " +
+    JSON.stringify({ choices: [{ index: 0, delta: { content: "partial" } }] }) +
+    "\n\n" +
     'event: error\ndata: {"message":"overloaded"}\n\n';
   const run = await respond({}, body, "text/event-stream");
   assert.equal(run.call, undefined, "no call");
@@ -177,12 +190,18 @@ test("config errors are one line each and never show the apiKey", async () => {
   const host = await loadHost(WASM, { pluginName: "ai-json-mode", logLevel: 0 });
   assert.equal(host.configure({ ...CONFIG, apiKey: "sk-trailing-newline-secret\n" }), false);
   assert.equal(host.configure({ ...CONFIG, model: "deep\r\nseek" }), false);
-  const lines = host.logs.filter((l) => l.levelName === "error" || l.levelName === "critical" || l.levelName === "warn");
+  const lines = host.logs.filter(
+    (l) => l.levelName === "error" || l.levelName === "critical" || l.levelName === "warn",
+  );
   assert.ok(lines.length >= 2, JSON.stringify(host.logs));
   for (const l of lines) {
     assert.ok(!l.message.includes("\n") && !l.message.includes("\r"), `one line: ${JSON.stringify(l.message)}`);
     assert.ok(!l.message.includes("sk-trailing-newline-secret"), "no key");
   }
   assert.ok(lines.some((l) => l.message.includes("apiKey: control character U+000A")));
-  assert.ok(lines.some((l) => l.message.includes('model: control character U+000D at position 4 is not allowed; got "deep\\r\\nseek"')));
+  assert.ok(
+    lines.some((l) =>
+      l.message.includes('model: control character U+000D at position 4 is not allowed; got "deep\\r\\nseek"'),
+    ),
+  );
 });

@@ -64,7 +64,8 @@ describe("SSE: collecting deltas", () => {
 
 describe("SSE: choice 0 only, BOM, error events", () => {
   it("interleaved deltas of choices 0 and 1 (n: 2): only index 0 is collected", () => {
-    const ev = (i: i32, t: string): string => 'data: {"choices":[{"index":' + i.toString() + ',"delta":{"content":"' + t + '"}}]}\n\n';
+    const ev = (i: i32, t: string): string =>
+      'data: {"choices":[{"index":' + i.toString() + ',"delta":{"content":"' + t + '"}}]}\n\n';
     const s = ev(0, "A") + ev(1, "x") + ev(0, "B") + ev(1, "y") + ev(1, "z") + ev(0, "C") + "data: [DONE]\n\n";
     const r = collectSse(bytes(s));
     expect(r.ok).toBe(true);
@@ -75,12 +76,14 @@ describe("SSE: choice 0 only, BOM, error events", () => {
     expect(first.get("choices")!.at(0)!.get("index")!.asNumber()).toBe(1);
   });
   it("a choice with index 0 counts wherever it stands; one without an index counts by position", () => {
-    const s = 'data: {"choices":[{"index":1,"delta":{"content":"x"}},{"index":0,"delta":{"content":"A"}}]}\n\n' +
+    const s =
+      'data: {"choices":[{"index":1,"delta":{"content":"x"}},{"index":0,"delta":{"content":"A"}}]}\n\n' +
       'data: {"choices":[{"delta":{"content":"B"}},{"delta":{"content":"y"}}]}\n\n';
     expect(collectSse(bytes(s)).content).toBe("AB");
   });
   it("usage still comes from the last chunk that has one, whatever its choices", () => {
-    const s = 'data: {"choices":[{"index":1,"delta":{"content":"x"}}],"usage":{"total_tokens":5}}\n\n' +
+    const s =
+      'data: {"choices":[{"index":1,"delta":{"content":"x"}}],"usage":{"total_tokens":5}}\n\n' +
       'data: {"choices":[{"index":0,"delta":{"content":"A"}}]}\n\n';
     const r = collectSse(bytes(s));
     expect(r.content).toBe("A");
@@ -96,7 +99,9 @@ describe("SSE: choice 0 only, BOM, error events", () => {
   it("event: error fails the stream whatever its data holds", () => {
     const content = "data: " + chunk('"a"') + "\n\nevent: error\ndata: " + chunk('"oops"') + "\n\n";
     expect(collectSse(bytes(content)).reason).toBe("stream event 1 is an error event (event: error)");
-    expect(collectSse(bytes("event: error\ndata: {\"message\":\"overloaded\"}\n\n")).reason).toBe("stream event 0 is an error event (event: error)");
+    expect(collectSse(bytes('event: error\ndata: {"message":"overloaded"}\n\n')).reason).toBe(
+      "stream event 0 is an error event (event: error)",
+    );
     expect(collectSse(bytes("event: error\ndata: not json\n\n")).ok).toBe(false);
     // the event type holds for one event only
     const after = "event: error2\ndata: " + chunk('"a"') + "\n\nevent: message\ndata: " + chunk('"b"') + "\n\n";
@@ -114,7 +119,9 @@ describe("SSE: choice 0 only, BOM, error events", () => {
 
 describe("SSE: writing the converted stream", () => {
   it("one chunk with the JSON text and finish_reason stop, then [DONE]", () => {
-    const first = parseJsonString('{"id":"c1","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[]}').value;
+    const first = parseJsonString(
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[]}',
+    ).value;
     const out = text(buildSseOutput(first, bytes('{"output":"hi"}'), null, null));
     expect(out.startsWith("data: ")).toBe(true);
     expect(out.endsWith("\n\ndata: [DONE]\n\n")).toBe(true);
