@@ -28,10 +28,17 @@ function compiledFailureCodes(): string[] {
     );
     const out = join(dir, "entry.wasm");
     const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
-    const r = spawnSync(process.execPath, [asc, entry, "-o", out, "--runtime", "stub", "-O1"], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [asc, entry, "-o", out, "--runtime", "stub", "-O1"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`asc failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), {
-      env: { abort: () => { throw new Error("abort"); } },
+      env: {
+        abort: () => {
+          throw new Error("abort");
+        },
+      },
     });
     const ptr = (exports.failureCodes as () => number)();
     const mem = (exports.memory as WebAssembly.Memory).buffer;
@@ -83,8 +90,8 @@ describe("failure codes", () => {
   });
 
   for (const [file, paragraph, row] of [
-    ["README.md", ["`code` names the cause (", "):"], ["| `ai_json_mode.failed.<code>` |", "\n"]],
-    ["README.zh-CN.md", ["`code` 指明原因（", "）"], ["| `ai_json_mode.failed.<code>` |", "\n"]],
+    ["README.md", ["`code` names the cause (", "):"], ["| `ai_json_mode.failed.<code>`", "\n"]],
+    ["README.zh-CN.md", ["`code` 指明原因（", "）"], ["| `ai_json_mode.failed.<code>`", "\n"]],
   ] as const) {
     it(`${file} lists the same codes (onFailure: error, and the failed.<code> counter)`, () => {
       const text = readFileSync(join(root, file), "utf8");
