@@ -9,6 +9,8 @@ export declare function proxy_get_log_level(levelOut: usize): u32;
 
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(pathPtr: usize, pathSize: usize, valuePtrOut: usize, valueSizeOut: usize): u32;
+@external("env", "proxy_set_property")
+export declare function proxy_set_property(pathPtr: usize, pathSize: usize, valuePtr: usize, valueSize: usize): u32;
 
 @external("env", "proxy_get_header_map_value")
 export declare function proxy_get_header_map_value(mapType: u32, keyPtr: usize, keySize: usize, valuePtrOut: usize, valueSizeOut: usize): u32;
