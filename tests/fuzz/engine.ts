@@ -490,7 +490,7 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   const clientAuth = first(toPairs(r.req.headers), "authorization");
   if (auth.length !== 1) r.problem(`call has ${auth.length} authorization headers`);
   if (clientAuth !== undefined && auth.includes(clientAuth)) r.problem("the client's authorization header was forwarded to the JSON-mode call");
-  if (first(h, "x-ai-json-mode") !== "1") r.problem(`call lacks x-ai-json-mode: 1 (${short(h)})`);
+  if (!/^[0-9a-f]{32}$/.test(first(h, "x-ai-json-mode") ?? "")) r.problem(`call lacks the x-ai-json-mode marker (${short(h)})`);
   if (call.method !== "POST") r.problem(`call method ${call.method}`);
   const p = ref.parseBytes(call.body);
   if (!p.ok || !isObj(p.value)) {
@@ -512,7 +512,9 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   if (call.path !== u.path) r.problem(`call :path ${call.path}, expected ${u.path}`);
   if (call.authority !== authority) r.problem(`call :authority ${call.authority}, expected ${authority}`);
   if (auth[0] !== `Bearer ${cfg.apiKey}`) r.problem(`call authorization is not the configured key`);
-  if (call.timeoutMs !== (cfg.timeout ?? 50000)) r.problem(`call timeout ${call.timeoutMs}, expected ${cfg.timeout ?? 50000}`);
+  // Each attempt: min(timeout, what is left of totalTimeout); answers here come within milliseconds.
+  const wantTimeout = Math.min(cfg.timeout ?? 50000, 120000);
+  if (call.timeoutMs > wantTimeout || call.timeoutMs < wantTimeout - 10000) r.problem(`call timeout ${call.timeoutMs}, expected ${wantTimeout}`);
   if (first(h, "content-type") !== "application/json") r.problem(`call content-type ${first(h, "content-type")}`);
   if (body.model !== cfg.model) r.problem(`call model ${short(body.model)}, expected ${cfg.model}`);
   if (body.stream !== false) r.problem(`call stream ${short(body.stream)}`);
@@ -605,15 +607,18 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
     if (mine.length > 6) r.problem(`${mine.length} calls (maxRetries is at most 5)`);
     return; // unknown config: any valid outcome
   }
-  const applies = cfg !== null && !r.req.loop;
-  // Request phase: accept-encoding removed when the plugin applies; nothing else changed.
+  // A client's x-ai-json-mode never carries the plugin's marker: it switches nothing off.
+  const applies = cfg !== null;
+  // Request phase: accept-encoding and a client's x-ai-json-mode removed when the plugin applies; nothing else changed.
   const released = s.request.headers;
   if (applies) {
     if (first(released, "accept-encoding") !== undefined) r.problem("accept-encoding forwarded upstream");
-    if (!pairsEqual(without(released, ["accept-encoding"]), without(reqIn, ["accept-encoding"]))) r.problem(`request headers changed: ${short(released, 400)}`);
+    if (first(released, "x-ai-json-mode") !== undefined) r.problem("the client's x-ai-json-mode forwarded upstream");
+    const edited = ["accept-encoding", "x-ai-json-mode"];
+    if (!pairsEqual(without(released, edited), without(reqIn, edited))) r.problem(`request headers changed: ${short(released, 400)}`);
   } else if (!pairsEqual(released, reqIn)) r.problem(`request headers changed although the plugin does not apply: ${short(released, 400)}`);
   if (!applies) {
-    if (mine.length) r.problem(`${mine.length} calls although the plugin does not apply (${cfg === null ? "no config for route " + r.req.routeName : "loop guard"})`);
+    if (mine.length) r.problem(`${mine.length} calls although the plugin does not apply (no config for route ${r.req.routeName})`);
     if (outcome !== "original") r.problem(`outcome ${outcome}, expected the original response (plugin does not apply)`);
     return;
   }
@@ -690,7 +695,7 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
   const problems: string[] = [];
   if (lengths.length !== 1 || lengths[0] !== String(s.body.length)) problems.push(`content-length ${short(lengths)} for ${s.body.length} body bytes`);
   const types = all(out, "content-type");
-  const untouched = ["content-type", "content-length", "mode", ":status"];
+  const untouched = ["content-type", "content-length", "mode", ":status", "x-should-retry"];
   if (!pairsEqual(without(out, untouched), without(resIn, untouched))) problems.push(`other headers changed: ${short(out, 300)}`);
   const parsed = ref.parseBytes(s.body);
   if (s.status === 502) {
@@ -698,6 +703,13 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
     const e = parsed.ok && isObj(parsed.value) ? parsed.value.error : undefined;
     if (!isObj(e) || e.type !== "json_mode_error" || typeof e.message !== "string" || typeof e.code !== "string") problems.push(`error body ${short(s.body)}`);
     if (r.cfg && r.cfg.onFailure !== "error") problems.push("502 error although onFailure is not error");
+    // x-should-retry: false unless a retry may help (the call got no answer, or 408, 429, 5xx).
+    const lastAnswer = r.calls.length ? r.calls[r.calls.length - 1].answer : undefined;
+    const retryable =
+      isObj(e) && e.code === "call_failed" &&
+      (lastAnswer === undefined || lastAnswer.kind !== "http" || [408, 429].includes(lastAnswer.status) || lastAnswer.status >= 500);
+    const retry = all(out, "x-should-retry");
+    if (retryable ? retry.length !== 0 : retry.length !== 1 || retry[0] !== "false") problems.push(`x-should-retry ${short(retry)} for ${isObj(e) ? e.code : "?"}`);
     return verdict("error");
   }
   if (first(out, ":status") !== first(resIn, ":status")) problems.push(`:status ${first(out, ":status")}`);
