@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4), for values derived from the plugin configuration, and
 // a comparison that takes the same time wherever two strings differ.
 
-const K: u32[] = [
+const K: StaticArray<u32> = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -14,7 +14,7 @@ const K: u32[] = [
 
 /** The SHA-256 digest of `data` (32 bytes). */
 export function sha256(data: Uint8Array): Uint8Array {
-  const h: u32[] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+  const h: StaticArray<u32> = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
   const n = data.length;
   // Message + 0x80 + zeros + 64-bit big-endian bit length, padded to 64 bytes.
   const total = ((n + 9 + 63) >> 6) << 6;
@@ -23,24 +23,26 @@ export function sha256(data: Uint8Array): Uint8Array {
   msg[n] = 0x80;
   const bits: u64 = <u64>n * 8;
   for (let i = 0; i < 8; i++) msg[total - 1 - i] = <u8>(bits >> (<u64>i * 8));
-  const w = new Array<u32>(64);
+  const w = new StaticArray<u32>(64);
   for (let off = 0; off < total; off += 64) {
     for (let t = 0; t < 16; t++) {
       const p = off + t * 4;
-      w[t] = (<u32>msg[p] << 24) | (<u32>msg[p + 1] << 16) | (<u32>msg[p + 2] << 8) | <u32>msg[p + 3];
+      const v = (<u32>unchecked(msg[p]) << 24) | (<u32>unchecked(msg[p + 1]) << 16) | (<u32>unchecked(msg[p + 2]) << 8) | <u32>unchecked(msg[p + 3]);
+      unchecked((w[t] = v));
     }
     for (let t = 16; t < 64; t++) {
-      const a = w[t - 15];
-      const b = w[t - 2];
+      const a = unchecked(w[t - 15]);
+      const b = unchecked(w[t - 2]);
       const s0 = rotr<u32>(a, 7) ^ rotr<u32>(a, 18) ^ (a >>> 3);
       const s1 = rotr<u32>(b, 17) ^ rotr<u32>(b, 19) ^ (b >>> 10);
-      w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+      const v = unchecked(w[t - 16]) + s0 + unchecked(w[t - 7]) + s1;
+      unchecked((w[t] = v));
     }
     let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (let t = 0; t < 64; t++) {
       const s1 = rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
       const ch = (e & f) ^ (~e & g);
-      const t1 = k + s1 + ch + K[t] + w[t];
+      const t1 = k + s1 + ch + unchecked(K[t]) + unchecked(w[t]);
       const s0 = rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22);
       const maj = (a & b) ^ (a & c) ^ (b & c);
       const t2 = s0 + maj;

@@ -70,6 +70,14 @@ export class RootContext extends BaseContext {
     return this.pending.size;
   }
 
+  /** Number of pending calls whose target is still held (their stream is alive). */
+  get heldCallTargets(): i32 {
+    const calls = this.pending.values();
+    let n = 0;
+    for (let i = 0; i < calls.length; i++) if (calls[i].target !== null) n++;
+    return n;
+  }
+
   /**
    * The stream ended while calls it made are still out: drop their targets at
    * once, so whatever a target holds (a body, a parsed document, a request)
