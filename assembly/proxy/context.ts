@@ -24,11 +24,7 @@ export abstract class HttpCallTarget {
 }
 
 class PendingCall {
-  /** null once the stream ended: its answer is then dropped unread. */
-  target: HttpCallTarget | null;
-  constructor(public streamId: u32, target: HttpCallTarget) {
-    this.target = target;
-  }
+  constructor(public streamId: u32, public target: HttpCallTarget) {}
 }
 
 export class BaseContext {
@@ -65,45 +61,35 @@ export class RootContext extends BaseContext {
     return d;
   }
 
-  /** Number of calls dispatched and not answered yet (abandoned ones included). */
+  /** Number of calls whose answer a live stream waits for. */
   get pendingCallCount(): i32 {
     return this.pending.size;
   }
 
-  /** Number of pending calls whose target is still held (their stream is alive). */
-  get heldCallTargets(): i32 {
-    const calls = this.pending.values();
-    let n = 0;
-    for (let i = 0; i < calls.length; i++) if (calls[i].target !== null) n++;
-    return n;
-  }
-
   /**
-   * The stream ended while calls it made are still out: drop their targets at
-   * once, so whatever a target holds (a body, a parsed document, a request)
-   * can be reclaimed now rather than when the answer comes. The answers are
-   * then ignored.
+   * The stream ended while calls it made are still out: forget them at once,
+   * so whatever their targets hold (a body, a parsed document, a request) can
+   * be reclaimed now rather than when the answers come, and nothing is kept
+   * per abandoned call. Their answers are then dropped unread.
    */
   abandonCalls(stream: HttpContext): void {
     const tokens = stream.callTokens;
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (this.pending.has(t)) this.pending.get(t).target = null;
-    }
+    for (let i = 0; i < tokens.length; i++) this.pending.delete(tokens[i]);
     stream.callTokens = [];
   }
 
   /** Routes an HTTP call's answer to the stream that made the call. */
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
     if (!this.pending.has(token)) {
-      host.log(LogLevelValues.warn, "http call answer for unknown token " + token.toString());
+      // The stream that made the call has ended (abandonCalls).
+      host.log(LogLevelValues.debug, "http call " + token.toString() + " answered after its stream ended; dropped");
       return;
     }
     const call = this.pending.get(token);
     this.pending.delete(token);
     const target = call.target;
     const stream = getHttpContext(call.streamId);
-    if (target === null || stream === null) {
+    if (stream === null) {
       host.log(LogLevelValues.debug, "http call answer after stream " + call.streamId.toString() + " ended; dropped");
       return;
     }
