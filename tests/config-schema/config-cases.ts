@@ -172,3 +172,21 @@ export const RELIABILITY_CASES: ConfigCase[] = [
   bad("streaming unknown", { ...BASE, streaming: "buffer" }),
   bad("an invalid JSON-reliability field in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxRetries: 9 }] }),
 ];
+
+/** Rows about Higress's limits (maxBodyBytes, totalTimeout). */
+export const LIMIT_CASES: ConfigCase[] = [
+  ok("maxBodyBytes 1 KiB", { ...BASE, maxBodyBytes: 1024 }),
+  ok("maxBodyBytes 64 MiB", { ...BASE, maxBodyBytes: 67108864 }),
+  ok("totalTimeout 1000 with a shorter timeout", { ...BASE, totalTimeout: 1000, timeout: 500 }),
+  ok("totalTimeout 600000 (accepted with a warning: above Higress's idle timeout)", { ...BASE, totalTimeout: 600000 }),
+  ok("timeout above totalTimeout (accepted with a warning: cut to the budget)", { ...BASE, timeout: 600000, totalTimeout: 60000 }),
+  ok("both fields in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxBodyBytes: 2048, totalTimeout: 30000 }] }),
+  bad("maxBodyBytes below 1 KiB", { ...BASE, maxBodyBytes: 1023 }),
+  bad("maxBodyBytes above 64 MiB", { ...BASE, maxBodyBytes: 67108865 }),
+  bad("maxBodyBytes not an integer", { ...BASE, maxBodyBytes: 4096.5 }),
+  bad("maxBodyBytes as a string", { ...BASE, maxBodyBytes: "10MiB" }),
+  bad("totalTimeout below 1000", { ...BASE, totalTimeout: 999 }),
+  bad("totalTimeout above 600000", { ...BASE, totalTimeout: 600001 }),
+  bad("totalTimeout as a string", { ...BASE, totalTimeout: "120s" }),
+  bad("an invalid limit in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxBodyBytes: 0 }] }),
+];

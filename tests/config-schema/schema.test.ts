@@ -2,7 +2,7 @@
 // English and Chinese, and accepts and rejects the rows of the configuration table.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CORE_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
+import { CORE_CASES, LIMIT_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
 import { loadSchema, schemaCheck, strictAjv } from "./schema-util.ts";
 
 const schema = loadSchema();
@@ -29,9 +29,9 @@ describe("plugin-config.schema.json", () => {
 
   it("lists the configuration fields of the plugin", () => {
     assert.deepEqual([...FIELDS].sort(), [
-      "_rules_", "apiKey", "jsonSchema", "maxRetries", "maxTokens", "model", "onFailure", "output",
+      "_rules_", "apiKey", "jsonSchema", "maxBodyBytes", "maxRetries", "maxTokens", "model", "onFailure", "output",
       "responseFormat", "serviceFQDN", "serviceHost", "servicePort", "streaming", "systemPrompt",
-      "temperature", "timeout", "url",
+      "temperature", "timeout", "totalTimeout", "url",
     ]);
   });
 
@@ -72,6 +72,8 @@ describe("plugin-config.schema.json", () => {
     const defaults = Object.fromEntries(FIELDS.filter((f) => "default" in schema.properties[f]).map((f) => [f, schema.properties[f].default]));
     assert.deepEqual(defaults, {
       timeout: 50000,
+      totalTimeout: 120000,
+      maxBodyBytes: 10485760,
       maxRetries: 2,
       responseFormat: "json_object",
       output: "body",
@@ -98,3 +100,4 @@ function checkRows(cases: ConfigCase[]) {
 
 describe("schema against the configuration table: core fields", () => checkRows(CORE_CASES));
 describe("schema against the configuration table: JSON-reliability fields", () => checkRows(RELIABILITY_CASES));
+describe("schema against the configuration table: limits", () => checkRows(LIMIT_CASES));
