@@ -5,6 +5,7 @@
 //   ai_json_mode.failed.<code>          conversions that failed, by failure code
 //                                        (also counted under passthrough.<code> or answered as errors)
 //   ai_json_mode.error_response         failures answered with a 502 (onFailure: error)
+//   ai_json_mode.loop_header_removed    client requests whose x-ai-json-mode was not the plugin's marker
 
 import { CounterMetrics } from "../higress";
 
