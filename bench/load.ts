@@ -12,14 +12,19 @@
 // adds (on - off; it includes the JSON-mode call's round trip), errors (any
 // failed request, wrong status or body not as expected: must be 0), and the
 // VM's memory pages before and after. Exits 1 on any error.
+//
+// The plugin is built first when missing or stale. No child outlives the
+// run: the parent kills its children when it exits (or is interrupted), and
+// a child exits as soon as its IPC channel to the parent closes.
 import { fork, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { cpus } from "node:os";
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { BuildError, ensurePluginBuilt, PLUGIN_WASM as WASM } from "../host/build.ts";
+import type { LogEntry } from "../host/index.ts";
 
 const SELF = fileURLToPath(import.meta.url);
-const WASM = fileURLToPath(new URL("../build/plugin.wasm", import.meta.url));
 const PATH = "/api/openai/v1/chat/completions";
 
 function arg(name: string, fallback: number): number {
@@ -38,8 +43,11 @@ const role = process.argv.includes("--role") ? process.argv[process.argv.indexOf
 // ---------------------------------------------------------------------------
 // Child: the mocks
 
+// A child goes when its parent goes (the IPC channel closes, even on SIGKILL).
+if (role !== "main") process.on("disconnect", () => process.exit(0));
+
 if (role === "mocks") {
-  const { startChatMock, startJsonModeMock } = await import("../host/mock-llm.ts");
+  const { startChatMock, startJsonModeMock } = await import("../host/index.ts");
   const chat = await startChatMock();
   const deepseek = await startJsonModeMock();
   process.send!({ chat: chat.url, deepseek: deepseek.url });
@@ -134,8 +142,18 @@ if (role === "client") {
 // ---------------------------------------------------------------------------
 // Main: the gateways, the phases, the report
 
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running (on exit, on a signal, after an error). */
+function killChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();
+  children.clear();
+}
+
 function child(r: string): Promise<{ proc: ChildProcess; first: any }> {
   const proc = fork(SELF, ["--role", r], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(proc);
+  proc.once("exit", () => children.delete(proc));
   return new Promise((resolve, reject) => {
     proc.once("message", (first) => resolve({ proc, first }));
     proc.once("exit", (code) => reject(new Error(`${r} process exited with ${code}`)));
@@ -154,7 +172,21 @@ function pct(sorted: number[], p: number): number {
 }
 
 if (role === "main") {
-  const { startGateway } = await import("../host/gateway.ts");
+  process.on("exit", killChildren);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      killChildren();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+  try {
+    ensurePluginBuilt((line) => console.error(`[load] ${line}`));
+  } catch (e) {
+    if (!(e instanceof BuildError)) throw e;
+    console.error(`[load] ${e.message}`);
+    process.exit(1);
+  }
+  const { startGateway } = await import("../host/index.ts");
   const requests = arg("requests", 10000);
   const concurrency = arg("concurrency", 100);
   const warmup = arg("warmup", 1000);
@@ -177,7 +209,7 @@ if (role === "main") {
     clusters: { "outbound|443||deepseek.dns": deepseek },
   });
   const warnings: string[] = [];
-  const on = await startGateway({ config: gatewayConfig(true), port: 0, onLog: (e) => e.level >= 3 && warnings.length < 20 && warnings.push(e.message) });
+  const on = await startGateway({ config: gatewayConfig(true), port: 0, onLog: (e: LogEntry) => e.level >= 3 && warnings.length < 20 && warnings.push(e.message) });
   const off = await startGateway({ config: gatewayConfig(false), port: 0 });
   const host = on.host!;
 

@@ -7,20 +7,29 @@
 //   phase 2: the call's answer -> the response is resumed
 //            (proxy_on_http_call_response returns),
 // for 1 KB, 64 KB and 1 MB completions, in µs (median, p90) and MB/s of
-// completion, side by side with bench/reference.ts: the same transform in
+// completion, side by side with tests/kit/reference.ts: the same transform in
 // plain TypeScript with V8's JSON.parse / JSON.stringify / TextDecoder /
 // TextEncoder. The plugin figures include the host's share (copying the
 // body into the VM, reading the call and the new body out), as in Envoy.
 // Target: within 2x of the V8 figure at 64 KB and 1 MB. Also prints the
-// size of the release build/plugin.wasm (target: at most 64 KB).
-import { readFileSync, statSync } from "node:fs";
+// size of the release build/plugin.wasm (target: at most 64 KB), which is
+// built first when missing or stale (not with --wasm).
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
-import { fileURLToPath } from "node:url";
-import { loadHost } from "../host/host.ts";
-import * as ref from "./reference.ts";
-import { completion } from "./memory.ts";
+import { BuildError, ensurePluginBuilt, PLUGIN_WASM } from "../host/build.ts";
+import { loadHost } from "../host/index.ts";
+import { completion } from "../tests/kit/drive.ts";
+import * as ref from "../tests/kit/reference.ts";
 
-const WASM = process.argv.includes("--wasm") ? process.argv[process.argv.indexOf("--wasm") + 1] : fileURLToPath(new URL("../build/plugin.wasm", import.meta.url));
+const WASM = process.argv.includes("--wasm") ? process.argv[process.argv.indexOf("--wasm") + 1] : PLUGIN_WASM;
+try {
+  if (WASM === PLUGIN_WASM) ensurePluginBuilt((line) => console.error(`[bench] ${line}`));
+  else if (!WASM || !existsSync(WASM)) throw new BuildError(`--wasm ${WASM ?? ""}: file not found`);
+} catch (e) {
+  if (!(e instanceof BuildError)) throw e;
+  console.error(`[bench] ${e.message}`);
+  process.exit(1);
+}
 const CONFIG = {
   url: "https://api.deepseek.com/v1/chat/completions",
   model: "deepseek-chat",

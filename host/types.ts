@@ -64,6 +64,50 @@ export interface HostOptions {
   now?: () => bigint;
   /** WASI environment variables (environ_get). Default none. */
   env?: Record<string, string>;
+  /**
+   * Called after every host function call that changes state, with its
+   * decoded arguments and its result (see TraceEntry). Default none: the
+   * host functions then run without any tracing cost.
+   */
+  trace?: (entry: TraceEntry) => void;
+}
+
+/**
+ * One call of a state-changing host function, as HostOptions.trace sees it.
+ * `args` are decoded as the module passed them (strings as text, header maps
+ * as pairs or null when malformed, payloads as byte lengths); when they
+ * cannot be read (out of bounds) `args` holds the raw numbers.
+ *
+ * | name | args |
+ * |---|---|
+ * | proxy_log | level, message |
+ * | fd_write (WASI) | fd, text |
+ * | proxy_set_property | path (dotted), value length |
+ * | proxy_add_header_map_value, proxy_replace_header_map_value | map type, key, value |
+ * | proxy_remove_header_map_value | map type, key |
+ * | proxy_set_header_map_pairs | map type, pairs |
+ * | proxy_set_buffer_bytes | buffer type, start, length, data length |
+ * | proxy_http_call | cluster, headers, body length, trailers, timeout ms |
+ * | proxy_send_local_response | status, details, body length, headers, gRPC status |
+ * | proxy_continue_stream, proxy_close_stream | stream type |
+ * | proxy_set_effective_context | context id |
+ * | proxy_define_metric | metric type, name |
+ * | proxy_increment_metric, proxy_record_metric | metric id, value (bigint) |
+ * | proxy_set_tick_period_milliseconds | period ms |
+ * | proxy_set_shared_data | key, value length, cas |
+ * | proxy_register_shared_queue | name |
+ * | proxy_enqueue_shared_queue | queue token, data length |
+ * | proxy_dequeue_shared_queue | queue token |
+ * | proxy_done | (none) |
+ */
+export interface TraceEntry {
+  /** The import's name, e.g. "proxy_replace_header_map_value". */
+  name: string;
+  args: unknown[];
+  /** The WasmResult (WASI: errno) the module got back. */
+  result: number;
+  /** The effective context when the call was made. */
+  contextId: number;
 }
 
 export interface StreamProps {

@@ -87,3 +87,6 @@ export const ABI_MARKERS = [
   ["proxy_abi_version_0_2_0", "0.2.0"],
   ["proxy_abi_version_0_1_0", "0.1.0"],
 ] as const;
+
+/** The root context's id (stream contexts are numbered from 2 on, as in Envoy). */
+export const ROOT_ID = 1;

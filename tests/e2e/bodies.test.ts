@@ -5,17 +5,16 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync, gunzipSync } from "node:zlib";
-import { chatReply } from "../../host/mock-llm.ts";
-import type { Pairs } from "../../host/types.ts";
+import { chatReply, type Pairs } from "../../host/index.ts";
 import {
   assertConverted, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion, lessonConfig, loadPlugin, metric,
   responseChunks, send, startStack, startUpstream, until, warnLines, type UpstreamReply,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
-async function through(reply: UpstreamReply, opts: { ds?: Parameters<typeof startStack>[0]["ds"]; path?: string } = {}) {
+async function through(reply: UpstreamReply, opts: { ds?: NonNullable<Parameters<typeof startStack>[0]>["ds"]; path?: string } = {}) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(),

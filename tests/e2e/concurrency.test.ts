@@ -3,10 +3,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chatReply } from "../../host/mock-llm.ts";
+import { chatReply } from "../../host/index.ts";
 import {
   assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, metric, send, chatRequest, startStack, until,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const N = 200;
 

@@ -5,14 +5,12 @@
 
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import type { MockBehavior } from "../../host/mock-llm.ts";
-import type { Pairs } from "../../host/types.ts";
-import type { HttpStream, ProxyWasmHost } from "../../host/host.ts";
+import type { MockBehavior, Pairs, HttpStream, ProxyWasmHost } from "../../host/index.ts";
 import {
   DS_CLUSTER, KEY, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion,
   dsCompletion, lessonConfig, loadPlugin, metric, send, startStack, startUpstream, until, warnLines,
   type StackOptions, type UpstreamReply,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const ORIGINAL = completion("Beijing is the capital of China; it has about 21 million people.");
 

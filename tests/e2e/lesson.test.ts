@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { startGateway } from "../../host/gateway.ts";
-import { chatReply, startChatMock, startJsonModeMock } from "../../host/mock-llm.ts";
+import { startGateway, chatReply, startChatMock, startJsonModeMock } from "../../host/index.ts";
 import {
   KEY, ROOT, WASM, ask, assertConverted, assertNoKey, assertNoLengthMismatch, captureStreams,
   lessonConfig, metric, send, startStack, until, warnLines,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 test("lesson: the client gets the JSON object, with mode: json and a correct content-length", async () => {
   const stack = await startStack({ config: lessonConfig({ serviceHost: "deepseek.internal.test" }) });

@@ -5,13 +5,12 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { chatReply } from "../../host/mock-llm.ts";
-import type { Pairs } from "../../host/types.ts";
+import { chatReply, type Pairs } from "../../host/index.ts";
 import {
   DS_CLUSTER, KEY, ask, assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest,
   completion, dsCompletion, lessonConfig, loadPlugin, metric, metricDelta, metricSnapshot, send, startStack,
   startUpstream, until, warnLines, type Stack, type StackOptions,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const SCHEMA = {
   type: "object",

@@ -4,12 +4,11 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chatReply } from "../../host/mock-llm.ts";
-import type { Pairs } from "../../host/types.ts";
+import { chatReply, type Pairs } from "../../host/index.ts";
 import {
   assertConverted, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, completion, metric, send,
   startStack, startUpstream, until, warnLines, type Stack, type Upstream,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const KEYS = {
   a: "sk-route-a-91c0e55d7b",

@@ -5,14 +5,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { chatReply } from "../../host/mock-llm.ts";
-import type { HttpStream, ProxyWasmHost } from "../../host/host.ts";
-import type { Pairs } from "../../host/types.ts";
+import { chatReply, type HttpStream, type ProxyWasmHost, type Pairs } from "../../host/index.ts";
 import {
   assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, dsCompletion,
   lessonConfig, loadPlugin, metric, responseChunks, send, sseBody, sseEvents, startStack, startUpstream, until,
   warnLines, type UpstreamReply,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const USAGE = { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 };
 const DS_USAGE = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 };

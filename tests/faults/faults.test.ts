@@ -9,9 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { readFileSync } from "node:fs";
-import { startGateway, type Gateway } from "../../host/gateway.ts";
-import { startChatMock, startJsonModeMock, type MockServer, type MockBehavior } from "../../host/mock-llm.ts";
-import type { LogEntry } from "../../host/host.ts";
+import { startGateway, startChatMock, startJsonModeMock, type Gateway, type MockServer, type MockBehavior, type LogEntry } from "../../host/index.ts";
 
 const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const COMPLETION = readFileSync(new URL("../fixtures/qwen-chat-completion.json", import.meta.url));

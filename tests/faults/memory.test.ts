@@ -6,7 +6,7 @@
 // context is left alive.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { driveRequests, newHost } from "../../bench/memory.ts";
+import { driveRequests, newHost } from "../kit/drive.ts";
 
 async function pagesAt(requests: number, bodySize: number, checkpoints: number[]): Promise<Record<number, number>> {
   const host = await newHost();
@@ -17,6 +17,7 @@ async function pagesAt(requests: number, bodySize: number, checkpoints: number[]
       if (checkpoints.includes(i)) pages[i] = h.memoryPages();
     },
   });
+  assert.equal(stats.converted + stats.original + stats.other + stats.aborted, requests, `every outcome is counted: ${JSON.stringify(stats)}`);
   assert.ok(stats.converted > requests / 2, `${stats.converted} conversions`);
   assert.ok(stats.original > 0, "some passthroughs");
   assert.equal(host.failed, false);

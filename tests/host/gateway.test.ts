@@ -10,9 +10,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { startGateway, GatewayConfigError, resolveGatewayConfig, loadGatewayConfigFile, type GatewayConfig } from "../../host/gateway.ts";
-import type { LogEntry } from "../../host/types.ts";
-import { buildModule, handEncodedPairs, watFile } from "./kit.ts";
+import { startGateway, GatewayConfigError, resolveGatewayConfig, loadGatewayConfigFile, type GatewayConfig, type LogEntry } from "../../host/index.ts";
+import { buildModule, handEncodedPairs, watFile } from "../kit/wat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "host-gateway-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -448,6 +447,7 @@ test("config: YAML file, ${VAR} expansion, wasm path relative to the file, error
   assert.equal(c.clusters.get("outbound|443||deepseek.dns")!.url.href, "http://127.0.0.1:18002/");
 
   assert.throws(() => loadGatewayConfigFile(file, {}), /plugin\.config\.apiKey: environment variable DEEPSEEK_KEY is not set/);
+  assert.throws(() => loadGatewayConfigFile(file, { DEEPSEEK_KEY: "" }), /plugin\.config\.apiKey: environment variable DEEPSEEK_KEY is empty/);
   const bad = (cfg: unknown, re: RegExp): void =>
     assert.throws(() => resolveGatewayConfig(cfg, { env: {} }), (e: Error) => e instanceof GatewayConfigError && re.test(e.message));
   const route = { name: "r", prefix: "/", upstream: "http://127.0.0.1:1" };

@@ -3,8 +3,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadHost, WasmResult } from "../../host/host.ts";
-import { buildModule, compileWat, buildWat, handEncodedPairs, messages } from "./kit.ts";
+import { loadHost, WasmResult } from "../../host/index.ts";
+import { buildModule, compileWat, buildWat, handEncodedPairs, messages } from "../kit/wat.ts";
 
 test("start-up order: _initialize, main, root context 1, vm start, configure (and reconfigure)", async () => {
   const wasm = await buildModule({

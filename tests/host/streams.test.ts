@@ -4,8 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadHost, WasmResult, FAIL_STREAM_DETAILS, type HttpCall } from "../../host/host.ts";
-import { buildModule, handEncodedPairs, messages } from "./kit.ts";
+import { loadHost, WasmResult, FAIL_STREAM_DETAILS, type HttpCall } from "../../host/index.ts";
+import { buildModule, handEncodedPairs, messages } from "../kit/wat.ts";
 
 const CLUSTER = "outbound|443||deepseek.dns";
 

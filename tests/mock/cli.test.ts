@@ -2,7 +2,9 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -19,6 +21,7 @@ import {
   parseArgs,
   providerHint,
 } from "../../host/cli.ts";
+import { loadGatewayConfigFile } from "../../host/index.ts";
 
 describe("parseArgs", () => {
   test("defaults: no config, no port, build on", () => {
@@ -41,6 +44,14 @@ describe("parseArgs", () => {
     assert.throws(() => parseArgs([], { PORT: "http" }), /PORT: expected a port number/);
     assert.throws(() => parseArgs(["--port"], {}), /--port needs a value/);
     assert.throws(() => parseArgs(["--port", "--no-build"], {}), /--port needs a value/);
+  });
+
+  test("a negative port is a bad port number, not a missing value", () => {
+    assert.throws(() => parseArgs(["--port", "-1"], {}), /^Error: --port: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["-p", "-1"], {}), /^Error: -p: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["--port=-1"], {}), /--port: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs([], { PORT: "-1" }), /^Error: PORT: expected a port number 0-65535, got -1$/);
+    assert.throws(() => parseArgs(["--host", "-1"], {}), /--host needs a value/, "only port flags take a negative number");
   });
 
   test("--config, -c and AI_JSON_MODE_CONFIG; the flag wins", () => {
@@ -110,6 +121,13 @@ clusters:
     assert.equal(expandEnv("$${A}", { A: "a" }), "${A}");
   });
 
+  test("expandEnv refuses a variable without a default that is unset or empty, naming it (as the gateway does)", () => {
+    assert.throws(() => expandEnv("x ${NOPE} y", {}), /environment variable NOPE is not set/);
+    assert.throws(() => expandEnv("${EMPTY}", { EMPTY: "" }), /environment variable EMPTY is empty/);
+    const names = missingEnvVars("a: ${NOPE}\nb: ${EMPTY}\nc: ${SET}\nd: ${DEF:-x}", { EMPTY: "", SET: "s" });
+    assert.deepEqual(names, ["NOPE", "EMPTY"], "npm start's check names exactly what expansion refuses");
+  });
+
   test("examples/local.yaml needs only the mock URLs, which npm start provides", () => {
     const text = readFileSync(join(ROOT, DEFAULT_CONFIG), "utf8");
     assert.deepEqual(missingEnvVars(text, {}).sort(), [MOCK_ENV.chat, MOCK_ENV.json].sort());
@@ -126,11 +144,7 @@ clusters:
 });
 
 describe("example configs against the gateway's config reader", () => {
-  const reader = join(ROOT, "host/gateway-config.ts");
-  const skip = existsSync(reader) ? false : "needs host/gateway-config.ts (not there yet)";
-
-  test("examples/local.yaml is a valid gateway config once the mock URLs are set", { skip }, async () => {
-    const { loadGatewayConfigFile } = await import("../../host/gateway-config.ts");
+  test("examples/local.yaml is a valid gateway config once the mock URLs are set", () => {
     const env = { [MOCK_ENV.chat]: "http://127.0.0.1:1", [MOCK_ENV.json]: "http://127.0.0.1:2" };
     const cfg = loadGatewayConfigFile(join(ROOT, "examples/local.yaml"), env);
     assert.equal(cfg.routes[0].prefix, "/api/openai");
@@ -142,8 +156,7 @@ describe("example configs against the gateway's config reader", () => {
     assert.equal(plugin.servicePort, 443);
   });
 
-  test("examples/real.yaml is a valid gateway config once DEEPSEEK_API_KEY is set", { skip }, async () => {
-    const { loadGatewayConfigFile } = await import("../../host/gateway-config.ts");
+  test("examples/real.yaml is a valid gateway config once DEEPSEEK_API_KEY is set", () => {
     const cfg = loadGatewayConfigFile(join(ROOT, "examples/real.yaml"), { DEEPSEEK_API_KEY: "sk-test" });
     assert.equal(cfg.routes[0].upstream.url.origin, "https://dashscope.aliyuncs.com");
     assert.equal(cfg.routes[0].rewritePrefix, "/compatible-mode");
@@ -262,6 +275,36 @@ describe("the command", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /examples\/real\.yaml needs these environment variables, which are not set: DEEPSEEK_API_KEY\n/);
     assert.doesNotMatch(r.stdout, /\[mock\]/, "no mock for a real config");
+  });
+
+  test("--port -1 is refused as a port number", () => {
+    const r = cli(["--port", "-1"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: --port: expected a port number 0-65535, got -1\n/);
+  });
+
+  test("a port asked for that is busy is an error naming it (--port and PORT); nothing keeps running", async () => {
+    const busy = http.createServer();
+    await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      for (const r of [cli(["--no-build", "--port", String(port)]), cli(["--no-build"], { PORT: String(port) })]) {
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is busy`, "m"));
+        assert.doesNotMatch(r.stdout, /Gateway listening|using a free port/);
+      }
+    } finally {
+      await new Promise<void>((ok) => busy.close(() => ok()));
+    }
+  });
+
+  test("an address the gateway cannot listen on is called invalid, not busy", () => {
+    for (const host of ["999.1.1.1", "no-such-host.invalid"]) {
+      const r = cli(["--no-build", "--port", "0", "--host", host]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: --host ${host.replace(/\./g, "\\.")} is not a valid address to listen on \\(`, "m"));
+      assert.doesNotMatch(r.stdout + r.stderr, /busy|Gateway listening/);
+    }
   });
 
   test("a missing config file is a clear error", () => {

@@ -3,11 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../host/cli.ts";
 
-const missing = ["host/gateway.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
+const missing = ["host/gateway/index.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
 const skip = missing.length ? `needs ${missing.join(" and ")} (not there yet)` : false;
 
 test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { skip, timeout: 60_000 }, async () => {
@@ -69,4 +72,55 @@ test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { s
   clearTimeout(timer);
   if (code === "timeout") child.kill("SIGKILL");
   assert.equal(code, 0, `exit status after SIGINT:\n${out}\n${err}`);
+});
+
+test("a busy port from the config (no --port, no PORT) falls back to a free one and says so", { skip, timeout: 60_000 }, async () => {
+  const busy = http.createServer();
+  await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+  const port = (busy.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), "ai-json-mode-start-"));
+  const file = join(dir, "busy.yaml");
+  writeFileSync(
+    file,
+    readFileSync(join(ROOT, "examples/local.yaml"), "utf8")
+      .replace(/^listen: .*$/m, `listen: { host: 127.0.0.1, port: ${port} }`)
+      .replace(/^  wasm: .*$/m, `  wasm: ${join(ROOT, "build/plugin.wasm")}`),
+  );
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
+  }
+  const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--config", file, "--no-build"], {
+    cwd: ROOT,
+    env: { ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (c) => (out += c));
+  child.stderr.on("data", (c) => (err += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 45_000;
+    while (!/Plugin log lines follow/.test(out)) {
+      if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
+      if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(out, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is busy; using a free port instead\\.`));
+    const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
+    assert.ok(url, out);
+    assert.notEqual(new URL(url).port, String(port));
+    const res = await fetch(`${url}/api/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "x", messages: [{ role: "user", content: "hi" }] }),
+    });
+    assert.deepEqual(await res.json(), { output: "Mock reply to: hi" });
+  } finally {
+    if (child.exitCode === null) child.kill("SIGINT");
+    await new Promise<void>((ok) => busy.close(() => ok()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(await exited, 0, `exit status after SIGINT:\n${out}\n${err}`);
 });

@@ -7,9 +7,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { loadHost, type HttpCall, type HttpStream, type LogEntry, type ProxyWasmHost } from "../../host/host.ts";
-import { startGateway, type Gateway } from "../../host/gateway.ts";
-import { startChatMock, startJsonModeMock, type MockServer } from "../../host/mock-llm.ts";
+import { loadHost, startGateway, startChatMock, startJsonModeMock, type HttpCall, type HttpStream, type LogEntry, type ProxyWasmHost, type Gateway, type MockServer } from "../../host/index.ts";
 
 const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
@@ -149,7 +147,7 @@ describe("the API key is never logged (log level trace)", () => {
 
   test("config errors and warnings never quote the key", async () => {
     const host = await loadHost(WASM, { pluginName: "ai-json-mode", logLevel: 0 });
-    const bad: unknown[] = [
+    const bad: object[] = [
       { ...BASE, url: "ftp://x" },
       { ...BASE, model: 5 },
       { ...BASE, timeout: -1 },

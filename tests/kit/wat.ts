@@ -1,4 +1,5 @@
-// Builds small proxy-wasm test modules from WAT, compiled in-process with wabt.
+// The WAT kit: small proxy-wasm test modules built from WAT, compiled
+// in-process with wabt (used by tests/host).
 //
 // A module is the prelude below (every env.proxy_* import, a 2-page memory, a
 // counting bump `malloc`, logging helpers) plus the test's own functions.
@@ -12,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-type Wabt = Awaited<ReturnType<typeof import("wabt")["default"]>>;
+type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
 let wabt: Promise<Wabt> | undefined;
 
 export async function compileWat(source: string, name = "test.wat"): Promise<Uint8Array> {
@@ -28,7 +29,7 @@ export async function compileWat(source: string, name = "test.wat"): Promise<Uin
   }
 }
 
-/** Reads tests/host/wat/<file>. */
+/** Reads tests/kit/wat/<file>. */
 export function watFile(file: string): string {
   return readFileSync(fileURLToPath(new URL(`./wat/${file}`, import.meta.url)), "utf8");
 }

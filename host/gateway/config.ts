@@ -1,5 +1,7 @@
 // The local gateway's configuration file: reading, ${VAR} expansion and
-// validation. Every error names the field and what was expected.
+// validation; every error names the field and what was expected. This is the
+// one place that expands ${VAR} references and that finds the plugin's .wasm
+// (`npm start` uses the same functions).
 //
 // listen: { host: 127.0.0.1, port: 8080 }
 // plugin:
@@ -16,7 +18,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { LogLevelName } from "./types.ts";
+import type { LogLevelName } from "../types.ts";
 
 export interface ClusterTarget {
   /** Base URL: http:// or https://, optionally with a path prefix. */
@@ -116,7 +118,7 @@ export class GatewayConfigError extends Error {}
 
 const LOG_LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical"];
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /** Reads, expands and validates a YAML (or JSON) configuration file. */
 export function loadGatewayConfigFile(file: string, env: Env = process.env, cwd = process.cwd()): ResolvedGatewayConfig {
@@ -137,7 +139,7 @@ export function loadGatewayConfigFile(file: string, env: Env = process.env, cwd 
 }
 
 /**
- * Expands `${VAR}` / `${VAR:-default}` in every string value and validates.
+ * Expands `${VAR}` / `${VAR:-default}` in every string value (see expandEnv) and validates.
  * Relative wasm paths are tried against baseDir (the config file's folder) first, then cwd.
  */
 export function resolveGatewayConfig(
@@ -149,7 +151,7 @@ export function resolveGatewayConfig(
   const fail = (path: string, msg: string): never => {
     throw new GatewayConfigError(`${source}: ${path}: ${msg}`);
   };
-  const expanded = expandEnv(raw, opts.env ?? process.env, "", fail);
+  const expanded = expandTree(raw, opts.env ?? process.env, "", fail);
   const cfg = object(expanded, "(top level)", fail);
   onlyKeys(cfg, "(top level)", ["listen", "plugin", "routes", "clusters"], fail);
 
@@ -220,7 +222,7 @@ export function resolveGatewayConfig(
     } else {
       const w = str(p.wasm, "plugin.wasm", fail);
       if (w === "") fail("plugin.wasm", "must not be empty");
-      wasmCandidates = isAbsolute(w) ? [w] : [...new Set([resolve(opts.baseDir ?? cwd, w), resolve(cwd, w)])];
+      wasmCandidates = wasmSearchPath(w, opts.baseDir ?? cwd, cwd);
     }
     let failStrategy: "close" | "open" = "close";
     if (p.failStrategy !== undefined) {
@@ -257,9 +259,22 @@ export function resolveGatewayConfig(
   return { listen, plugin, routes, clusters, source };
 }
 
-/** The first existing candidate path of the plugin's .wasm file. */
+/**
+ * Where the plugin's .wasm is looked for: an absolute path as is; a relative
+ * one against the config file's folder first, then the current directory.
+ */
+export function wasmSearchPath(wasm: string, baseDir: string, cwd: string): string[] {
+  return isAbsolute(wasm) ? [wasm] : [...new Set([resolve(baseDir, wasm), resolve(cwd, wasm)])];
+}
+
+/** The first of the candidate paths (from wasmSearchPath) that exists. */
+export function firstExisting(candidates: string[]): string | undefined {
+  return candidates.find((p) => existsSync(p));
+}
+
+/** The plugin's .wasm file: the first existing candidate path, else an error naming the field. */
 export function findWasm(plugin: ResolvedPlugin, source: string): string {
-  const found = plugin.wasmCandidates.find((p) => existsSync(p));
+  const found = firstExisting(plugin.wasmCandidates);
   if (!found) {
     throw new GatewayConfigError(`${source}: plugin.wasm: file not found (tried ${plugin.wasmCandidates.join(", ")})`);
   }
@@ -336,23 +351,83 @@ function target(v: unknown, at: string, fail: Fail): ResolvedTarget {
   return { url: parsed, insecure, sni };
 }
 
-/** Expands ${VAR} and ${VAR:-default} in string values; $${ stays a literal ${. */
-function expandEnv(v: unknown, env: Env, at: string, fail: Fail): unknown {
+/** Expands ${VAR} references in every string value of a parsed config; errors name the field. */
+function expandTree(v: unknown, env: Env, at: string, fail: Fail): unknown {
   if (typeof v === "string") {
-    return v.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, name: string | undefined, def: string | undefined) => {
-      if (m === "$${") return "${";
-      const value = env[name!];
-      if (value !== undefined && value !== "") return value;
-      if (def !== undefined) return def;
-      if (value === "") return "";
-      return fail(at || "(top level)", `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
-    });
+    try {
+      return expandEnv(v, env);
+    } catch (e) {
+      if (e instanceof UnsetVariableError) return fail(at || "(top level)", e.message);
+      throw e;
+    }
   }
-  if (Array.isArray(v)) return v.map((x, i) => expandEnv(x, env, `${at}[${i}]`, fail));
+  if (Array.isArray(v)) return v.map((x, i) => expandTree(x, env, `${at}[${i}]`, fail));
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = expandEnv(x, env, at ? `${at}.${k}` : k, fail);
+    for (const [k, x] of Object.entries(v)) out[k] = expandTree(x, env, at ? `${at}.${k}` : k, fail);
     return out;
   }
   return v;
+}
+
+// ----- ${VAR} references ------------------------------------------------------
+
+// ${VAR} or ${VAR:-default}; `$${` is a literal `${`, not a reference.
+const VAR_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** A ${VAR} without a default whose variable is unset or empty. */
+export class UnsetVariableError extends Error {
+  constructor(readonly variable: string, empty: boolean) {
+    super(
+      `environment variable ${variable} is ${empty ? "empty" : "not set"} (write \${${variable}:-default} to give a default)`,
+    );
+  }
+}
+
+/**
+ * Expands `${VAR}` and `${VAR:-default}` in a string; `$${` gives a literal `${`.
+ * `${VAR:-default}` takes the default when VAR is unset or empty; `${VAR}`
+ * with VAR unset or empty throws UnsetVariableError naming it.
+ */
+export function expandEnv(s: string, env: Env): string {
+  return s.replace(VAR_RE, (_match: string, name: string | undefined, def: string | undefined) => {
+    if (name === undefined) return "${";
+    const value = env[name];
+    if (value !== undefined && value !== "") return value;
+    if (def !== undefined) return def;
+    throw new UnsetVariableError(name, value === "");
+  });
+}
+
+export interface EnvRef {
+  name: string;
+  hasDefault: boolean;
+}
+
+/** Every ${VAR} reference in the config's string values (not keys, not comments), first occurrence of each name. */
+export function configEnvRefs(yamlText: string): EnvRef[] {
+  const seen = new Map<string, EnvRef>();
+  const scan = (s: string) => {
+    for (const m of s.matchAll(VAR_RE)) {
+      if (m[1] === undefined) continue; // $${
+      const prev = seen.get(m[1]);
+      const hasDefault = m[2] !== undefined;
+      if (!prev) seen.set(m[1], { name: m[1], hasDefault });
+      else if (!hasDefault) prev.hasDefault = false; // one bare use makes it required
+    }
+  };
+  const walk = (v: unknown) => {
+    if (typeof v === "string") scan(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(parseYaml(yamlText));
+  return [...seen.values()];
+}
+
+/** Names of the variables the config requires (no default) that `env` leaves unset or empty: the ones expandEnv refuses. */
+export function missingEnvVars(yamlText: string, env: Env): string[] {
+  return configEnvRefs(yamlText)
+    .filter((r) => !r.hasDefault && (env[r.name] === undefined || env[r.name] === ""))
+    .map((r) => r.name);
 }

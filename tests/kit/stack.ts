@@ -1,4 +1,4 @@
-// Shared set-up of the end-to-end suites: the compiled plugin in the local
+// The end-to-end stack shared by the suites: the compiled plugin in the local
 // gateway (or in the bare host), the mock LLMs, a scriptable upstream, a raw
 // HTTP client, and the checks every suite repeats.
 //
@@ -13,10 +13,23 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo, Socket } from "node:net";
-import { startGateway, type Gateway, type GatewayConfig, type RouteConfig, type ClusterTarget } from "../../host/gateway.ts";
-import { loadHost, type HttpStream, type ProxyWasmHost } from "../../host/host.ts";
-import { startChatMock, startJsonModeMock, type MockOptions, type MockServer } from "../../host/mock-llm.ts";
-import type { HostOptions, LogEntry, Pairs } from "../../host/types.ts";
+import {
+  loadHost,
+  startChatMock,
+  startGateway,
+  startJsonModeMock,
+  type ClusterTarget,
+  type Gateway,
+  type GatewayConfig,
+  type HostOptions,
+  type HttpStream,
+  type LogEntry,
+  type MockOptions,
+  type MockServer,
+  type Pairs,
+  type ProxyWasmHost,
+  type RouteConfig,
+} from "../../host/index.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -33,7 +46,7 @@ if (!existsSync(WASM)) {
 export const KEY = "sk-e2e-7f3a9c2e41b8d6-secret";
 export const DS_CLUSTER = "outbound|443||deepseek.dns";
 
-/** The lesson's plugin configuration (no issue-4 field), plus `extra`. */
+/** The lesson's plugin configuration (no JSON-reliability field), plus `extra`. */
 export function lessonConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     url: "https://api.deepseek.com/v1/chat/completions",

@@ -1,0 +1,260 @@
+// One client request through the gateway: the exchange (the plugin's
+// HttpStream, or a pass-through for a route without the plugin), the
+// upstream request it releases, and the client response it writes. Errors
+// behave like Envoy's router: a refused upstream is a 503 and a route
+// timeout a 504, both through the plugin's response phase; an upstream that
+// fails after its headers resets the client connection.
+
+import { EventEmitter } from "node:events";
+import type http from "node:http";
+import { REFUSED_BODY, TIMEOUT_BODY } from "../host.ts";
+import type { Pairs } from "../types.ts";
+import type { ResolvedRoute } from "./config.ts";
+import { rawToPairs, toNodeHeaders, type GatewayLog, type Timers, type Upstreams } from "./upstream.ts";
+
+/** The part of an HTTP stream the gateway drives: the plugin's HttpStream, or a direct pass-through. */
+export interface Exchange extends EventEmitter {
+  requestHeaders(h: Pairs, endOfStream?: boolean): unknown;
+  requestBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
+  responseHeaders(h: Pairs, endOfStream?: boolean): unknown;
+  responseBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
+  done(): unknown;
+}
+
+/** A route without the plugin: everything goes straight through, with the same events. */
+export class PassThrough extends EventEmitter implements Exchange {
+  private ended = false;
+  requestHeaders(h: Pairs, eos = false): void {
+    this.emit("upstream-headers", h);
+    if (eos) this.emit("upstream-end");
+  }
+  requestBody(chunk: Uint8Array, eos = false): void {
+    if (chunk.length) this.emit("upstream-data", chunk);
+    if (eos) this.emit("upstream-end");
+  }
+  responseHeaders(h: Pairs, eos = false): void {
+    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h);
+    if (eos) this.end();
+  }
+  responseBody(chunk: Uint8Array, eos = false): void {
+    if (chunk.length) this.emit("data", chunk);
+    if (eos) this.end();
+  }
+  done(): void {}
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit("end");
+  }
+}
+
+/** What an exchange needs from the gateway. */
+export interface ExchangeContext {
+  upstreams: Upstreams;
+  timers: Timers;
+  log: GatewayLog;
+}
+
+/** Connects one client request, its exchange and its upstream request. */
+export class Exchanger {
+  private upReq: http.ClientRequest | null = null;
+  private upstreamGone = false;
+  private finished = false;
+  private doneCalled = false;
+  private declaredLength: number | undefined;
+  private written = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private responseStarted = false;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly ex: Exchange,
+    private readonly route: ResolvedRoute,
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly hasBody: boolean,
+  ) {}
+
+  start(headers: Pairs): void {
+    const { ex, req, res } = this;
+    ex.on("upstream-headers", (h: Pairs) => this.startUpstream(h));
+    ex.on("upstream-data", (c: Uint8Array) => {
+      if (!this.upstreamGone) this.upReq?.write(c);
+    });
+    ex.on("upstream-end", () => {
+      if (!this.upstreamGone) this.upReq?.end();
+    });
+    ex.on("headers", (status: number | undefined, h: Pairs) => this.writeHead(status, h));
+    ex.on("data", (c: Uint8Array) => {
+      this.written += c.length;
+      if (!res.destroyed) res.write(c);
+    });
+    ex.on("end", () => this.endResponse());
+    ex.on("local-response", () => this.dropUpstream());
+    ex.on("reset", (reason: string) => {
+      this.ctx.log(3, `${req.method} ${req.url}: stream reset (${reason})`);
+      this.dropUpstream();
+      res.destroy();
+      this.finish();
+    });
+    res.on("close", () => {
+      if (!this.finished) {
+        // The client went away first.
+        this.dropUpstream();
+        this.finish();
+      }
+    });
+    if (this.route.timeoutMs > 0) {
+      this.timer = this.ctx.timers.set(() => this.upstreamTimeout(), this.route.timeoutMs);
+    }
+
+    ex.requestHeaders(headers, !this.hasBody);
+    if (this.hasBody) {
+      req.on("data", (c: Buffer) => ex.requestBody(c, false));
+      req.on("end", () => ex.requestBody(new Uint8Array(0), true));
+    } else {
+      req.resume();
+    }
+  }
+
+  private startUpstream(h: Pairs): void {
+    if (this.upstreamGone || this.upReq) return;
+    const route = this.route;
+    let path = h.find(([k]) => k === ":path")?.[1] ?? "/";
+    if (route.rewritePrefix !== undefined && path.startsWith(route.prefix)) {
+      path = route.rewritePrefix + path.slice(route.prefix.length);
+      if (!path.startsWith("/")) path = `/${path}`;
+    }
+    const method = h.find(([k]) => k === ":method")?.[1] ?? "GET";
+    const headers = ["host", route.authority, ...toNodeHeaders(h, new Set(["host"]))];
+    const up = this.ctx.upstreams.send(route.upstream, method, path, headers);
+    this.upReq = up;
+    up.on("response", (upRes) => this.onUpstreamResponse(upRes, method));
+    up.on("error", (err) => {
+      if (this.upstreamGone) return;
+      this.upstreamGone = true;
+      if (!this.responseStarted) {
+        this.ctx.log(3, `${method} ${route.name}: upstream ${route.upstream.url.origin} failed: ${err.message}`);
+        this.localUpstreamReply(503, REFUSED_BODY);
+      } else {
+        this.ex.emit("reset", `upstream reset: ${err.message}`);
+      }
+    });
+  }
+
+  private onUpstreamResponse(upRes: http.IncomingMessage, method: string): void {
+    if (this.upstreamGone) {
+      upRes.resume();
+      return;
+    }
+    this.responseStarted = true;
+    const status = upRes.statusCode ?? 502;
+    const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set())];
+    const cl = upRes.headers["content-length"];
+    let remaining = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
+    const noBody = method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || remaining === 0;
+    let ended = noBody;
+    this.ex.responseHeaders(pairs, noBody);
+    upRes.on("data", (c: Buffer) => {
+      if (ended || this.upstreamGone) return;
+      if (remaining !== undefined) {
+        remaining -= c.length;
+        if (remaining <= 0) ended = true;
+      }
+      this.ex.responseBody(c, ended);
+    });
+    upRes.on("end", () => {
+      if (!upRes.complete || this.upstreamGone) return;
+      if (!ended) {
+        ended = true;
+        this.ex.responseBody(new Uint8Array(0), true);
+      }
+      this.upstreamDone();
+    });
+    upRes.on("close", () => {
+      if (!upRes.complete && !this.upstreamGone && !ended) {
+        this.upstreamGone = true;
+        this.ex.emit("reset", "upstream closed the response early");
+      }
+    });
+  }
+
+  /** A reply Envoy's router makes itself (connect failure, timeout): it goes through the plugin's response phase. */
+  private localUpstreamReply(status: number, body: string): void {
+    this.responseStarted = true;
+    const bytes = Buffer.from(body);
+    this.ex.responseHeaders(
+      [
+        [":status", String(status)],
+        ["content-length", String(bytes.length)],
+        ["content-type", "text/plain"],
+      ],
+      false,
+    );
+    this.ex.responseBody(bytes, true);
+  }
+
+  private upstreamTimeout(): void {
+    if (this.finished || this.upstreamGone) return;
+    this.ctx.log(3, `${this.req.method} ${this.req.url}: upstream timeout after ${this.route.timeoutMs} ms`);
+    this.dropUpstream();
+    if (!this.responseStarted) this.localUpstreamReply(504, TIMEOUT_BODY);
+    else this.ex.emit("reset", "upstream timeout");
+  }
+
+  private upstreamDone(): void {
+    this.ctx.timers.clear(this.timer);
+    this.timer = undefined;
+  }
+
+  private dropUpstream(): void {
+    this.upstreamGone = true;
+    this.upstreamDone();
+    if (this.upReq && !this.upReq.destroyed) this.upReq.destroy();
+  }
+
+  private writeHead(status: number | undefined, h: Pairs): void {
+    const { res } = this;
+    if (res.headersSent || res.destroyed) return;
+    const cl = h.find(([k]) => k === "content-length")?.[1];
+    this.declaredLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
+    try {
+      res.writeHead(status ?? 502, toNodeHeaders(h));
+      res.flushHeaders();
+    } catch (e) {
+      this.ctx.log(4, `${this.req.method} ${this.req.url}: cannot write the response headers: ${(e as Error).message}`);
+      res.destroy();
+    }
+  }
+
+  private endResponse(): void {
+    const { res, req } = this;
+    if (!res.headersSent && !res.destroyed) this.writeHead(502, [[":status", "502"]]);
+    if (res.destroyed) {
+      this.finish();
+      return;
+    }
+    const mismatch = this.declaredLength !== undefined && this.declaredLength !== this.written;
+    if (mismatch) {
+      // Envoy writes the bytes it has under the stale content-length; the
+      // client reads a truncated body or waits for bytes that never come.
+      // Closing the connection afterwards makes the second case an error
+      // instead of a hang.
+      this.ctx.log(
+        3,
+        `${req.method} ${req.url}: content-length says ${this.declaredLength} but the body has ${this.written} bytes; the client sees a truncated or incomplete response`,
+      );
+      res.once("finish", () => res.socket?.end());
+    }
+    res.end();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.doneCalled) return;
+    this.finished = true;
+    this.doneCalled = true;
+    this.upstreamDone();
+    this.ex.done();
+  }
+}

@@ -1,0 +1,206 @@
+// A local gateway: an HTTP server on 127.0.0.1 that runs the plugin around real
+// upstreams, the way a Higress route does. For each request it matches a route
+// by path prefix, feeds the request through the plugin's request phase, sends
+// what the plugin releases upstream, and streams the upstream response through
+// the plugin's response phase to the client, chunk by chunk as it arrives.
+// The plugin's HTTP calls go to the clusters of the config file.
+//
+// This file wires the parts together: config.ts (the file, ${VAR}, the
+// .wasm), upstream.ts (outgoing requests), calls.ts (the plugin's HTTP
+// calls), exchange.ts (one client request).
+
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { loadHost, type ProxyWasmHost } from "../host.ts";
+import type { LogEntry, Pairs } from "../types.ts";
+import { performCall, type CallContext } from "./calls.ts";
+import {
+  findWasm,
+  loadGatewayConfigFile,
+  resolveGatewayConfig,
+  type Env,
+  type GatewayConfig,
+  type ResolvedGatewayConfig,
+  type ResolvedPlugin,
+  type ResolvedTarget,
+} from "./config.ts";
+import { Exchanger, PassThrough, type Exchange, type ExchangeContext } from "./exchange.ts";
+import { fromWire, rawToPairs, Timers, Upstreams, type GatewayLog } from "./upstream.ts";
+
+export type { GatewayConfig, RouteConfig, ClusterTarget, PluginSection, ResolvedGatewayConfig } from "./config.ts";
+export { GatewayConfigError, loadGatewayConfigFile, resolveGatewayConfig } from "./config.ts";
+
+export interface GatewayOptions {
+  /** The configuration as an object (same shape as the YAML file). */
+  config?: GatewayConfig;
+  /** Path of the YAML configuration file (used when `config` is absent). */
+  configFile?: string;
+  /** Overrides listen.port (0 = pick a free port). */
+  port?: number;
+  /** Overrides listen.host. */
+  host?: string;
+  /** Plugin, host and gateway log lines as they happen. */
+  onLog?: (e: LogEntry) => void;
+  /** Variables for ${VAR} expansion (default process.env). */
+  env?: Env;
+}
+
+export interface Gateway {
+  /** http://host:port */
+  url: string;
+  port: number;
+  /** The plugin's host, or null when the plugin is disabled. */
+  host: ProxyWasmHost | null;
+  config: ResolvedGatewayConfig;
+  close(): Promise<void>;
+}
+
+function readConfig(opts: GatewayOptions): ResolvedGatewayConfig {
+  if (opts.config) return resolveGatewayConfig(opts.config, { env: opts.env ?? process.env });
+  if (opts.configFile) return loadGatewayConfigFile(opts.configFile, opts.env ?? process.env);
+  throw new Error("startGateway: give `config` or `configFile`");
+}
+
+function gatewayLogger(onLog: GatewayOptions["onLog"]): GatewayLog {
+  return (level, message) => {
+    const levelName = (["trace", "debug", "info", "warn", "error", "critical"] as const)[level];
+    try {
+      onLog?.({ level, levelName, message, contextId: 0, source: "gateway" });
+    } catch {
+      // ignore a faulty log hook
+    }
+  };
+}
+
+/** Finds a call's cluster: its name, else its FQDN part (after the last "|"), else a route's own cluster. */
+function clusterResolver(config: ResolvedGatewayConfig): (name: string) => ResolvedTarget | undefined {
+  const routeClusters = new Map(config.routes.map((r) => [r.clusterName, r.upstream]));
+  const fqdn = (name: string): string => name.slice(name.lastIndexOf("|") + 1);
+  return (name) => config.clusters.get(name) ?? config.clusters.get(fqdn(name)) ?? routeClusters.get(name);
+}
+
+/** Loads and configures the plugin; its HTTP calls are performed for real. */
+async function startPlugin(p: ResolvedPlugin, config: ResolvedGatewayConfig, calls: CallContext, onLog: GatewayOptions["onLog"]): Promise<ProxyWasmHost> {
+  const wasmPath = findWasm(p, config.source);
+  const host = await loadHost(wasmPath, {
+    pluginName: p.name,
+    rootId: p.rootId,
+    vmId: p.vmId,
+    vmConfig: p.vmConfig,
+    failStrategy: p.failStrategy,
+    logLevel: p.logLevel,
+    clusters: (name) => calls.resolveCluster(name) !== undefined,
+    autoTick: true,
+    onHttpCall: (call) => performCall(calls, call),
+    onLog,
+  });
+  if (!host.configure(p.config)) {
+    host.close();
+    throw new Error(
+      host.failed
+        ? `plugin ${p.name || wasmPath} failed in proxy_on_configure: ${host.failure?.message}`
+        : `plugin ${p.name || wasmPath} rejected its configuration (proxy_on_configure returned false); see its log lines`,
+    );
+  }
+  return host;
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  const config = readConfig(opts);
+  const listenHost = opts.host ?? config.listen.host;
+  const listenPort = opts.port ?? config.listen.port;
+  const log = gatewayLogger(opts.onLog);
+  const upstreams = new Upstreams();
+  const timers = new Timers();
+
+  let host: ProxyWasmHost | null = null;
+  const calls: CallContext = {
+    get host() {
+      return host!;
+    },
+    upstreams,
+    timers,
+    resolveCluster: clusterResolver(config),
+    log,
+  };
+  if (config.plugin && config.plugin.enabled) host = await startPlugin(config.plugin, config, calls, opts.onLog);
+
+  const exchangeContext: ExchangeContext = { upstreams, timers, log };
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = req.url ?? "/";
+    const pathOnly = url.split("?")[0];
+    const route = config.routes.find((r) => pathOnly.startsWith(r.prefix));
+    if (!route) {
+      res.writeHead(404, { "content-length": "0" });
+      res.end();
+      req.resume();
+      return;
+    }
+
+    // Request headers as Envoy's connection manager hands them to filters.
+    const headers: Pairs = [
+      [":authority", fromWire(req.headers.host ?? "")],
+      [":path", url],
+      [":method", req.method ?? "GET"],
+      [":scheme", "http"],
+      ...rawToPairs(req.rawHeaders, new Set(["host"])),
+    ];
+    if (!headers.some(([k]) => k === "x-request-id")) headers.push(["x-request-id", randomUUID()]);
+    if (!headers.some(([k]) => k === "x-forwarded-proto")) headers.push(["x-forwarded-proto", "http"]);
+    const hasBody =
+      req.headers["transfer-encoding"] !== undefined ||
+      (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+
+    const ex: Exchange =
+      host && route.plugin
+        ? host.stream({
+            routeName: route.name,
+            clusterName: route.clusterName,
+            protocol: `HTTP/${req.httpVersion}`,
+            properties: {
+              "source.address": `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+              "source.port": BigInt(req.socket.remotePort ?? 0),
+              "destination.address": `${req.socket.localAddress}:${req.socket.localPort}`,
+              "destination.port": BigInt(req.socket.localPort ?? 0),
+            },
+          })
+        : new PassThrough();
+    new Exchanger(exchangeContext, ex, route, req, res, hasBody).start(headers);
+  };
+
+  const server = http.createServer(handle);
+  server.keepAliveTimeout = 5000;
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once("error", reject);
+      server.listen(listenPort, listenHost, () => {
+        server.off("error", reject);
+        resolveListen();
+      });
+    });
+  } catch (e) {
+    host?.close();
+    upstreams.destroy();
+    throw e;
+  }
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    port: addr.port,
+    host,
+    config,
+    async close(): Promise<void> {
+      timers.clearAll();
+      upstreams.abort();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      upstreams.destroy();
+      host?.close();
+    },
+  };
+}

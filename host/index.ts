@@ -1,0 +1,35 @@
+// The public API of host/: the proxy-wasm host, the local gateway and the
+// mock LLMs. Tests, benches and scripts import from here.
+
+export { loadHost, ProxyWasmHost, TIMEOUT_BODY, REFUSED_BODY } from "./host.ts";
+export { HttpStream, type ForwardedRequest } from "./stream.ts";
+export { FAIL_STREAM_DETAILS } from "./filter-chain.ts";
+export { toPairs } from "./header-map.ts";
+export * from "./types.ts";
+export {
+  BufferType,
+  DataStatus,
+  HeadersStatus,
+  LogLevel,
+  MapType,
+  MetricType,
+  StreamType,
+  WasmResult,
+} from "./abi/constants.ts";
+export { decodePairs, encodePairs } from "./abi/pairs.ts";
+
+export {
+  startGateway,
+  GatewayConfigError,
+  loadGatewayConfigFile,
+  resolveGatewayConfig,
+  type Gateway,
+  type GatewayOptions,
+  type GatewayConfig,
+  type RouteConfig,
+  type ClusterTarget,
+  type PluginSection,
+  type ResolvedGatewayConfig,
+} from "./gateway/index.ts";
+
+export * from "./mock-llm.ts";

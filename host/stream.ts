@@ -1,0 +1,202 @@
+// One HTTP stream (request + response) through the module, as a test or the
+// gateway sees it: feed methods in, read-only results out. The stream owns no
+// processing: it hands its input to the filter chain through a StreamDriver
+// and reads what the chain recorded through a StreamOutput.
+
+import { EventEmitter } from "node:events";
+import { fromUtf8 } from "./abi/pairs.ts";
+import { toBytes } from "./bytes.ts";
+import { copyPairs, firstValue, toPairs } from "./header-map.ts";
+import type { BodyInit, HeadersInit, LocalResponse, LogEntry, Pairs } from "./types.ts";
+
+export type DirectionKind = "request" | "response";
+
+/** What has been forwarded upstream. */
+export interface ForwardedRequest {
+  readonly headers: Pairs;
+  readonly body: Uint8Array;
+  readonly bodyText: string;
+  readonly complete: boolean;
+}
+
+/** How a stream reaches the filter chain: its input, and its end. */
+export interface StreamDriver {
+  feed(kind: DirectionKind, what: "headers" | "body", data: Pairs | Uint8Array, endOfStream: boolean): void;
+  finish(): void;
+}
+
+/** What the filter chain records for a stream; the stream only reads it. */
+export interface StreamOutput {
+  readonly id: number;
+  readonly routeName?: string;
+  readonly clusterName?: string;
+  readonly lastAction: number | undefined;
+  readonly resumed: number;
+  readonly resumedRequest: number;
+  readonly status: number | undefined;
+  readonly headers: Pairs;
+  readonly complete: boolean;
+  readonly resetReason: string | undefined;
+  readonly localResponse: LocalResponse | undefined;
+  readonly logs: LogEntry[];
+  readonly forwardedHeaders: Pairs;
+  readonly forwardedComplete: boolean;
+  forwardedBody(): Uint8Array;
+  receivedBody(): Uint8Array;
+  /** The header map of a direction as the module currently sees it (null before its headers). */
+  moduleMap(kind: DirectionKind): Pairs | null;
+}
+
+/**
+ * One HTTP stream (request + response) through the module. Feed it with
+ * requestHeaders/requestBody/responseHeaders/responseBody; read what the
+ * upstream and the client got from `request`, `status`, `headers`, `body`.
+ *
+ * Events (for the gateway; all fire while the host processes, never inside a VM call):
+ * - "upstream-headers" (headers: Pairs)      request headers released upstream
+ * - "upstream-data" (chunk: Uint8Array)      request body bytes released upstream
+ * - "upstream-end"                           request complete
+ * - "headers" (status: number, headers: Pairs)  response headers released to the client
+ * - "data" (chunk: Uint8Array)               response body bytes released to the client
+ * - "end"                                    response complete
+ * - "local-response" (r: LocalResponse)      a local reply replaces the upstream (abort it)
+ * - "reset" (reason: string)                 the stream is reset (drop the client connection)
+ */
+export class HttpStream extends EventEmitter {
+  /** What was forwarded upstream so far. */
+  readonly request: ForwardedRequest;
+
+  constructor(
+    private readonly out: StreamOutput,
+    private readonly driver: StreamDriver,
+  ) {
+    super();
+    this.request = {
+      get headers() {
+        return out.forwardedHeaders;
+      },
+      get complete() {
+        return out.forwardedComplete;
+      },
+      get body() {
+        return out.forwardedBody();
+      },
+      get bodyText() {
+        return fromUtf8(out.forwardedBody());
+      },
+    };
+  }
+
+  /** The context id (2, 3, ...). */
+  get id(): number {
+    return this.out.id;
+  }
+
+  get routeName(): string | undefined {
+    return this.out.routeName;
+  }
+
+  get clusterName(): string | undefined {
+    return this.out.clusterName;
+  }
+
+  /** The raw value the last callback of this stream returned (0 when the callback is not exported). */
+  get lastAction(): number | undefined {
+    return this.out.lastAction;
+  }
+
+  /** proxy_continue_stream(Response) calls made for this stream. */
+  get resumed(): number {
+    return this.out.resumed;
+  }
+
+  /** proxy_continue_stream(Request) calls made for this stream. */
+  get resumedRequest(): number {
+    return this.out.resumedRequest;
+  }
+
+  /** Response status the client received. */
+  get status(): number | undefined {
+    return this.out.status;
+  }
+
+  /** Response headers the client received, verbatim (including ":status"). */
+  get headers(): Pairs {
+    return this.out.headers;
+  }
+
+  /** The client's response is finished (end of stream released). */
+  get complete(): boolean {
+    return this.out.complete;
+  }
+
+  /** Set when the stream was reset (proxy_close_stream, local reply after the response started, VM failure). */
+  get resetReason(): string | undefined {
+    return this.out.resetReason;
+  }
+
+  /** Whether the stream was reset. */
+  get reset(): boolean {
+    return this.out.resetReason !== undefined;
+  }
+
+  /** A local reply (from proxy_send_local_response or wasm_fail_stream). */
+  get localResponse(): LocalResponse | undefined {
+    return this.out.localResponse;
+  }
+
+  /** This stream's log lines (written while it was the effective context). */
+  get logs(): LogEntry[] {
+    return this.out.logs;
+  }
+
+  /** Response body the client received so far. */
+  get body(): Uint8Array {
+    return this.out.receivedBody();
+  }
+
+  get bodyText(): string {
+    return fromUtf8(this.body);
+  }
+
+  /** First value of a response header the client received. */
+  header(name: string): string | undefined {
+    return firstValue(this.out.headers, name.toLowerCase());
+  }
+
+  /** The request header map as the module currently sees it (a copy). */
+  get requestHeaderMap(): Pairs {
+    return copyPairs(this.out.moduleMap("request"));
+  }
+
+  /** The response header map as the module currently sees it (a copy). */
+  get responseHeaderMap(): Pairs {
+    return copyPairs(this.out.moduleMap("response"));
+  }
+
+  requestHeaders(headers: HeadersInit, endOfStream = false): this {
+    this.driver.feed("request", "headers", toPairs(headers), endOfStream);
+    return this;
+  }
+
+  requestBody(chunk: BodyInit, endOfStream = false): this {
+    this.driver.feed("request", "body", toBytes(chunk), endOfStream);
+    return this;
+  }
+
+  responseHeaders(headers: HeadersInit, endOfStream = false): this {
+    this.driver.feed("response", "headers", toPairs(headers), endOfStream);
+    return this;
+  }
+
+  responseBody(chunk: BodyInit, endOfStream = false): this {
+    this.driver.feed("response", "body", toBytes(chunk), endOfStream);
+    return this;
+  }
+
+  /** Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. */
+  done(): this {
+    this.driver.finish();
+    return this;
+  }
+}
