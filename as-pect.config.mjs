@@ -105,7 +105,9 @@ export default {
     };
     // createImports copies the object's own keys: every other proxy_* import of
     // assembly/proxy/imports.ts answers NotFound (1).
-    for (const m of readFileSync(new URL("./assembly/proxy/imports.ts", import.meta.url), "utf8").matchAll(/"(proxy_\w+)"/g)) {
+    for (const m of readFileSync(new URL("./assembly/proxy/imports.ts", import.meta.url), "utf8").matchAll(
+      /"(proxy_\w+)"/g,
+    )) {
       if (!(m[1] in env)) env[m[1]] = () => 1;
     }
     const result = await instantiate(binary, createImports({ env }));

@@ -145,7 +145,13 @@ export interface ChainHost {
   run(fn: () => void): void;
 }
 
-export function makeLocalResponse(status: number, body: Uint8Array, headers: Pairs, details: string, grpcStatus: number): LocalResponse {
+export function makeLocalResponse(
+  status: number,
+  body: Uint8Array,
+  headers: Pairs,
+  details: string,
+  grpcStatus: number,
+): LocalResponse {
   return { status, body, bodyText: fromUtf8(body), headers, details, grpcStatus };
 }
 
@@ -189,7 +195,13 @@ export class FilterChain {
   // ----- input -------------------------------------------------------------
 
   /** Entry point of the HttpStream feed methods. */
-  private feed(s: StreamState, kind: DirectionKind, what: "headers" | "body", data: Pairs | Uint8Array, eos: boolean): void {
+  private feed(
+    s: StreamState,
+    kind: DirectionKind,
+    what: "headers" | "body",
+    data: Pairs | Uint8Array,
+    eos: boolean,
+  ): void {
     const d = kind === "request" ? s.req : s.res;
     // A finished stream, or a direction a local reply replaced, ignores late input (as Envoy does).
     if (s.stopped) return;

@@ -37,12 +37,20 @@
 // (a `trailer` response header announces them).
 
 import {
-  BufferTypeValues, FilterDataStatusValues, WasmResultValues,
-  getBufferBytes, getPropertyString, setBufferBytes, setProperty,
+  BufferTypeValues,
+  FilterDataStatusValues,
+  WasmResultValues,
+  getBufferBytes,
+  getPropertyString,
+  setBufferBytes,
+  setProperty,
 } from "../proxy";
 import { ByteBuilder } from "../json";
 
-export enum BodyDirection { Request, Response }
+export enum BodyDirection {
+  Request,
+  Response,
+}
 
 /** What a body callback should do after `BodyCollector.onData`. */
 export enum CollectStep {
@@ -139,13 +147,19 @@ export class BodyCollector {
    * `maxBytes`: the largest body collected; `expected`: the content-length
    * when known (-1 otherwise), to reserve the memory once.
    */
-  constructor(public direction: BodyDirection, public maxBytes: i64, expected: i64 = -1) {
+  constructor(
+    public direction: BodyDirection,
+    public maxBytes: i64,
+    expected: i64 = -1,
+  ) {
     const cap = expected > 0 && expected <= maxBytes ? <i32>expected : 16384;
     this.collected = new ByteBuilder(cap);
   }
 
   get bufferType(): BufferTypeValues {
-    return this.direction == BodyDirection.Response ? BufferTypeValues.HttpResponseBody : BufferTypeValues.HttpRequestBody;
+    return this.direction == BodyDirection.Response
+      ? BufferTypeValues.HttpResponseBody
+      : BufferTypeValues.HttpRequestBody;
   }
 
   /** Raises the stream's buffer limit for this body (see bufferLimitFor). */

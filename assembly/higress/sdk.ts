@@ -16,10 +16,25 @@
 // passes through byte for byte and the body handler is not called.
 
 import {
-  BufferTypeValues, FilterDataStatusValues, FilterHeadersStatusValues, MapTypeValues,
-  RootContext, RootContextFactory, HttpContext as StreamContext, registerRootContextFactory,
-  getBufferBytes, setBufferBytes, getHeaderMapValue, getHeaderMapPairs, addHeaderMapValue,
-  replaceHeaderMapValue, removeHeaderMapValue, getPropertyString, setProperty, setEffectiveContext, Headers,
+  BufferTypeValues,
+  FilterDataStatusValues,
+  FilterHeadersStatusValues,
+  MapTypeValues,
+  RootContext,
+  RootContextFactory,
+  HttpContext as StreamContext,
+  registerRootContextFactory,
+  getBufferBytes,
+  setBufferBytes,
+  getHeaderMapValue,
+  getHeaderMapPairs,
+  addHeaderMapValue,
+  replaceHeaderMapValue,
+  removeHeaderMapValue,
+  getPropertyString,
+  setProperty,
+  setEffectiveContext,
+  Headers,
 } from "../proxy";
 import { ByteBuilder, JsonValue, parseJson } from "../json";
 import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
@@ -34,41 +49,63 @@ export { ParseResult } from "./rules";
 export abstract class CtxOption<C> {}
 
 class ParseConfigOption<C> extends CtxOption<C> {
-  constructor(public fn: (json: JsonValue) => ParseResult<C>) { super(); }
+  constructor(public fn: (json: JsonValue) => ParseResult<C>) {
+    super();
+  }
 }
 class RequestHeadersOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) {
+    super();
+  }
 }
 class RequestBodyOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) {
+    super();
+  }
 }
 class ResponseHeadersOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) {
+    super();
+  }
 }
 class ResponseBodyOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) {
+    super();
+  }
 }
 class BodyTooLargeOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void) {
+    super();
+  }
 }
 
 export function ParseConfigBy<C>(fn: (json: JsonValue) => ParseResult<C>): CtxOption<C> {
   return new ParseConfigOption<C>(fn);
 }
-export function ProcessRequestHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+export function ProcessRequestHeadersBy<C>(
+  fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues,
+): CtxOption<C> {
   return new RequestHeadersOption<C>(fn);
 }
-export function ProcessRequestBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+export function ProcessRequestBodyBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues,
+): CtxOption<C> {
   return new RequestBodyOption<C>(fn);
 }
-export function ProcessResponseHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+export function ProcessResponseHeadersBy<C>(
+  fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues,
+): CtxOption<C> {
   return new ResponseHeadersOption<C>(fn);
 }
-export function ProcessResponseBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+export function ProcessResponseBodyBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues,
+): CtxOption<C> {
   return new ResponseBodyOption<C>(fn);
 }
 /** Told when a body passed its size limit and went through untouched (`size`: bytes seen when it did). */
-export function ProcessBodyTooLargeBy<C>(fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void): CtxOption<C> {
+export function ProcessBodyTooLargeBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void,
+): CtxOption<C> {
   return new BodyTooLargeOption<C>(fn);
 }
 
@@ -82,7 +119,10 @@ export class Plugin<C> {
   bodyTooLarge: BodyTooLargeOption<C> | null = null;
   log: Log;
 
-  constructor(public name: string, options: CtxOption<C>[]) {
+  constructor(
+    public name: string,
+    options: CtxOption<C>[],
+  ) {
     this.log = new Log(name);
     for (let i = 0; i < options.length; i++) {
       const o = options[i];
@@ -97,8 +137,12 @@ export class Plugin<C> {
 }
 
 class PluginRootFactory<C> extends RootContextFactory {
-  constructor(public plugin: Plugin<C>) { super(); }
-  create(id: u32): RootContext { return new PluginRootContext<C>(id, this.plugin); }
+  constructor(public plugin: Plugin<C>) {
+    super();
+  }
+  create(id: u32): RootContext {
+    return new PluginRootContext<C>(id, this.plugin);
+  }
 }
 
 /** Registers a plugin: its name and its handlers. Call once, at module start. */
@@ -121,7 +165,12 @@ export class PluginRootContext<C> extends RootContext {
    */
   ownCallMarker: string = "";
 
-  constructor(id: u32, public plugin: Plugin<C>) { super(id); }
+  constructor(
+    id: u32,
+    public plugin: Plugin<C>,
+  ) {
+    super(id);
+  }
 
   onConfigure(configSize: u32): bool {
     const log = this.plugin.log;
@@ -130,7 +179,8 @@ export class PluginRootContext<C> extends RootContext {
       log.error("no config parser registered");
       return false;
     }
-    const bytes = configSize > 0 ? getBufferBytes(BufferTypeValues.PluginConfiguration, 0, configSize) : new Uint8Array(0);
+    const bytes =
+      configSize > 0 ? getBufferBytes(BufferTypeValues.PluginConfiguration, 0, configSize) : new Uint8Array(0);
     let json: JsonValue;
     if (bytes.length == 0) {
       json = parseJson(Uint8Array.wrap(String.UTF8.encode("{}"))).value!;
@@ -150,7 +200,13 @@ export class PluginRootContext<C> extends RootContext {
     for (let i = 0; i < set.warnings.length; i++) log.warn("config: " + set.warnings[i]);
     this.ownCallMarker = markerOf(bytes);
     if (set.global === null && set.rules.length > 0) {
-      log.info("config accepted: " + set.rules.length.toString() + " rule(s); requests matching no rule pass untouched (" + set.globalReason + ")");
+      log.info(
+        "config accepted: " +
+          set.rules.length.toString() +
+          " rule(s); requests matching no rule pass untouched (" +
+          set.globalReason +
+          ")",
+      );
     } else {
       log.info("config accepted: " + set.rules.length.toString() + " rule(s) and a global config");
     }
@@ -194,12 +250,23 @@ export class HttpContext<C> extends StreamContext {
   responseCollector: BodyCollector | null = null;
   private rerouteDisabled: bool = false;
 
-  constructor(id: u32, public pluginRoot: PluginRootContext<C>) { super(id, pluginRoot); }
+  constructor(
+    id: u32,
+    public pluginRoot: PluginRootContext<C>,
+  ) {
+    super(id, pluginRoot);
+  }
 
-  get log(): Log { return this.pluginRoot.plugin.log; }
-  get plugin(): Plugin<C> { return this.pluginRoot.plugin; }
+  get log(): Log {
+    return this.pluginRoot.plugin.log;
+  }
+  get plugin(): Plugin<C> {
+    return this.pluginRoot.plugin;
+  }
 
-  setState(s: StreamState): void { this.state = s; }
+  setState(s: StreamState): void {
+    this.state = s;
+  }
 
   /** The plugin leaves this stream alone from now on (as if no config matched). */
   disable(): void {
@@ -208,8 +275,12 @@ export class HttpContext<C> extends StreamContext {
   }
 
   /** Body callbacks of this stream pass straight through from now on. */
-  dontReadRequestBody(): void { this.skipRequestBody = true; }
-  dontReadResponseBody(): void { this.skipResponseBody = true; }
+  dontReadRequestBody(): void {
+    this.skipRequestBody = true;
+  }
+  dontReadResponseBody(): void {
+    this.skipResponseBody = true;
+  }
 
   /** Resolves the config for this stream once: first matching rule, else global, else none. */
   resolve(): C | null {
@@ -304,7 +375,11 @@ export class HttpContext<C> extends StreamContext {
    * `responseBodyTooLarge` for a length known to be too large up front.
    */
   collectResponseBody(maxBytes: i64): BodyCollector {
-    const c = new BodyCollector(BodyDirection.Response, maxBytes, contentLengthOf(this.getResponseHeader("content-length")));
+    const c = new BodyCollector(
+      BodyDirection.Response,
+      maxBytes,
+      contentLengthOf(this.getResponseHeader("content-length")),
+    );
     c.raiseLimit();
     this.responseCollector = c;
     return c;
@@ -360,15 +435,31 @@ export class HttpContext<C> extends StreamContext {
 
   // ---- header and body helpers (the stream is the effective context) ----
 
-  getRequestHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
+  getRequestHeader(key: string): string | null {
+    return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
+  }
   /** Request-header edits: see disableReroute(). */
-  removeRequestHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
-  replaceRequestHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpRequestHeaders, key, value); }
-  getResponseHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
-  getResponseHeaders(): Headers { return getHeaderMapPairs(MapTypeValues.HttpResponseHeaders); }
-  addResponseHeader(key: string, value: string): void { addHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
-  replaceResponseHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
-  removeResponseHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
+  removeRequestHeader(key: string): void {
+    removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
+  }
+  replaceRequestHeader(key: string, value: string): void {
+    replaceHeaderMapValue(MapTypeValues.HttpRequestHeaders, key, value);
+  }
+  getResponseHeader(key: string): string | null {
+    return getHeaderMapValue(MapTypeValues.HttpResponseHeaders, key);
+  }
+  getResponseHeaders(): Headers {
+    return getHeaderMapPairs(MapTypeValues.HttpResponseHeaders);
+  }
+  addResponseHeader(key: string, value: string): void {
+    addHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value);
+  }
+  replaceResponseHeader(key: string, value: string): void {
+    replaceHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value);
+  }
+  removeResponseHeader(key: string): void {
+    removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key);
+  }
 
   /**
    * Replaces the whole response body: during the body handler's call, or

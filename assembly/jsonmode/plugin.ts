@@ -16,18 +16,39 @@
 // says why.
 
 import {
-  FilterDataStatusValues, FilterHeadersStatusValues, HeaderPair, HttpCallResponse,
-  HttpCallTarget, LogLevelValues, WasmResultValues, getCurrentTimeNanoseconds, wasmResultName,
+  FilterDataStatusValues,
+  FilterHeadersStatusValues,
+  HeaderPair,
+  HttpCallResponse,
+  HttpCallTarget,
+  LogLevelValues,
+  WasmResultValues,
+  getCurrentTimeNanoseconds,
+  wasmResultName,
 } from "../proxy";
 import {
-  BodyDirection, HttpContext, ParseConfigBy, ProcessBodyTooLargeBy, ProcessRequestHeadersBy,
-  ProcessResponseBodyBy, ProcessResponseHeadersBy, SetCtx, StreamState, equalsConstantTime,
+  BodyDirection,
+  HttpContext,
+  ParseConfigBy,
+  ProcessBodyTooLargeBy,
+  ProcessRequestHeadersBy,
+  ProcessResponseBodyBy,
+  ProcessResponseHeadersBy,
+  SetCtx,
+  StreamState,
+  equalsConstantTime,
 } from "../higress";
 import { JsonValue, asciiLower, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, MIN_ATTEMPT_MS, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
-  Attempt, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
-  readCompletionContent, readJsonModeAnswer, redact,
+  Attempt,
+  NOT_COMPLETION,
+  buildErrorBody,
+  buildJsonModeRequest,
+  buildOpenAIOutput,
+  readCompletionContent,
+  readJsonModeAnswer,
+  redact,
 } from "./completion";
 import { Failure, FailureCode } from "./failure";
 import { buildSseOutput, collectSse } from "./sse";
@@ -83,7 +104,9 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
     // Not our call: a client cannot switch the plugin off, and the header goes no further.
     ctx.removeRequestHeader(LOOP_HEADER);
     count("loop_header_removed");
-    ctx.log.debug("stream " + ctx.id.toString() + ": " + LOOP_HEADER + " of a client request removed (not the plugin's own call)");
+    ctx.log.debug(
+      "stream " + ctx.id.toString() + ": " + LOOP_HEADER + " of a client request removed (not the plugin's own call)",
+    );
   }
   ctx.removeRequestHeader("accept-encoding");
   return FilterHeadersStatusValues.Continue;
@@ -111,10 +134,22 @@ function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeCon
 }
 
 /** A body found larger than maxBodyBytes while collected: it went on byte for byte. */
-function onBodyTooLarge(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig, direction: BodyDirection, size: i64): void {
+function onBodyTooLarge(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  direction: BodyDirection,
+  size: i64,
+): void {
   count("passthrough.too_large");
-  ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: body over maxBodyBytes (" +
-    size.toString() + " bytes seen, maxBodyBytes " + config.maxBodyBytes.toString() + ")");
+  ctx.log.debug(
+    "stream " +
+      ctx.id.toString() +
+      ": response passes untouched: body over maxBodyBytes (" +
+      size.toString() +
+      " bytes seen, maxBodyBytes " +
+      config.maxBodyBytes.toString() +
+      ")",
+  );
 }
 
 /** Why a response is not for us ("" when it is); counts the passthrough. */
@@ -160,12 +195,17 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
   return "";
 }
 
-function onResponseBody(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig, body: Uint8Array): FilterDataStatusValues {
+function onResponseBody(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  body: Uint8Array,
+): FilterDataStatusValues {
   const job = new JsonModeCall(ctx, config);
   if (state(ctx).sse) {
     const sse = collectSse(body);
     if (!sse.ok) return job.fail(new Failure(FailureCode.UpstreamNotJson, "upstream stream: " + sse.reason));
-    if (sse.content.trim().length == 0) return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
+    if (sse.content.trim().length == 0)
+      return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
     job.stream = true;
     job.first = sse.first;
     job.usage = sse.usage;
@@ -203,7 +243,12 @@ class JsonModeCall extends HttpCallTarget {
   /** :status of the last call's answer; 0: no answer (refused, reset, out of time); -1: none yet. */
   callStatus: i32 = -1;
 
-  constructor(public ctx: HttpContext<JsonModeConfig>, public config: JsonModeConfig) { super(); }
+  constructor(
+    public ctx: HttpContext<JsonModeConfig>,
+    public config: JsonModeConfig,
+  ) {
+    super();
+  }
 
   private where(): string {
     return "stream " + this.ctx.id.toString() + ": ";
@@ -223,8 +268,18 @@ class JsonModeCall extends HttpCallTarget {
     const left = config.totalTimeout - spent;
     if (attempt > 1 && left < MIN_ATTEMPT_MS) {
       this.callStatus = 0;
-      this.fail(new Failure(FailureCode.CallFailed, "no time left for attempt " + attempt.toString() + ": " +
-        spent.toString() + " ms of totalTimeout " + config.totalTimeout.toString() + " ms spent"));
+      this.fail(
+        new Failure(
+          FailureCode.CallFailed,
+          "no time left for attempt " +
+            attempt.toString() +
+            ": " +
+            spent.toString() +
+            " ms of totalTimeout " +
+            config.totalTimeout.toString() +
+            " ms spent",
+        ),
+      );
       return false;
     }
     const timeout = <i64>config.timeout < left ? <i64>config.timeout : left;
@@ -238,13 +293,30 @@ class JsonModeCall extends HttpCallTarget {
     const d = config.client.post(this.ctx, config.url, headers, request, this, <u32>timeout);
     if (d.result != WasmResultValues.Ok) {
       this.callStatus = 0;
-      this.fail(new Failure(FailureCode.CallFailed, "call to " + config.client.cluster.clusterName() +
-        " refused: " + wasmResultName(d.result) + refusalHint(d.result)));
+      this.fail(
+        new Failure(
+          FailureCode.CallFailed,
+          "call to " +
+            config.client.cluster.clusterName() +
+            " refused: " +
+            wasmResultName(d.result) +
+            refusalHint(d.result),
+        ),
+      );
       return false;
     }
     if (this.ctx.log.enabled(LogLevelValues.debug)) {
-      this.ctx.log.debug(this.where() + "paused; JSON-mode call " + d.token.toString() + " (attempt " +
-        attempt.toString() + ", timeout " + timeout.toString() + " ms) to " + config.client.cluster.clusterName());
+      this.ctx.log.debug(
+        this.where() +
+          "paused; JSON-mode call " +
+          d.token.toString() +
+          " (attempt " +
+          attempt.toString() +
+          ", timeout " +
+          timeout.toString() +
+          " ms) to " +
+          config.client.cluster.clusterName(),
+      );
     }
     return true;
   }
@@ -260,8 +332,15 @@ class JsonModeCall extends HttpCallTarget {
     if (answer.retryable && this.history.length < this.config.maxRetries) {
       this.history.push(new Attempt(answer.answer, failure.reason));
       count("retried");
-      this.ctx.log.info(this.where() + "retrying (" + this.history.length.toString() + " of " +
-        this.config.maxRetries.toString() + "): " + redact(failure.reason, this.config.apiKey));
+      this.ctx.log.info(
+        this.where() +
+          "retrying (" +
+          this.history.length.toString() +
+          " of " +
+          this.config.maxRetries.toString() +
+          "): " +
+          redact(failure.reason, this.config.apiKey),
+      );
       if (this.send()) return;
       return; // send() applied the failure and resumed
     }
@@ -284,16 +363,28 @@ class JsonModeCall extends HttpCallTarget {
       body = json;
     }
     if (!ctx.replaceResponseBody(body)) {
-      this.fail(new Failure(FailureCode.Internal, "the converted body (" + body.length.toString() +
-        " bytes) was refused: over the stream's buffer limit, or by the host"));
+      this.fail(
+        new Failure(
+          FailureCode.Internal,
+          "the converted body (" +
+            body.length.toString() +
+            " bytes) was refused: over the stream's buffer limit, or by the host",
+        ),
+      );
       return;
     }
     ctx.replaceResponseHeader("content-type", type);
     ctx.replaceResponseHeader("content-length", body.length.toString());
     ctx.replaceResponseHeader("mode", "json");
     count("converted");
-    ctx.log.info(this.where() + "converted to JSON (" + json.length.toString() + " bytes" +
-      (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") + ")");
+    ctx.log.info(
+      this.where() +
+        "converted to JSON (" +
+        json.length.toString() +
+        " bytes" +
+        (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") +
+        ")",
+    );
     this.finish();
   }
 

@@ -93,7 +93,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         opts.build = false;
         break;
       default:
-        throw new CliError(arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`);
+        throw new CliError(
+          arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`,
+        );
     }
   }
   if (opts.config === undefined && env.AI_JSON_MODE_CONFIG) opts.config = env.AI_JSON_MODE_CONFIG;

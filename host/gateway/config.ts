@@ -121,7 +121,11 @@ const LOG_LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "
 export type Env = Record<string, string | undefined>;
 
 /** Reads, expands and validates a YAML (or JSON) configuration file. */
-export function loadGatewayConfigFile(file: string, env: Env = process.env, cwd = process.cwd()): ResolvedGatewayConfig {
+export function loadGatewayConfigFile(
+  file: string,
+  env: Env = process.env,
+  cwd = process.cwd(),
+): ResolvedGatewayConfig {
   const path = resolve(cwd, file);
   let text: string;
   try {
@@ -181,7 +185,12 @@ export function resolveGatewayConfig(
   (cfg.routes as unknown[]).forEach((r, i) => {
     const at = `routes[${i}]`;
     const o = object(r, at, fail);
-    onlyKeys(o, at, ["name", "prefix", "rewritePrefix", "upstream", "cluster", "authority", "plugin", "timeoutMs"], fail);
+    onlyKeys(
+      o,
+      at,
+      ["name", "prefix", "rewritePrefix", "upstream", "cluster", "authority", "plugin", "timeoutMs"],
+      fail,
+    );
     const name = str(o.name, `${at}.name`, fail);
     if (name === "") fail(`${at}.name`, "must not be empty");
     if (seen.has(name)) fail(`${at}.name`, `duplicate route name "${name}"`);
@@ -203,7 +212,8 @@ export function resolveGatewayConfig(
       prefix,
       rewritePrefix,
       upstream,
-      clusterName: o.cluster === undefined ? `outbound|${defaultPort}||${name}.static` : str(o.cluster, `${at}.cluster`, fail),
+      clusterName:
+        o.cluster === undefined ? `outbound|${defaultPort}||${name}.static` : str(o.cluster, `${at}.cluster`, fail),
       authority: o.authority === undefined ? upstream.url.host : str(o.authority, `${at}.authority`, fail),
       plugin: o.plugin === undefined ? true : bool(o.plugin, `${at}.plugin`, fail),
       timeoutMs: o.timeoutMs === undefined ? 0 : nonNegativeInt(o.timeoutMs, `${at}.timeoutMs`, fail),
@@ -214,7 +224,12 @@ export function resolveGatewayConfig(
   let plugin: ResolvedPlugin | null = null;
   if (cfg.plugin !== undefined && cfg.plugin !== null) {
     const p = object(cfg.plugin, "plugin", fail);
-    onlyKeys(p, "plugin", ["wasm", "enabled", "name", "rootId", "vmId", "failStrategy", "logLevel", "config", "vmConfig"], fail);
+    onlyKeys(
+      p,
+      "plugin",
+      ["wasm", "enabled", "name", "rootId", "vmId", "failStrategy", "logLevel", "config", "vmConfig"],
+      fail,
+    );
     const enabled = p.enabled === undefined ? true : bool(p.enabled, "plugin.enabled", fail);
     let wasmCandidates: string[] = [];
     if (p.wasm === undefined) {
@@ -300,7 +315,8 @@ function object(v: unknown, at: string, fail: Fail): Record<string, unknown> {
 
 function onlyKeys(o: Record<string, unknown>, at: string, allowed: string[], fail: Fail): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) fail(at === "(top level)" ? k : `${at}.${k}`, `unknown field (expected one of: ${allowed.join(", ")})`);
+    if (!allowed.includes(k))
+      fail(at === "(top level)" ? k : `${at}.${k}`, `unknown field (expected one of: ${allowed.join(", ")})`);
   }
 }
 
@@ -316,7 +332,8 @@ function bool(v: unknown, at: string, fail: Fail): boolean {
 
 function nonNegativeInt(v: unknown, at: string, fail: Fail): number {
   const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) fail(at, `expected a non-negative integer, got ${describe(v)}`);
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    fail(at, `expected a non-negative integer, got ${describe(v)}`);
   return n as number;
 }
 
@@ -377,7 +394,10 @@ const VAR_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** A ${VAR} without a default whose variable is unset or empty. */
 export class UnsetVariableError extends Error {
-  constructor(readonly variable: string, empty: boolean) {
+  constructor(
+    readonly variable: string,
+    empty: boolean,
+  ) {
     super(
       `environment variable ${variable} is ${empty ? "empty" : "not set"} (write \${${variable}:-default} to give a default)`,
     );

@@ -152,7 +152,8 @@ export class Exchanger {
     const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set())];
     const cl = upRes.headers["content-length"];
     let remaining = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
-    const noBody = method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || remaining === 0;
+    const noBody =
+      method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || remaining === 0;
     let ended = noBody;
     this.ex.responseHeaders(pairs, noBody);
     upRes.on("data", (c: Buffer) => {

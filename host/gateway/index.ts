@@ -81,7 +81,12 @@ function clusterResolver(config: ResolvedGatewayConfig): (name: string) => Resol
 }
 
 /** Loads and configures the plugin; its HTTP calls are performed for real. */
-async function startPlugin(p: ResolvedPlugin, config: ResolvedGatewayConfig, calls: CallContext, onLog: GatewayOptions["onLog"]): Promise<ProxyWasmHost> {
+async function startPlugin(
+  p: ResolvedPlugin,
+  config: ResolvedGatewayConfig,
+  calls: CallContext,
+  onLog: GatewayOptions["onLog"],
+): Promise<ProxyWasmHost> {
   const wasmPath = findWasm(p, config.source);
   const host = await loadHost(wasmPath, {
     pluginName: p.name,

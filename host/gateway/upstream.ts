@@ -9,7 +9,15 @@ import type { Pairs } from "../types.ts";
 import type { ResolvedTarget } from "./config.ts";
 
 /** Headers that belong to one connection and are never forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 
 /** Node gives header values as latin1 strings of the raw bytes; the host works with UTF-8 text. */
 export function fromWire(v: string): string {

@@ -7,14 +7,31 @@ import assert from "node:assert/strict";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
-  assertConverted, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion, lessonConfig, loadPlugin, metric,
-  responseChunks, send, startStack, startUpstream, until, warnLines, type UpstreamReply,
+  assertConverted,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  closedPort,
+  completion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  responseChunks,
+  send,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type UpstreamReply,
 } from "../kit/stack.ts";
 
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
-async function through(reply: UpstreamReply, opts: { ds?: NonNullable<Parameters<typeof startStack>[0]>["ds"]; path?: string } = {}) {
+async function through(
+  reply: UpstreamReply,
+  opts: { ds?: NonNullable<Parameters<typeof startStack>[0]>["ds"]; path?: string } = {},
+) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(),
@@ -36,7 +53,10 @@ describe("many chunks", () => {
   test("a completion written 1 byte at a time is converted", async () => {
     const body = completion("one byte at a time, with unicode: 中文 \u{1F680}");
     const { r, s, stack } = await through({
-      headers: [["content-type", "application/json"], ["content-length", String(Buffer.byteLength(body))]],
+      headers: [
+        ["content-type", "application/json"],
+        ["content-length", String(Buffer.byteLength(body))],
+      ],
       body,
       chunkSize: 1,
       delayMs: 1,
@@ -87,7 +107,11 @@ describe("many chunks", () => {
     for (let k = 0; k <= body.length; k++) {
       const s = host.stream();
       s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true);
-      s.responseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(body.length) });
+      s.responseHeaders({
+        ":status": "200",
+        "content-type": "application/json",
+        "content-length": String(body.length),
+      });
       s.responseBody(body.subarray(0, k), false).responseBody(body.subarray(k), true);
       const calls = host.pendingCalls();
       assert.equal(calls.length, 1, `split at ${k}`);
@@ -130,7 +154,11 @@ describe("a 4 MB body", () => {
 
   test("a failed 4 MB conversion gives the original 4 MB byte for byte", async () => {
     const body = completion(big);
-    const headers: Pairs = [["content-type", "application/json"], DATE, ["content-length", String(Buffer.byteLength(body))]];
+    const headers: Pairs = [
+      ["content-type", "application/json"],
+      DATE,
+      ["content-length", String(Buffer.byteLength(body))],
+    ];
     const { r, s } = await through({ headers, body }, { ds: { behavior: { status: 500 } } });
     assertOriginal(r, 200, headers, body);
     assert.equal(s.resumed, 1);
@@ -152,14 +180,28 @@ describe("responses the plugin must not touch", () => {
 
   for (const status of [201, 203, 400, 404, 429, 500, 503]) {
     test(`status ${status} with a chat completion body`, async () => {
-      const stack = await untouched(status, [["content-type", "application/json"], DATE, ["content-length", String(valid.length)]], valid);
+      const stack = await untouched(
+        status,
+        [["content-type", "application/json"], DATE, ["content-length", String(valid.length)]],
+        valid,
+      );
       assert.equal(metric(stack.host, "passthrough.status"), 1);
     });
   }
 
-  for (const type of ["text/plain", "text/html; charset=utf-8", "application/problem+json", "application/jsonl", "application/x-ndjson"]) {
+  for (const type of [
+    "text/plain",
+    "text/html; charset=utf-8",
+    "application/problem+json",
+    "application/jsonl",
+    "application/x-ndjson",
+  ]) {
     test(`content-type ${type}`, async () => {
-      const stack = await untouched(200, [["content-type", type], DATE, ["content-length", String(valid.length)]], valid);
+      const stack = await untouched(
+        200,
+        [["content-type", type], DATE, ["content-length", String(valid.length)]],
+        valid,
+      );
       assert.equal(metric(stack.host, "passthrough.content_type"), 1);
     });
   }
@@ -220,7 +262,13 @@ describe("content types and encodings the plugin converts", () => {
   for (const type of ["application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8;q=1"]) {
     test(`content-type ${type}`, async () => {
       const body = completion("typed");
-      const { r } = await through({ headers: [["content-type", type], ["content-length", String(body.length)]], body });
+      const { r } = await through({
+        headers: [
+          ["content-type", type],
+          ["content-length", String(body.length)],
+        ],
+        body,
+      });
       assert.deepEqual(assertConverted(r), { output: "typed" });
     });
   }
@@ -228,7 +276,11 @@ describe("content types and encodings the plugin converts", () => {
   test("content-encoding: identity", async () => {
     const body = completion("identity");
     const { r } = await through({
-      headers: [["content-type", "application/json"], ["content-encoding", "identity"], ["content-length", String(body.length)]],
+      headers: [
+        ["content-type", "application/json"],
+        ["content-encoding", "identity"],
+        ["content-length", String(body.length)],
+      ],
       body,
     });
     assert.deepEqual(assertConverted(r), { output: "identity" });

@@ -13,8 +13,24 @@ import assert from "node:assert/strict";
 import type { HttpStream, ProxyWasmHost } from "../../host/host.ts";
 import type { HostOptions, Pairs } from "../../host/types.ts";
 import {
-  DS_CLUSTER, KEY, ask, assertConverted, assertLength, assertNoKey, assertOriginal, completion, dsCompletion,
-  lessonConfig, loadPlugin, metric, sseBody, startStack, startUpstream, until, type Stack, type StackOptions,
+  DS_CLUSTER,
+  KEY,
+  ask,
+  assertConverted,
+  assertLength,
+  assertNoKey,
+  assertOriginal,
+  completion,
+  dsCompletion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  sseBody,
+  startStack,
+  startUpstream,
+  until,
+  type Stack,
+  type StackOptions,
 } from "./helpers.ts";
 
 const MIB = 1024 * 1024;
@@ -30,12 +46,24 @@ function property(s: HttpStream, name: string): string | undefined {
 function respond(
   host: ProxyWasmHost,
   body: string | Uint8Array,
-  opts: { chunk?: number; headers?: Record<string, string>; requestHeaders?: Record<string, string>; contentLength?: boolean } = {},
+  opts: {
+    chunk?: number;
+    headers?: Record<string, string>;
+    requestHeaders?: Record<string, string>;
+    contentLength?: boolean;
+  } = {},
 ): HttpStream {
   const bytes = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
   const s = host.stream({ routeName: "chat" });
-  s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", ...(opts.requestHeaders ?? {}) }, true);
-  const headers: Record<string, string> = { ":status": "200", "content-type": "application/json", ...(opts.headers ?? {}) };
+  s.requestHeaders(
+    { ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", ...(opts.requestHeaders ?? {}) },
+    true,
+  );
+  const headers: Record<string, string> = {
+    ":status": "200",
+    "content-type": "application/json",
+    ...(opts.headers ?? {}),
+  };
   if (opts.contentLength !== false) headers["content-length"] = String(bytes.length);
   s.responseHeaders(headers);
   const size = opts.chunk ?? bytes.length;
@@ -49,7 +77,11 @@ function bigCompletion(bytes: number, word = "lorem "): string {
   return completion(word.repeat(Math.ceil(bytes / word.length)));
 }
 
-async function withStack(config: Record<string, unknown>, fn: (s: Stack) => Promise<void>, opts: Partial<StackOptions> = {}) {
+async function withStack(
+  config: Record<string, unknown>,
+  fn: (s: Stack) => Promise<void>,
+  opts: Partial<StackOptions> = {},
+) {
   const stack = await startStack({ config: lessonConfig(config), ...opts });
   try {
     await fn(stack);
@@ -66,7 +98,10 @@ describe("stream properties for Higress's Envoy", () => {
     const s = respond(host, completion("hello"));
     assert.equal(property(s, "clear_route_cache"), "off");
     assert.equal(property(s, "set_encoder_buffer_limit"), String(2 * 10 * MIB + MIB), "2 x maxBodyBytes + 1 MiB");
-    assert.equal(s.request.headers.some(([k]) => k === "accept-encoding"), false);
+    assert.equal(
+      s.request.headers.some(([k]) => k === "accept-encoding"),
+      false,
+    );
     host.answer(host.pendingCalls()[0], 200, {}, dsCompletion('{"output":"hello"}'));
     assert.equal(s.bodyText, '{"output":"hello"}');
     s.done();
@@ -102,8 +137,10 @@ describe("maxBodyBytes", () => {
     const host = await loadPlugin(lessonConfig());
     const body = completion("in pieces");
     const s = host.stream({ routeName: "chat" });
-    s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true)
-      .responseHeaders({ ":status": "200", "content-type": "application/json" });
+    s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true).responseHeaders({
+      ":status": "200",
+      "content-type": "application/json",
+    });
     for (let i = 0; i < body.length - 10; i += 10) {
       s.responseBody(body.slice(i, i + 10), false);
       assert.equal(s.lastAction, 3, "StopIterationNoBuffer");
@@ -131,17 +168,29 @@ describe("maxBodyBytes", () => {
 
   test("gateway: content-length over maxBodyBytes: untouched from the headers on, no call", async () => {
     const body = bigCompletion(20000);
-    const headers: Pairs = [["content-type", "application/json"], ["date", "Mon, 01 Dec 2025 10:00:00 GMT"], ["content-length", String(Buffer.byteLength(body))]];
+    const headers: Pairs = [
+      ["content-type", "application/json"],
+      ["date", "Mon, 01 Dec 2025 10:00:00 GMT"],
+      ["content-length", String(Buffer.byteLength(body))],
+    ];
     const up = await startUpstream({ headers, body, chunkSize: 4096 });
     try {
-      await withStack({ maxBodyBytes: 16384 }, async (stack) => {
-        const r = await ask(stack, "big");
-        assertOriginal(r, 200, headers, body);
-        assert.equal(stack.ds.requests.length, 0);
-        assert.equal(metric(stack.host, "passthrough.too_large"), 1);
-        assert.ok(stack.logs.some((l) => /response passes untouched: content-length \d+ over maxBodyBytes 16384/.test(l.message)));
-        assert.equal(property(stack.streams[0], "set_encoder_buffer_limit"), undefined, "the response was not held");
-      }, { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] });
+      await withStack(
+        { maxBodyBytes: 16384 },
+        async (stack) => {
+          const r = await ask(stack, "big");
+          assertOriginal(r, 200, headers, body);
+          assert.equal(stack.ds.requests.length, 0);
+          assert.equal(metric(stack.host, "passthrough.too_large"), 1);
+          assert.ok(
+            stack.logs.some((l) =>
+              /response passes untouched: content-length \d+ over maxBodyBytes 16384/.test(l.message),
+            ),
+          );
+          assert.equal(property(stack.streams[0], "set_encoder_buffer_limit"), undefined, "the response was not held");
+        },
+        { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] },
+      );
     } finally {
       await up.close();
     }
@@ -152,16 +201,22 @@ describe("maxBodyBytes", () => {
     const headers: Pairs = [["content-type", "application/json"]];
     const up = await startUpstream({ headers, body, chunkSize: 3000 });
     try {
-      await withStack({ maxBodyBytes: 16384 }, async (stack) => {
-        const r = await ask(stack, "big");
-        assert.equal(r.error, undefined);
-        assert.equal(r.status, 200);
-        assert.ok(r.body.equals(Buffer.from(body)), "body bytes differ from the upstream's");
-        assert.equal(r.headers["mode"], undefined);
-        assert.equal(stack.ds.requests.length, 0);
-        assert.equal(metric(stack.host, "passthrough.too_large"), 1);
-        assert.ok(stack.logs.some((l) => /body over maxBodyBytes \(\d+ bytes seen, maxBodyBytes 16384\)/.test(l.message)));
-      }, { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] });
+      await withStack(
+        { maxBodyBytes: 16384 },
+        async (stack) => {
+          const r = await ask(stack, "big");
+          assert.equal(r.error, undefined);
+          assert.equal(r.status, 200);
+          assert.ok(r.body.equals(Buffer.from(body)), "body bytes differ from the upstream's");
+          assert.equal(r.headers["mode"], undefined);
+          assert.equal(stack.ds.requests.length, 0);
+          assert.equal(metric(stack.host, "passthrough.too_large"), 1);
+          assert.ok(
+            stack.logs.some((l) => /body over maxBodyBytes \(\d+ bytes seen, maxBodyBytes 16384\)/.test(l.message)),
+          );
+        },
+        { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] },
+      );
     } finally {
       await up.close();
     }
@@ -174,13 +229,17 @@ describe("maxBodyBytes", () => {
     const headers: Pairs = [["content-type", "text/event-stream"]];
     const up = await startUpstream({ headers, body, chunkSize: 1000 });
     try {
-      await withStack({ maxBodyBytes: 16384 }, async (stack) => {
-        const r = await ask(stack, "stream");
-        assert.equal(r.error, undefined);
-        assert.ok(r.body.equals(Buffer.from(body)), "stream bytes differ from the upstream's");
-        assert.equal(stack.ds.requests.length, 0);
-        assert.equal(metric(stack.host, "passthrough.too_large"), 1);
-      }, { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] });
+      await withStack(
+        { maxBodyBytes: 16384 },
+        async (stack) => {
+          const r = await ask(stack, "stream");
+          assert.equal(r.error, undefined);
+          assert.ok(r.body.equals(Buffer.from(body)), "stream bytes differ from the upstream's");
+          assert.equal(stack.ds.requests.length, 0);
+          assert.equal(metric(stack.host, "passthrough.too_large"), 1);
+        },
+        { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] },
+      );
     } finally {
       await up.close();
     }
@@ -191,12 +250,16 @@ describe("maxBodyBytes", () => {
     assert.ok(Buffer.byteLength(body) <= 16384);
     const up = await startUpstream({ headers: [["content-type", "application/json"]], body, chunkSize: 2000 });
     try {
-      await withStack({ maxBodyBytes: 16384 }, async (stack) => {
-        const r = await ask(stack, "fits");
-        assertConverted(r);
-        assert.equal(stack.ds.requests.length, 1);
-        assert.equal(metric(stack.host, "passthrough.too_large"), 0);
-      }, { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] });
+      await withStack(
+        { maxBodyBytes: 16384 },
+        async (stack) => {
+          const r = await ask(stack, "fits");
+          assertConverted(r);
+          assert.equal(stack.ds.requests.length, 1);
+          assert.equal(metric(stack.host, "passthrough.too_large"), 0);
+        },
+        { routes: [{ name: "raw", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }] },
+      );
     } finally {
       await up.close();
     }
@@ -236,7 +299,9 @@ describe("totalTimeout: the time budget across attempts", () => {
     assert.equal(s.resumed, 1);
     assert.equal(s.bodyText, body, "the original bytes");
     assert.ok(
-      s.logs.some((l) => l.level === 3 && /no time left for attempt 4: 119500 ms of totalTimeout 120000 ms spent/.test(l.message)),
+      s.logs.some(
+        (l) => l.level === 3 && /no time left for attempt 4: 119500 ms of totalTimeout 120000 ms spent/.test(l.message),
+      ),
       s.logs.map((l) => l.message).join("\n"),
     );
     s.done();
@@ -245,7 +310,10 @@ describe("totalTimeout: the time budget across attempts", () => {
   test("a timeout above the budget is cut to it, and the configuration says so", async () => {
     const lines: string[] = [];
     const { host } = await clocked({ timeout: 600000 }, { onLog: (e) => lines.push(e.message) });
-    assert.ok(lines.some((l) => /timeout: 600000 ms is not below totalTimeout \(120000 ms\)/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /timeout: 600000 ms is not below totalTimeout \(120000 ms\)/.test(l)),
+      lines.join("\n"),
+    );
     const s = respond(host, completion("long"));
     assert.equal(host.pendingCalls()[0].timeoutMs, 120000);
     host.timeout(host.pendingCalls()[0]);
@@ -256,7 +324,11 @@ describe("totalTimeout: the time budget across attempts", () => {
   test("a budget at Higress's idle timeout loads with a warning naming it", async () => {
     const lines: { level: number; message: string }[] = [];
     await loadPlugin(lessonConfig({ totalTimeout: 180000 }), { onLog: (e) => lines.push(e) });
-    assert.ok(lines.some((l) => l.level === 3 && /totalTimeout: 180000 ms is not below Higress's stream idle timeout/.test(l.message)));
+    assert.ok(
+      lines.some(
+        (l) => l.level === 3 && /totalTimeout: 180000 ms is not below Higress's stream idle timeout/.test(l.message),
+      ),
+    );
   });
 });
 
@@ -288,13 +360,15 @@ describe("the loop-guard marker", () => {
     const marker = call.headers.find(([k]) => k === "x-ai-json-mode")![1];
     host.answer(call, 200, {}, dsCompletion('{"output":"m"}'));
     first.done();
-    const own = respond(host, completion("own"), { requestHeaders: { "x-ai-json-mode": marker, "accept-encoding": "gzip" } });
+    const own = respond(host, completion("own"), {
+      requestHeaders: { "x-ai-json-mode": marker, "accept-encoding": "gzip" },
+    });
     assert.equal(host.pendingCalls().length, 0);
     assert.equal(own.bodyText, completion("own"));
-    assert.deepEqual(
-      own.request.headers.filter(([k]) => k === "x-ai-json-mode" || k === "accept-encoding").sort(),
-      [["accept-encoding", "gzip"], ["x-ai-json-mode", marker]],
-    );
+    assert.deepEqual(own.request.headers.filter(([k]) => k === "x-ai-json-mode" || k === "accept-encoding").sort(), [
+      ["accept-encoding", "gzip"],
+      ["x-ai-json-mode", marker],
+    ]);
     assert.equal(property(own, "clear_route_cache"), undefined);
     own.done();
   });
@@ -303,7 +377,12 @@ describe("the loop-guard marker", () => {
 describe("x-should-retry on 502s (onFailure: error)", () => {
   const config = lessonConfig({ onFailure: "error", maxRetries: 0 });
 
-  async function outcome(answer: (host: ProxyWasmHost) => void, body = completion("q"), extra: Record<string, unknown> = {}, opts: HostOptions = {}) {
+  async function outcome(
+    answer: (host: ProxyWasmHost) => void,
+    body = completion("q"),
+    extra: Record<string, unknown> = {},
+    opts: HostOptions = {},
+  ) {
     const host = await loadPlugin({ ...config, ...extra }, opts);
     const s = respond(host, body);
     answer(host);
@@ -316,14 +395,31 @@ describe("x-should-retry on 502s (onFailure: error)", () => {
   }
 
   test("final failures carry x-should-retry: false", async () => {
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion("prose"))), { code: "invalid_json", retry: ["false"] });
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion(""))), { code: "empty_content", retry: ["false"] });
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, "<html>")), { code: "invalid_answer", retry: ["false"] });
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 401, {}, '{"error":{"type":"authentication_error"}}')), { code: "call_failed", retry: ["false"] });
-    assert.deepEqual(await outcome(() => {}, "not json"), { code: "upstream_not_json", retry: ["false"] });
-    assert.deepEqual(await outcome(() => {}, JSON.stringify({ choices: [] })), { code: "no_content", retry: ["false"] });
+    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion("prose"))), {
+      code: "invalid_json",
+      retry: ["false"],
+    });
+    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion(""))), {
+      code: "empty_content",
+      retry: ["false"],
+    });
+    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, "<html>")), {
+      code: "invalid_answer",
+      retry: ["false"],
+    });
     assert.deepEqual(
-      await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion('{"other":1}')), completion("q"), { jsonSchema: { type: "object", required: ["output"] } }),
+      await outcome((h) => h.answer(h.pendingCalls()[0], 401, {}, '{"error":{"type":"authentication_error"}}')),
+      { code: "call_failed", retry: ["false"] },
+    );
+    assert.deepEqual(await outcome(() => {}, "not json"), { code: "upstream_not_json", retry: ["false"] });
+    assert.deepEqual(await outcome(() => {}, JSON.stringify({ choices: [] })), {
+      code: "no_content",
+      retry: ["false"],
+    });
+    assert.deepEqual(
+      await outcome((h) => h.answer(h.pendingCalls()[0], 200, {}, dsCompletion('{"other":1}')), completion("q"), {
+        jsonSchema: { type: "object", required: ["output"] },
+      }),
       { code: "schema_mismatch", retry: ["false"] },
     );
   });
@@ -332,10 +428,19 @@ describe("x-should-retry on 502s (onFailure: error)", () => {
     assert.deepEqual(await outcome((h) => h.timeout(h.pendingCalls()[0])), { code: "call_failed", retry: [] });
     assert.deepEqual(await outcome((h) => h.refuse(h.pendingCalls()[0])), { code: "call_failed", retry: [] });
     assert.deepEqual(await outcome((h) => h.reset(h.pendingCalls()[0])), { code: "call_failed", retry: [] });
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 429, {}, "{}")), { code: "call_failed", retry: [] });
-    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 500, {}, "{}")), { code: "call_failed", retry: [] });
+    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 429, {}, "{}")), {
+      code: "call_failed",
+      retry: [],
+    });
+    assert.deepEqual(await outcome((h) => h.answer(h.pendingCalls()[0], 500, {}, "{}")), {
+      code: "call_failed",
+      retry: [],
+    });
     // Refused at dispatch: the cluster is unknown to the host.
-    assert.deepEqual(await outcome(() => {}, completion("q"), { serviceFQDN: "unknown.dns" }), { code: "call_failed", retry: [] });
+    assert.deepEqual(await outcome(() => {}, completion("q"), { serviceFQDN: "unknown.dns" }), {
+      code: "call_failed",
+      retry: [],
+    });
   });
 
   test("an upstream's own x-should-retry does not survive a retryable 502", async () => {
@@ -365,7 +470,10 @@ describe("a refused dispatch", () => {
     assert.equal(s.bodyText, body);
     const warns = s.logs.filter((l) => l.level >= 3).map((l) => l.message);
     assert.equal(warns.length, 1, warns.join("\n"));
-    assert.match(warns[0], /call to outbound\|443\|\|unknown\.dns refused: BadArgument \(no cluster of that name: check serviceFQDN and servicePort\)/);
+    assert.match(
+      warns[0],
+      /call to outbound\|443\|\|unknown\.dns refused: BadArgument \(no cluster of that name: check serviceFQDN and servicePort\)/,
+    );
     s.done();
   });
 });
@@ -373,8 +481,17 @@ describe("a refused dispatch", () => {
 describe("usage in output: openai", () => {
   test("an upstream without usage gets the numeric fields of the answer's usage, nothing else", async () => {
     const host = await loadPlugin(lessonConfig({ output: "openai" }));
-    const s = respond(host, JSON.stringify({ id: "c1", choices: [{ index: 0, message: { role: "assistant", content: "hi" } }] }));
-    const usage = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42, prompt_tokens_details: { cached_tokens: 0 }, note: "internal" };
+    const s = respond(
+      host,
+      JSON.stringify({ id: "c1", choices: [{ index: 0, message: { role: "assistant", content: "hi" } }] }),
+    );
+    const usage = {
+      prompt_tokens: 30,
+      completion_tokens: 12,
+      total_tokens: 42,
+      prompt_tokens_details: { cached_tokens: 0 },
+      note: "internal",
+    };
     host.answer(host.pendingCalls()[0], 200, {}, dsCompletion('{"output":"hi"}', usage));
     const out = JSON.parse(s.bodyText);
     assert.deepEqual(out.usage, { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 });

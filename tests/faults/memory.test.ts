@@ -17,7 +17,11 @@ async function pagesAt(requests: number, bodySize: number, checkpoints: number[]
       if (checkpoints.includes(i)) pages[i] = h.memoryPages();
     },
   });
-  assert.equal(stats.converted + stats.original + stats.other + stats.aborted, requests, `every outcome is counted: ${JSON.stringify(stats)}`);
+  assert.equal(
+    stats.converted + stats.original + stats.other + stats.aborted,
+    requests,
+    `every outcome is counted: ${JSON.stringify(stats)}`,
+  );
   assert.ok(stats.converted > requests / 2, `${stats.converted} conversions`);
   assert.ok(stats.original > 0, "some passthroughs");
   assert.equal(host.failed, false);

@@ -3,9 +3,21 @@
 // chunk (or, once held, Envoy's buffer) a body callback sees.
 export { malloc } from "../../assembly/proxy/hostcalls";
 import {
-  BodyCollector, BodyDirection, BodyState, CollectStep, bufferLimitFor, contentLengthOf, raiseBufferLimit,
-  DEFAULT_MAX_BODY_BYTES, HttpContext, Plugin, PluginRootContext, ProcessBodyTooLargeBy, ProcessResponseBodyBy,
-  RuleSet, CtxOption,
+  BodyCollector,
+  BodyDirection,
+  BodyState,
+  CollectStep,
+  bufferLimitFor,
+  contentLengthOf,
+  raiseBufferLimit,
+  DEFAULT_MAX_BODY_BYTES,
+  HttpContext,
+  Plugin,
+  PluginRootContext,
+  ProcessBodyTooLargeBy,
+  ProcessResponseBodyBy,
+  RuleSet,
+  CtxOption,
 } from "../../assembly/higress";
 import { BufferTypeValues, FilterDataStatusValues, getBufferBytes, getPropertyString } from "../../assembly/proxy";
 import { fakehostReset, propertySets, setBuffer } from "./fakehost";
@@ -70,15 +82,17 @@ describe("BodyCollector", () => {
   it("a body written in the callback is what goes on", () => {
     const c = new BodyCollector(BodyDirection.Response, 100);
     feed(c, ["abc", "def", "gh"]);
-    expect(c.write(bytes("{\"a\":1}"))).toBe(true);
+    expect(c.write(bytes('{"a":1}'))).toBe(true);
     expect(c.finishCallback(FilterDataStatusValues.Continue)).toBe(FilterDataStatusValues.Continue);
-    expect(buffer(RES)).toBe("{\"a\":1}");
+    expect(buffer(RES)).toBe('{"a":1}');
   });
 
   it("pausing: Envoy buffers exactly the last chunk, and the answer replaces it", () => {
     const c = new BodyCollector(BodyDirection.Response, 100);
     feed(c, ["abc", "def", "gh"]);
-    expect(c.finishCallback(FilterDataStatusValues.StopIterationAndBuffer)).toBe(FilterDataStatusValues.StopIterationAndBuffer);
+    expect(c.finishCallback(FilterDataStatusValues.StopIterationAndBuffer)).toBe(
+      FilterDataStatusValues.StopIterationAndBuffer,
+    );
     expect(c.state).toBe(BodyState.Held);
     expect(buffer(RES)).toBe("gh");
     expect(c.write(bytes("XYZ"))).toBe(true);
@@ -100,7 +114,9 @@ describe("BodyCollector", () => {
   it("any stop at the end of the stream becomes StopIterationAndBuffer (a buffer to write into later)", () => {
     const c = new BodyCollector(BodyDirection.Response, 100);
     feed(c, ["abc"]);
-    expect(c.finishCallback(FilterDataStatusValues.StopIterationNoBuffer)).toBe(FilterDataStatusValues.StopIterationAndBuffer);
+    expect(c.finishCallback(FilterDataStatusValues.StopIterationNoBuffer)).toBe(
+      FilterDataStatusValues.StopIterationAndBuffer,
+    );
   });
 
   it("a body over maxBytes: what was held goes in front of the current chunk, the rest flows on", () => {
@@ -150,10 +166,10 @@ describe("BodyCollector", () => {
 
   it("the request direction reads and writes the request body buffer", () => {
     const c = new BodyCollector(BodyDirection.Request, 100);
-    expect(feed(c, ["{\"model\":", "\"x\"}"])).toBe(CollectStep.Complete);
-    expect(text(c.body())).toBe("{\"model\":\"x\"}");
+    expect(feed(c, ['{"model":', '"x"}'])).toBe(CollectStep.Complete);
+    expect(text(c.body())).toBe('{"model":"x"}');
     c.finishCallback(FilterDataStatusValues.Continue);
-    expect(buffer(REQ)).toBe("{\"model\":\"x\"}");
+    expect(buffer(REQ)).toBe('{"model":"x"}');
     expect(buffer(RES)).toBe("");
   });
 });
@@ -164,7 +180,7 @@ describe("the stream's buffer limit", () => {
   it("2 x maxBytes + 1 MiB, at most a u32", () => {
     expect(bufferLimitFor(1024)).toBe(2048 + 1048576);
     expect(bufferLimitFor(DEFAULT_MAX_BODY_BYTES)).toBe(20 * 1048576 + 1048576);
-    expect(bufferLimitFor(<i64>1 << 40)).toBe(4294967295);
+    expect(bufferLimitFor((<i64>1) << 40)).toBe(4294967295);
   });
 
   it("raised through set_encoder_buffer_limit (responses) and set_decoder_buffer_limit (requests), decimal bytes", () => {
@@ -218,7 +234,10 @@ function onTooLarge(ctx: HttpContext<TestConfig>, config: TestConfig, direction:
 }
 
 function stream(pause: bool): HttpContext<TestConfig> {
-  const options: CtxOption<TestConfig>[] = [ProcessResponseBodyBy<TestConfig>(onBody), ProcessBodyTooLargeBy<TestConfig>(onTooLarge)];
+  const options: CtxOption<TestConfig>[] = [
+    ProcessResponseBodyBy<TestConfig>(onBody),
+    ProcessBodyTooLargeBy<TestConfig>(onTooLarge),
+  ];
   const root = new PluginRootContext<TestConfig>(1, new Plugin<TestConfig>("test", options));
   const rules = new RuleSet<TestConfig>();
   rules.global = new TestConfig(pause);
@@ -236,36 +255,36 @@ describe("SDK body callbacks", () => {
 
   it("StopIterationNoBuffer until the end; the handler gets the whole body; the original goes on", () => {
     const ctx = stream(false);
-    setBuffer(RES, "{\"a\":");
+    setBuffer(RES, '{"a":');
     expect(ctx.onResponseBody(5, false)).toBe(FilterDataStatusValues.StopIterationNoBuffer);
     setBuffer(RES, "1}");
     expect(ctx.onResponseBody(2, true)).toBe(FilterDataStatusValues.Continue);
     expect(calls).toBe(1);
-    expect(seen).toBe("{\"a\":1}");
-    expect(buffer(RES)).toBe("{\"a\":1}");
+    expect(seen).toBe('{"a":1}');
+    expect(buffer(RES)).toBe('{"a":1}');
     expect(getPropertyString(["set_encoder_buffer_limit"])!).toBe(bufferLimitFor(DEFAULT_MAX_BODY_BYTES).toString());
   });
 
   it("a paused response: the last chunk is buffered, and resuming without a new body restores the original", () => {
     const ctx = stream(true);
-    setBuffer(RES, "{\"a\":");
+    setBuffer(RES, '{"a":');
     ctx.onResponseBody(5, false);
     setBuffer(RES, "1}");
     expect(ctx.onResponseBody(2, true)).toBe(FilterDataStatusValues.StopIterationAndBuffer);
     ctx.responsePaused = true; // what the ABI layer records for a stop at the end of the stream
     expect(buffer(RES)).toBe("1}");
     expect(ctx.resumeResponse()).toBe(true);
-    expect(buffer(RES)).toBe("{\"a\":1}");
+    expect(buffer(RES)).toBe('{"a":1}');
   });
 
   it("a paused response replaced by the answer", () => {
     const ctx = stream(true);
-    setBuffer(RES, "{\"a\":1}");
+    setBuffer(RES, '{"a":1}');
     ctx.onResponseBody(7, true);
     ctx.responsePaused = true;
-    expect(ctx.replaceResponseBody(bytes("{\"converted\":true}"))).toBe(true);
+    expect(ctx.replaceResponseBody(bytes('{"converted":true}'))).toBe(true);
     ctx.resumeResponse();
-    expect(buffer(RES)).toBe("{\"converted\":true}");
+    expect(buffer(RES)).toBe('{"converted":true}');
   });
 
   it("too large: the handler is not called, the too-large handler is, and the body passes byte for byte", () => {

@@ -2,7 +2,12 @@
 // drops the call's target at once, and the late answer is ignored.
 export { malloc } from "../../assembly/proxy/hostcalls";
 import {
-  HttpCallResponse, HttpCallTarget, createContext, deleteContext, getHttpContext, getRootContext,
+  HttpCallResponse,
+  HttpCallTarget,
+  createContext,
+  deleteContext,
+  getHttpContext,
+  getRootContext,
 } from "../../assembly/proxy";
 import { fakehostReset } from "./fakehost";
 
@@ -48,7 +53,10 @@ describe("calls of a stream that ended", () => {
     const t2 = call(3);
     expect(getRootContext(1)!.pendingCallCount).toBe(2);
     deleteContext(3);
-    expect(getRootContext(1)!.pendingCallCount).toBe(0, "the calls (and what their targets hold) are let go with the stream");
+    expect(getRootContext(1)!.pendingCallCount).toBe(
+      0,
+      "the calls (and what their targets hold) are let go with the stream",
+    );
     expect(getHttpContext(3)).toBeNull();
     getRootContext(1)!.onHttpCallResponse(t1, 0, 0, 0);
     getRootContext(1)!.onHttpCallResponse(t2, 0, 0, 0);

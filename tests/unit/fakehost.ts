@@ -5,6 +5,7 @@
 @external("env", "fakehost_reset")
 export declare function fakehostReset(): void;
 
+
 @external("env", "fakehost_set_buffer")
 declare function fakehost_set_buffer(type: u32, ptr: usize, len: usize): void;
 

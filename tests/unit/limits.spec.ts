@@ -2,7 +2,10 @@
 // the time-budget warnings, and which 502s tell clients not to retry.
 import { parseJsonString } from "../../assembly/json";
 import {
-  parseJsonModeConfig, JsonModeConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOTAL_TIMEOUT_MS,
+  parseJsonModeConfig,
+  JsonModeConfig,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_TOTAL_TIMEOUT_MS,
 } from "../../assembly/jsonmode/config";
 import { ParseResult } from "../../assembly/higress";
 import { retryCanHelp } from "../../assembly/jsonmode/plugin";
@@ -22,7 +25,9 @@ describe("maxBodyBytes", () => {
   it("1 KiB to 64 MiB", () => {
     expect(parse('"maxBodyBytes":1024').config!.maxBodyBytes).toBe(1024);
     expect(parse('"maxBodyBytes":67108864').config!.maxBodyBytes).toBe(67108864);
-    expect(parse('"maxBodyBytes":1023').error).toBe("maxBodyBytes: expected an integer number of bytes from 1024 to 67108864; got 1023");
+    expect(parse('"maxBodyBytes":1023').error).toBe(
+      "maxBodyBytes: expected an integer number of bytes from 1024 to 67108864; got 1023",
+    );
     expect(parse('"maxBodyBytes":67108865').ok).toBe(false);
     expect(parse('"maxBodyBytes":"10MB"').error.startsWith("maxBodyBytes:")).toBe(true);
     expect(parse('"maxBodyBytes":2048.5').ok).toBe(false);
@@ -41,7 +46,9 @@ describe("totalTimeout", () => {
   });
   it("1000 to 600000 ms", () => {
     expect(parse('"totalTimeout":1000,"timeout":500').config!.totalTimeout).toBe(1000);
-    expect(parse('"totalTimeout":999').error).toBe("totalTimeout: expected an integer number of milliseconds from 1000 to 600000; got 999");
+    expect(parse('"totalTimeout":999').error).toBe(
+      "totalTimeout: expected an integer number of milliseconds from 1000 to 600000; got 999",
+    );
     expect(parse('"totalTimeout":600001').ok).toBe(false);
     expect(parse('"totalTimeout":null').ok).toBe(false);
   });
@@ -49,7 +56,9 @@ describe("totalTimeout", () => {
     const r = parse('"totalTimeout":180000');
     expect(r.ok).toBe(true);
     expect(r.warnings.length).toBe(1);
-    expect(r.warnings[0]).toBe("totalTimeout: 180000 ms is not below Higress's stream idle timeout (180000 ms by default): a response paused that long ends in a 504 from the gateway unless its idle timeout is raised");
+    expect(r.warnings[0]).toBe(
+      "totalTimeout: 180000 ms is not below Higress's stream idle timeout (180000 ms by default): a response paused that long ends in a 504 from the gateway unless its idle timeout is raised",
+    );
     expect(parse('"totalTimeout":179999').warnings.length).toBe(0);
   });
   it("a timeout that is not below the budget: accepted with a warning", () => {
