@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { fromUtf8 } from "./abi/pairs.ts";
 import { toBytes } from "./bytes.ts";
 import { copyPairs, firstValue, toPairs } from "./header-map.ts";
-import type { BodyInit, HeadersInit, LocalResponse, LogEntry, Pairs } from "./types.ts";
+import type { BodyInit, HeadersInit, LocalResponse, LogEntry, Pairs, PropertyValue } from "./types.ts";
 
 export type DirectionKind = "request" | "response";
 
@@ -39,6 +39,8 @@ export interface StreamOutput {
   readonly resetReason: string | undefined;
   readonly localResponse: LocalResponse | undefined;
   readonly logs: LogEntry[];
+  /** Stream properties: those the stream started with and those the module set. */
+  readonly properties: ReadonlyMap<string, PropertyValue>;
   readonly forwardedHeaders: Pairs;
   readonly forwardedComplete: boolean;
   forwardedBody(): Uint8Array;
@@ -113,6 +115,11 @@ export class HttpStream extends EventEmitter {
   /** proxy_continue_stream(Request) calls made for this stream. */
   get resumedRequest(): number {
     return this.out.resumedRequest;
+  }
+
+  /** Stream properties: those the stream started with and those the module set (proxy_set_property). */
+  get properties(): ReadonlyMap<string, PropertyValue> {
+    return this.out.properties;
   }
 
   /** Response status the client received. */

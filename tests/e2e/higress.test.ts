@@ -10,8 +10,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { HttpStream, ProxyWasmHost } from "../../host/host.ts";
-import type { HostOptions, Pairs } from "../../host/types.ts";
+import type { HttpStream, ProxyWasmHost } from "../../host/index.ts";
+import type { HostOptions, Pairs } from "../../host/index.ts";
 import {
   DS_CLUSTER,
   KEY,
@@ -31,7 +31,7 @@ import {
   until,
   type Stack,
   type StackOptions,
-} from "./helpers.ts";
+} from "../kit/stack.ts";
 
 const MIB = 1024 * 1024;
 
