@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "envoy.h"
+#include "envoy_context.h"
+#include "envoy_wasm.h"
+#include "header_map.h"
+#include "http_call.h"
 #include "json.h"
 
 namespace cpphost {
