@@ -6,6 +6,7 @@
 #include "envoy_context.h"
 #include "events.h"
 #include "runner.h"
+#include "stream.h"
 #include "util.h"
 
 namespace cpphost {

@@ -2,7 +2,7 @@
 // headers of a call answer); an edit of the request headers clears the route cache.
 #include "envoy_context.h"
 #include "events.h"
-#include "runner.h"
+#include "stream.h"
 #include "util.h"
 
 namespace cpphost {

@@ -7,7 +7,7 @@
 #include "envoy_context.h"
 #include "events.h"
 #include "include/proxy-wasm/pairs_util.h"
-#include "runner.h"
+#include "stream.h"
 #include "util.h"
 
 namespace cpphost {

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "runner.h"
+#include "include/proxy-wasm/wasm.h"
+#include "stream.h"
 
 namespace cpphost {
 

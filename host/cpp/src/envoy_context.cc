@@ -2,6 +2,7 @@
 
 #include "events.h"
 #include "runner.h"
+#include "stream.h"
 #include "util.h"
 
 namespace cpphost {
