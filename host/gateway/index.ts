@@ -23,12 +23,13 @@ import {
   type GatewayConfig,
   type ResolvedGatewayConfig,
   type ResolvedPlugin,
+  type ResolvedRoute,
   type ResolvedTarget,
 } from "./config.ts";
 import { Exchanger, PassThrough, type Exchange, type ExchangeContext } from "./exchange.ts";
 import { fromWire, rawToPairs, Timers, Upstreams, type GatewayLog } from "./upstream.ts";
 
-export type { GatewayConfig, RouteConfig, ClusterTarget, PluginSection, ResolvedGatewayConfig } from "./config.ts";
+export type { GatewayConfig, RouteConfig, ClusterTarget, PluginSection, EnvoySection, ResolvedGatewayConfig } from "./config.ts";
 export { GatewayConfigError, loadGatewayConfigFile, resolveGatewayConfig } from "./config.ts";
 
 export interface GatewayOptions {
@@ -90,7 +91,14 @@ async function startPlugin(p: ResolvedPlugin, config: ResolvedGatewayConfig, cal
     vmConfig: p.vmConfig,
     failStrategy: p.failStrategy,
     logLevel: p.logLevel,
+    envoy: config.envoy.model,
+    bufferLimitBytes: config.envoy.bufferLimitBytes,
+    http2BufferLimitBytes: config.envoy.http2BufferLimitBytes,
+    streamIdleTimeoutMs: config.envoy.streamIdleTimeoutMs,
+    vmRestart: p.vmRestart,
+    vmRestartIntervalMs: p.vmRestartIntervalMs,
     clusters: (name) => calls.resolveCluster(name) !== undefined,
+    unhealthyClusters: (name) => calls.resolveCluster(name)?.healthy === false,
     autoTick: true,
     onHttpCall: (call) => performCall(calls, call),
     onLog,
@@ -126,11 +134,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   };
   if (config.plugin && config.plugin.enabled) host = await startPlugin(config.plugin, config, calls, opts.onLog);
 
-  const exchangeContext: ExchangeContext = { upstreams, timers, log };
+  const matchRoute = (path: string): ResolvedRoute | undefined => {
+    const pathOnly = path.split("?")[0];
+    return config.routes.find((r) => pathOnly.startsWith(r.prefix));
+  };
+  const exchangeContext: ExchangeContext = { upstreams, timers, log, routeByName: (name) => config.routes.find((r) => r.name === name) };
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? "/";
-    const pathOnly = url.split("?")[0];
-    const route = config.routes.find((r) => pathOnly.startsWith(r.prefix));
+    const route = matchRoute(url);
     if (!route) {
       res.writeHead(404, { "content-length": "0" });
       res.end();
@@ -158,6 +169,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
             routeName: route.name,
             clusterName: route.clusterName,
             protocol: `HTTP/${req.httpVersion}`,
+            // A cleared route cache: the route is matched again on the edited :path.
+            route: (h) => {
+              const r = matchRoute(h.find(([k]) => k === ":path")?.[1] ?? "/");
+              return r ? { routeName: r.name, clusterName: r.clusterName } : null;
+            },
             properties: {
               "source.address": `${req.socket.remoteAddress}:${req.socket.remotePort}`,
               "source.port": BigInt(req.socket.remotePort ?? 0),
