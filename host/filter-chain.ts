@@ -335,11 +335,11 @@ export class FilterChain {
     switch (action) {
       case HeadersStatus.Continue:
         d.mapOpen = false;
-        this.releaseHeaders(s, d);
+        this.releaseHeaders(s, d, eos);
         if (eos) this.releaseEnd(s, d);
         break;
       case HeadersStatus.ContinueAndEndStream:
-        this.releaseHeaders(s, d);
+        this.releaseHeaders(s, d, true);
         this.releaseEnd(s, d);
         d.end = "cut";
         break;
@@ -521,7 +521,7 @@ export class FilterChain {
     if (d.heldAll) {
       // StopAll: the module now sees what arrived meanwhile, as one chunk.
       d.heldAll = false;
-      this.releaseHeaders(s, d);
+      this.releaseHeaders(s, d, !d.heldAllData && d.end === "seen");
       if (!d.heldAllData) {
         if (d.end === "seen") this.releaseEnd(s, d);
         return;
@@ -535,7 +535,8 @@ export class FilterChain {
     }
     d.stopped = false;
     d.bufferingView = false;
-    this.releaseHeaders(s, d);
+    // Envoy's commonContinue: the headers end the stream when the end was seen and nothing is buffered.
+    this.releaseHeaders(s, d, d.end === "seen" && !d.buffered);
     if (s.stopped) return;
     this.releaseBuffered(s, d);
     if (d.end === "seen") this.releaseEnd(s, d);
@@ -543,19 +544,20 @@ export class FilterChain {
 
   // ----- release -----------------------------------------------------------
 
-  private releaseHeaders(s: StreamState, d: Direction): void {
+  /** Releases a direction's headers; `endStream`: nothing follows them (Envoy encodes them with end_stream). */
+  private releaseHeaders(s: StreamState, d: Direction, endStream = false): void {
     if (d.headers !== "seen") return;
     if (d.kind === "request" && !this.routeBeforeUpstream(s)) return;
     d.headers = "released";
     const snapshot = copyPairs(d.map);
     if (d.kind === "request") {
       s.forwardedHeaders = snapshot;
-      s.events.emit("upstream-headers", snapshot);
+      s.events.emit("upstream-headers", snapshot, endStream);
     } else {
       const st = Number(firstValue(snapshot, ":status"));
       s.status = Number.isFinite(st) ? st : undefined;
       s.headers = snapshot;
-      s.events.emit("headers", s.status, snapshot);
+      s.events.emit("headers", s.status, snapshot, endStream);
     }
   }
 
@@ -623,7 +625,7 @@ export class FilterChain {
       d.heldAllData = false;
       d.stopped = false;
       d.bufferingView = false;
-      this.releaseHeaders(s, d);
+      this.releaseHeaders(s, d, d.sourceEnded && !d.buffered);
       if (s.stopped) return;
       this.releaseBuffered(s, d);
       if (d.sourceEnded) this.releaseEnd(s, d);
@@ -716,7 +718,7 @@ export class FilterChain {
     d.stopped = false;
     d.bufferingView = false;
     d.reach("arrived");
-    this.releaseHeaders(s, d);
+    this.releaseHeaders(s, d, lr.body.length === 0);
     this.releaseData(s, d, lr.body);
     this.releaseEnd(s, d);
   }

@@ -28,6 +28,7 @@ export {
   type GatewayConfig,
   type RouteConfig,
   type ClusterTarget,
+  type EnvoySection,
   type PluginSection,
   type ResolvedGatewayConfig,
 } from "./gateway/index.ts";

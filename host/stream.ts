@@ -55,10 +55,11 @@ export interface StreamOutput {
  * upstream and the client got from `request`, `status`, `headers`, `body`.
  *
  * Events (for the gateway; all fire while the host processes, never inside a VM call):
- * - "upstream-headers" (headers: Pairs)      request headers released upstream
+ * - "upstream-headers" (headers: Pairs, endStream: boolean)  request headers released upstream
  * - "upstream-data" (chunk: Uint8Array)      request body bytes released upstream
  * - "upstream-end"                           request complete
- * - "headers" (status: number, headers: Pairs)  response headers released to the client
+ * - "headers" (status: number, headers: Pairs, endStream: boolean)  response headers released to
+ *   the client; endStream: nothing follows them (Envoy encodes them with end_stream)
  * - "data" (chunk: Uint8Array)               response body bytes released to the client
  * - "end"                                    response complete
  * - "local-response" (r: LocalResponse)      a local reply replaces the upstream (abort it)

@@ -43,7 +43,7 @@ export class PassThrough extends EventEmitter implements Exchange {
     if (eos) this.emit("upstream-end");
   }
   responseHeaders(h: Pairs, eos = false): void {
-    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h);
+    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h, eos);
     if (eos) this.end();
   }
   responseBody(chunk: Uint8Array, eos = false): void {
@@ -76,7 +76,6 @@ export class Exchanger {
   private written = 0;
   private timer: NodeJS.Timeout | undefined;
   private responseStarted = false;
-  private pendingHead: { status: number; headers: Pairs } | null = null;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -96,9 +95,8 @@ export class Exchanger {
     ex.on("upstream-end", () => {
       if (!this.upstreamGone) this.upReq?.end();
     });
-    ex.on("headers", (status: number | undefined, h: Pairs) => this.writeHead(status, h));
+    ex.on("headers", (status: number | undefined, h: Pairs, endStream?: boolean) => this.writeHead(status, h, endStream ?? false));
     ex.on("data", (c: Uint8Array) => {
-      this.flushHead(false);
       this.written += c.length;
       if (!res.destroyed) res.write(c);
     });
@@ -267,32 +265,24 @@ export class Exchanger {
   }
 
   /**
-   * Response headers wait for the rest of the event-loop turn: a response
-   * that ends right away without a body gets content-length: 0, as Envoy's
-   * HTTP/1 codec writes it; otherwise they go out as they are.
+   * Writes the response headers as released. Headers that end the response
+   * (nothing follows) and carry no content-length get content-length: 0, as
+   * Envoy's HTTP/1 codec writes them (not for 1xx, 204, 304 or HEAD).
    */
-  private writeHead(status: number | undefined, h: Pairs): void {
+  private writeHead(status: number | undefined, h: Pairs, endStream: boolean): void {
     const { res } = this;
-    if (res.headersSent || res.destroyed || this.pendingHead) return;
+    if (res.headersSent || res.destroyed) return;
+    const code = status ?? 502;
     const cl = h.find(([k]) => k === "content-length")?.[1];
     this.declaredLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
-    this.pendingHead = { status: status ?? 502, headers: h };
-    setImmediate(() => this.flushHead(false));
-  }
-
-  private flushHead(ending: boolean): void {
-    const head = this.pendingHead;
-    const { res } = this;
-    if (!head || res.headersSent || res.destroyed) return;
-    this.pendingHead = null;
-    let headers = head.headers;
-    const bodyless = head.status < 200 || head.status === 204 || head.status === 304 || this.req.method === "HEAD";
-    if (ending && this.written === 0 && !bodyless && !headers.some(([k]) => k === "content-length" || k === "transfer-encoding")) {
-      headers = [...headers, ["content-length", "0"]];
+    let headers = h;
+    const bodyless = code < 200 || code === 204 || code === 304 || this.req.method === "HEAD";
+    if (endStream && !bodyless && !h.some(([k]) => k === "content-length" || k === "transfer-encoding")) {
+      headers = [...h, ["content-length", "0"]];
     }
     try {
-      res.writeHead(head.status, toNodeHeaders(headers));
-      if (!ending) res.flushHeaders();
+      res.writeHead(code, toNodeHeaders(headers));
+      if (!endStream) res.flushHeaders();
     } catch (e) {
       this.ctx.log(4, `${this.req.method} ${this.req.url}: cannot write the response headers: ${(e as Error).message}`);
       res.destroy();
@@ -301,8 +291,7 @@ export class Exchanger {
 
   private endResponse(): void {
     const { res, req } = this;
-    if (!res.headersSent && !res.destroyed && !this.pendingHead) this.writeHead(502, [[":status", "502"]]);
-    this.flushHead(true);
+    if (!res.headersSent && !res.destroyed) this.writeHead(502, [[":status", "502"]], true);
     if (res.destroyed) {
       this.finish();
       return;

@@ -19,6 +19,7 @@ import {
   startGateway,
   startJsonModeMock,
   type ClusterTarget,
+  type EnvoySection,
   type Gateway,
   type GatewayConfig,
   type HostOptions,
@@ -192,6 +193,12 @@ export interface StackOptions {
   chat?: MockOptions;
   ds?: MockOptions;
   logLevel?: "trace" | "debug" | "info" | "warn";
+  /**
+   * The gateway's Envoy (default: Higress's Envoy 1.27 and its defaults).
+   * `{ model: "ideal" }` runs the idealised host (no buffer limits, every
+   * body callback sees its own chunk in the buffer).
+   */
+  envoy?: EnvoySection;
 }
 
 /** Starts a chat mock, a DeepSeek mock and a gateway running the plugin; captures its streams. */
@@ -213,6 +220,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gw = await startGateway({
       config: {
         listen: { host: "127.0.0.1", port: 0 },
+        envoy: opts.envoy,
         plugin: {
           wasm: WASM,
           name: "ai-json-mode",
