@@ -20,6 +20,7 @@ import {
   loadGatewayConfigFile,
   resolveGatewayConfig,
   type Env,
+  type EnvoySection,
   type GatewayConfig,
   type ResolvedGatewayConfig,
   type ResolvedPlugin,
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   onLog?: (e: LogEntry) => void;
   /** Variables for ${VAR} expansion (default process.env). */
   env?: Env;
+  /** Overrides fields of the config's envoy section (npm start's --stream-idle-timeout). */
+  envoy?: EnvoySection;
 }
 
 export interface Gateway {
@@ -58,9 +61,20 @@ export interface Gateway {
 }
 
 function readConfig(opts: GatewayOptions): ResolvedGatewayConfig {
-  if (opts.config) return resolveGatewayConfig(opts.config, { env: opts.env ?? process.env });
-  if (opts.configFile) return loadGatewayConfigFile(opts.configFile, opts.env ?? process.env);
-  throw new Error("startGateway: give `config` or `configFile`");
+  let config: ResolvedGatewayConfig;
+  if (opts.config) config = resolveGatewayConfig(opts.config, { env: opts.env ?? process.env });
+  else if (opts.configFile) config = loadGatewayConfigFile(opts.configFile, opts.env ?? process.env);
+  else throw new Error("startGateway: give `config` or `configFile`");
+  if (opts.envoy) {
+    const o = opts.envoy;
+    config.envoy = {
+      model: o.model ?? config.envoy.model,
+      bufferLimitBytes: o.bufferLimitBytes ?? config.envoy.bufferLimitBytes,
+      http2BufferLimitBytes: o.http2BufferLimitBytes ?? config.envoy.http2BufferLimitBytes,
+      streamIdleTimeoutMs: o.streamIdleTimeoutMs ?? config.envoy.streamIdleTimeoutMs,
+    };
+  }
+  return config;
 }
 
 function gatewayLogger(onLog: GatewayOptions["onLog"]): GatewayLog {

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startGateway, resolveGatewayConfig, GatewayConfigError, type Gateway, type GatewayConfig, type LogEntry } from "../../host/index.ts";
+import { parseArgs } from "../../host/cli/args.ts";
 import { buildModule, handEncodedPairs } from "../kit/wat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "host-gateway-envoy127-"));
@@ -277,4 +278,20 @@ test("config file: envoy section, cluster http2 and healthy, plugin vmRestart fi
   bad({ routes: [{ ...route, upstream: { url: "http://x", healthy: false } }] }, /routes\[0\]\.upstream\.healthy: unknown field/);
   bad({ routes: [route], clusters: { c: { url: "http://x", http2: "yes" } } }, /clusters\["c"\]\.http2: expected true or false/);
   bad({ routes: [route], plugin: { wasm: "x.wasm", vmRestartIntervalMs: "soon" } }, /plugin\.vmRestartIntervalMs: expected a non-negative integer/);
+});
+
+test("npm start --stream-idle-timeout overrides the config's envoy.streamIdleTimeoutMs", async () => {
+  assert.equal(parseArgs(["--stream-idle-timeout", "500"], {}).streamIdleTimeoutMs, 500);
+  assert.equal(parseArgs(["--stream-idle-timeout=0"], {}).streamIdleTimeoutMs, 0);
+  assert.equal(parseArgs([], {}).streamIdleTimeoutMs, undefined);
+  assert.throws(() => parseArgs(["--stream-idle-timeout", "-1"], {}), /--stream-idle-timeout: expected milliseconds/);
+  assert.throws(() => parseArgs(["--stream-idle-timeout", "soon"], {}), /--stream-idle-timeout: expected milliseconds/);
+  const upstream = await h1Upstream([Buffer.from("x")]);
+  const gw = await startGateway({
+    port: 0,
+    config: { envoy: { streamIdleTimeoutMs: 9000, bufferLimitBytes: 100 }, routes: [{ name: "r", prefix: "/", upstream }] },
+    envoy: { streamIdleTimeoutMs: 200 },
+  });
+  after(() => gw.close());
+  assert.deepEqual(gw.config.envoy, { model: "1.27", bufferLimitBytes: 100, http2BufferLimitBytes: undefined, streamIdleTimeoutMs: 200 });
 });
