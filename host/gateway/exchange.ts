@@ -306,7 +306,8 @@ export class Exchanger {
         3,
         `${req.method} ${req.url}: content-length says ${this.declaredLength} but the body has ${this.written} bytes; the client sees a truncated or incomplete response`,
       );
-      res.once("finish", () => res.socket?.end());
+      if (req.httpVersionMajor === 2) res.once("finish", () => res.destroy());
+      else res.once("finish", () => res.socket?.end());
     }
     res.end();
     this.finish();

@@ -10,8 +10,9 @@
 // calls), exchange.ts (one client request).
 
 import http from "node:http";
+import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { loadHost, type ProxyWasmHost } from "../host.ts";
 import type { LogEntry, Pairs } from "../types.ts";
 import { performCall, type CallContext } from "./calls.ts";
@@ -128,6 +129,9 @@ async function startPlugin(p: ResolvedPlugin, config: ResolvedGatewayConfig, cal
   return host;
 }
 
+/** The connection preface an HTTP/2 client opens with. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const config = readConfig(opts);
   const listenHost = opts.host ?? config.listen.host;
@@ -164,25 +168,29 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     }
 
     // Request headers as Envoy's connection manager hands them to filters.
+    // An HTTP/2 client (h2c): Node's compatibility request, pseudo-headers among its raw headers.
+    const h2 = req.httpVersionMajor === 2;
+    const authority = h2 ? String(req.headers[":authority"] ?? req.headers.host ?? "") : (req.headers.host ?? "");
     const headers: Pairs = [
-      [":authority", fromWire(req.headers.host ?? "")],
+      [":authority", fromWire(authority)],
       [":path", url],
       [":method", req.method ?? "GET"],
       [":scheme", "http"],
-      ...rawToPairs(req.rawHeaders, new Set(["host"])),
+      ...rawToPairs(req.rawHeaders, new Set(["host"])).filter(([k]) => !k.startsWith(":")),
     ];
     if (!headers.some(([k]) => k === "x-request-id")) headers.push(["x-request-id", randomUUID()]);
     if (!headers.some(([k]) => k === "x-forwarded-proto")) headers.push(["x-forwarded-proto", "http"]);
-    const hasBody =
-      req.headers["transfer-encoding"] !== undefined ||
-      (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+    const hasBody = h2
+      ? !(req as unknown as http2.Http2ServerRequest).stream.endAfterHeaders
+      : req.headers["transfer-encoding"] !== undefined ||
+        (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
 
     const ex: Exchange =
       host && route.plugin
         ? host.stream({
             routeName: route.name,
             clusterName: route.clusterName,
-            protocol: `HTTP/${req.httpVersion}`,
+            protocol: h2 ? "HTTP/2" : `HTTP/${req.httpVersion}`,
             // A cleared route cache: the route is matched again on the edited :path.
             route: (h) => {
               const r = matchRoute(h.find(([k]) => k === ":path")?.[1] ?? "/");
@@ -199,13 +207,35 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     new Exchanger(exchangeContext, ex, route, req, res, hasBody).start(headers);
   };
 
+  // One port for both: a connection that opens with the HTTP/2 preface is an
+  // h2c client (prior knowledge), anything else HTTP/1.1.
   const server = http.createServer(handle);
   server.keepAliveTimeout = 5000;
+  const h2server = http2.createServer();
+  h2server.on("request", (req, res) => handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse));
+  const h2sessions = new Set<http2.ServerHttp2Session>();
+  h2server.on("session", (session) => {
+    h2sessions.add(session);
+    session.on("close", () => h2sessions.delete(session));
+  });
+  const sockets = new Set<Socket>();
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.once("data", (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      const n = Math.min(chunk.length, H2_PREFACE.length);
+      const isH2 = chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      (isH2 ? h2server : server).emit("connection", socket);
+      process.nextTick(() => socket.resume());
+    });
+  });
   try {
     await new Promise<void>((resolveListen, reject) => {
-      server.once("error", reject);
-      server.listen(listenPort, listenHost, () => {
-        server.off("error", reject);
+      front.once("error", reject);
+      front.listen(listenPort, listenHost, () => {
+        front.off("error", reject);
         resolveListen();
       });
     });
@@ -214,7 +244,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     upstreams.destroy();
     throw e;
   }
-  const addr = server.address() as AddressInfo;
+  const addr = front.address() as AddressInfo;
   const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
 
   return {
@@ -226,8 +256,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       timers.clearAll();
       upstreams.abort();
       await new Promise<void>((r) => {
-        server.close(() => r());
+        front.close(() => r());
         server.closeAllConnections();
+        for (const session of h2sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
       });
       upstreams.destroy();
       host?.close();

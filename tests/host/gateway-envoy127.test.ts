@@ -295,3 +295,47 @@ test("npm start --stream-idle-timeout overrides the config's envoy.streamIdleTim
   after(() => gw.close());
   assert.deepEqual(gw.config.envoy, { model: "1.27", bufferLimitBytes: 100, http2BufferLimitBytes: undefined, streamIdleTimeoutMs: 200 });
 });
+
+/** A request from an h2c client (HTTP/2 with prior knowledge). */
+function h2get(base: string, path: string): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(base);
+    session.on("error", reject);
+    const stream = session.request({ ":path": path, ":method": "GET" });
+    let headers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => (headers = h));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status: Number(headers[":status"]), headers, body: Buffer.concat(chunks).toString() });
+    });
+    stream.on("error", reject);
+    stream.end();
+  });
+}
+
+test("an HTTP/2 client (h2c) on the same port: request.protocol HTTP/2 and the 65535-byte limit of its streams", { timeout: 15000 }, async () => {
+  const wasm = await wasmFile(
+    "h2client.wasm",
+    `
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (drop (call $proxy_get_property @proto (i32.const 16) (i32.const 20)))
+        (call $logout @got)
+        (i32.const 0))
+      (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 1))
+      (func (export "proxy_on_response_body") (param i32) (param i32) (param $eos i32) (result i32) (i32.eqz (local.get $eos)))
+    `,
+    { proto: "request\0protocol", got: "protocol " },
+  );
+  const upstream = await h1Upstream(Array.from({ length: 5 }, () => Buffer.alloc(8192, 120)));
+  const logs: LogEntry[] = [];
+  const gw = await gateway({ plugin: { wasm, logLevel: "info" }, routes: [{ name: "r", prefix: "/", upstream }] }, logs);
+  const h1 = await get(`${gw.url}/x`);
+  assert.equal(h1.status, 500, "an HTTP/1.1 client's stream holds 32768 bytes");
+  const h2 = await h2get(gw.url, "/x");
+  assert.equal(h2.status, 200, "an HTTP/2 client's stream holds 65535 bytes");
+  assert.equal(h2.body.length, 40960);
+  assert.equal(h2.headers["content-type"], "text/plain");
+  assert.deepEqual(plugin(logs), ["protocol HTTP/1.1", "protocol HTTP/2"]);
+});
