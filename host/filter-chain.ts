@@ -221,8 +221,16 @@ export type BodyTarget =
 export class FilterChain {
   /** Stream contexts created and not yet deleted, by id. */
   readonly live = new Map<number, StreamState>();
+  /** Streams whose idle timer runs. */
+  private readonly timed = new Set<StreamState>();
 
   constructor(private readonly host: ChainHost) {}
+
+  /** Stops every stream idle timer (the host is closing). */
+  stopTimers(): void {
+    for (const s of this.timed) if (s.idleTimer) clearTimeout(s.idleTimer);
+    this.timed.clear();
+  }
 
   /** Creates a stream and its context (proxy_on_context_create(id, root)). */
   open(id: number, props: StreamProps): HttpStream {
@@ -641,6 +649,7 @@ export class FilterChain {
     if (s.idleTimer) clearTimeout(s.idleTimer);
     s.idleTimer = setTimeout(() => this.host.run(() => this.idleTimeout(s)), ms);
     s.idleTimer.unref();
+    this.timed.add(s);
   }
 
   /** The stream ended: no more timers. */
@@ -648,6 +657,7 @@ export class FilterChain {
     s.finished = true;
     if (s.idleTimer) clearTimeout(s.idleTimer);
     s.idleTimer = undefined;
+    this.timed.delete(s);
   }
 
   /**
@@ -658,6 +668,7 @@ export class FilterChain {
    */
   private idleTimeout(s: StreamState): void {
     s.idleTimer = undefined;
+    this.timed.delete(s);
     if (s.stopped) return;
     const status = s.req.input === "closed" ? 504 : 408;
     this.host.hostLog(LogLevel.info, `stream ${s.id}: stream idle timeout after ${this.host.idleTimeoutMs} ms: ${status} stream timeout`, s.id);

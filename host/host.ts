@@ -240,6 +240,7 @@ export class ProxyWasmHost {
     if (this.closed) return;
     this.closed = true;
     this.stopTicks();
+    this.chain.stopTimers();
     this.run(() => {
       if (!this.rootAlive || this.failed) return;
       const r = this.invoke("proxy_on_done", ROOT_ID, ROOT_ID);

@@ -323,6 +323,12 @@ test("stream idle timeout: 408 through the filter chain while the request is inc
   const u = openResponse(none).responseBody("{");
   await sleep(100);
   assert.equal(u.status, undefined, "0 turns it off");
+
+  const closing = await loadHost(await idleModule(), { streamIdleTimeoutMs: 50 });
+  const v = openResponse(closing).responseBody("{");
+  closing.close();
+  await sleep(100);
+  assert.equal(v.status, undefined, "close() stops the timers");
 });
 
 // ---------------------------------------------------------------------------
