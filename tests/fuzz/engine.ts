@@ -25,7 +25,7 @@
 //   - no API key in any log line; no stream context left (liveContexts() 0)
 //     and no call left pending.
 
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 import * as ref from "../kit/reference.ts";
 import {
@@ -788,7 +788,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const reloadEvery = o.reloadEvery ?? 2000;
   const bigEvery = o.bigEvery ?? 1000;
   const maxFailures = o.maxFailures ?? 20;
-  const wasm = typeof o.wasm === "string" || o.wasm === undefined ? new Uint8Array(await import("node:fs").then((fs) => fs.readFileSync(o.wasm ?? DEFAULT_WASM))) : o.wasm;
+  const given = o.wasm;
+  const wasm = typeof given === "string" || given === undefined ? new Uint8Array(await import("node:fs").then((fs) => fs.readFileSync(given ?? DEFAULT_WASM))) : given;
   const summary: FuzzSummary = { seed: o.seed, from, cases: 0, failures: [], stats: {}, streams: 0, calls: 0, hosts: 0, maxPages: 0, ms: 0 };
   const tally = { wtf: 0 };
   let host: ProxyWasmHost | null = null;

@@ -435,7 +435,7 @@ const TOKENS = [
 
 /** 1-4 byte-level mutations: flips, interesting bytes, deletions, truncation, duplication, token splices. */
 export function mutateBytes(rng: Rng, input: Uint8Array): Uint8Array {
-  let b = new Uint8Array(input);
+  let b: Uint8Array = new Uint8Array(input);
   const rounds = rng.range(1, 4);
   for (let r = 0; r < rounds; r++) {
     const pos = rng.int(b.length + 1);
@@ -727,7 +727,9 @@ export function genRequest(rng: Rng): RequestSpec {
 
 export type AnswerSpec =
   | { kind: "http"; label: string; status: number; headers: Pairs; body: Uint8Array }
-  | { kind: "timeout" | "refuse" | "reset"; label: string };
+  | { kind: "timeout"; label: string }
+  | { kind: "refuse"; label: string }
+  | { kind: "reset"; label: string };
 
 function deepseekCompletion(rng: Rng, contentText: string, finish = "stop"): string {
   return members(rng, [

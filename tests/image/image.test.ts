@@ -4,8 +4,10 @@
 // pulls it back into an OCI layout, and the layer must hold build/plugin.wasm byte for
 // byte. A second build from scratch must give the same digest.
 //
-// Needs the Debian packages buildah, skopeo and docker-registry (.ci/run installs them);
-// without them the suite fails and says what to install. buildah runs with a storage
+// Needs the Debian packages buildah, skopeo and docker-registry (.ci/run installs them).
+// Without them the two tests that use them are skipped, the skip saying what is missing
+// and how to install it; under CI (CI set, and not "false" or "0") they are required and
+// fail with the same words. buildah runs with a storage
 // under a temporary directory (CONTAINERS_STORAGE_CONF), removed at the end with the
 // registry's data.
 import { after, before, describe, it } from "node:test";
@@ -26,6 +28,13 @@ const NEEDED: Array<[string, string[]]> = [
   ["skopeo", ["--version"]],
   ["docker-registry", ["--version"]],
 ];
+
+const INSTALL = "apt-get install -y buildah skopeo docker-registry";
+const MISSING = NEEDED.filter(([cmd, args]) => spawnSync(cmd, args, { stdio: "ignore" }).error).map(([cmd]) => cmd);
+const MISSING_LINE = `${MISSING.join(", ")} not found: install with \`${INSTALL}\` (.ci/run does)`;
+const CI = !["", "0", "false"].includes((process.env.CI ?? "").toLowerCase());
+/** The `skip` option of the tests that need the tools: skipped without them, except under CI. */
+const needsTools = { skip: MISSING.length > 0 && !CI ? MISSING_LINE : false };
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -72,7 +81,11 @@ function untar(tar: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   let offset = 0;
   let paxPath: string | null = null;
-  const text = (start: number, len: number) => tar.subarray(start, start + len).toString("utf8").replace(/\0.*$/s, "");
+  const text = (start: number, len: number) =>
+    tar
+      .subarray(start, start + len)
+      .toString("utf8")
+      .replace(/\0.*$/s, "");
   while (offset + 512 <= tar.length) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
@@ -116,6 +129,7 @@ describe("OCI image: build, push to a local registry, pull back", () => {
   };
 
   before(async () => {
+    if (needsTools.skip) return;
     try {
       await setUp();
     } catch (err) {
@@ -124,13 +138,7 @@ describe("OCI image: build, push to a local registry, pull back", () => {
   });
 
   async function setUp(): Promise<void> {
-    const missing = NEEDED.filter(([cmd, args]) => spawnSync(cmd, args, { stdio: "ignore" }).error).map(([cmd]) => cmd);
-    if (missing.length > 0) {
-      throw new Error(
-        `the image test needs ${missing.join(", ")}: on Debian run ` +
-          "`apt-get install -y buildah skopeo docker-registry` (.ci/run installs them)",
-      );
-    }
+    if (MISSING.length > 0) throw new Error(MISSING_LINE);
     if (!existsSync(WASM)) {
       throw new Error("build/plugin.wasm is missing: run `npm run build` first (npm test builds it before the tests)");
     }
@@ -154,7 +162,13 @@ describe("OCI image: build, push to a local registry, pull back", () => {
     );
     writeFileSync(
       join(tmp, "storage.conf"),
-      ["[storage]", 'driver = "vfs"', `graphroot = "${join(tmp, "storage")}"`, `runroot = "${join(tmp, "run")}"`, ""].join("\n"),
+      [
+        "[storage]",
+        'driver = "vfs"',
+        `graphroot = "${join(tmp, "storage")}"`,
+        `runroot = "${join(tmp, "run")}"`,
+        "",
+      ].join("\n"),
     );
     env = { ...process.env, CONTAINERS_STORAGE_CONF: join(tmp, "storage.conf"), IMAGE_TOOL: "buildah" };
 
@@ -166,14 +180,16 @@ describe("OCI image: build, push to a local registry, pull back", () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (spawnError) throw new Error(`docker-registry could not start: ${(spawnError as Error).message}`);
-      if (registry.exitCode !== null) throw new Error(`docker-registry exited with ${registry.exitCode}:\n${registryLog()}`);
+      if (registry.exitCode !== null)
+        throw new Error(`docker-registry exited with ${registry.exitCode}:\n${registryLog()}`);
       try {
         const res = await fetch(`http://127.0.0.1:${port}/v2/`);
         if (res.status === 200) break;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`docker-registry did not answer on 127.0.0.1:${port}:\n${registryLog()}`);
+      if (Date.now() > deadline)
+        throw new Error(`docker-registry did not answer on 127.0.0.1:${port}:\n${registryLog()}`);
       await sleep(100);
     }
   }
@@ -194,8 +210,16 @@ describe("OCI image: build, push to a local registry, pull back", () => {
 
   it("package.json maps npm run image / image:push onto scripts/image.mjs", () => {
     const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts ?? {};
-    assert.equal(scripts.image, "node scripts/image.mjs build", 'package.json needs "image": "node scripts/image.mjs build"');
-    assert.equal(scripts["image:push"], "node scripts/image.mjs push", 'package.json needs "image:push": "node scripts/image.mjs push"');
+    assert.equal(
+      scripts.image,
+      "node scripts/image.mjs build",
+      'package.json needs "image": "node scripts/image.mjs build"',
+    );
+    assert.equal(
+      scripts["image:push"],
+      "node scripts/image.mjs push",
+      'package.json needs "image:push": "node scripts/image.mjs push"',
+    );
   });
 
   it("the deployment docs show the commands this test runs", () => {
@@ -212,46 +236,56 @@ describe("OCI image: build, push to a local registry, pull back", () => {
   let firstImageId = "";
   let firstDigest = "";
 
-  it("npm run image and npm run image:push put build/plugin.wasm, byte for byte, in the registry", { timeout: 300_000 }, () => {
-    ready();
-    const built = sh("npm", ["run", "image", "--", ref], env);
-    firstImageId = digestOf(built.out, "image id");
-    const pushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
-    firstDigest = digestOf(pushed.out, "digest");
+  it(
+    "npm run image and npm run image:push put build/plugin.wasm, byte for byte, in the registry",
+    { ...needsTools, timeout: 300_000 },
+    () => {
+      ready();
+      const built = sh("npm", ["run", "image", "--", ref], env);
+      firstImageId = digestOf(built.out, "image id");
+      const pushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
+      firstDigest = digestOf(pushed.out, "digest");
 
-    const layout = join(tmp, "pulled");
-    sh("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `oci:${layout}:test`], env);
-    const blob = (digest: string) => readFileSync(join(layout, "blobs", ...digest.split(":")));
-    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
-    const entry = index.manifests.find((m: any) => m.annotations?.["org.opencontainers.image.ref.name"] === "test");
-    assert.ok(entry, `no manifest tagged "test" in ${JSON.stringify(index)}`);
-    assert.equal(entry.digest, firstDigest, "the pulled manifest is the one the push reported");
+      const layout = join(tmp, "pulled");
+      sh("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `oci:${layout}:test`], env);
+      const blob = (digest: string) => readFileSync(join(layout, "blobs", ...digest.split(":")));
+      const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+      const entry = index.manifests.find((m: any) => m.annotations?.["org.opencontainers.image.ref.name"] === "test");
+      assert.ok(entry, `no manifest tagged "test" in ${JSON.stringify(index)}`);
+      assert.equal(entry.digest, firstDigest, "the pulled manifest is the one the push reported");
 
-    const manifest = JSON.parse(blob(entry.digest).toString("utf8"));
-    assert.equal(manifest.config.digest, firstImageId, "the pushed config is the built image");
-    // Higress (Istio's image fetcher) takes a single-layer image whose layer is a gzipped tar holding plugin.wasm.
-    assert.equal(manifest.layers.length, 1, `one layer expected: ${JSON.stringify(manifest.layers)}`);
-    assert.equal(manifest.layers[0].mediaType, OCI_LAYER_GZIP);
+      const manifest = JSON.parse(blob(entry.digest).toString("utf8"));
+      assert.equal(manifest.config.digest, firstImageId, "the pushed config is the built image");
+      // Higress (Istio's image fetcher) takes a single-layer image whose layer is a gzipped tar holding plugin.wasm.
+      assert.equal(manifest.layers.length, 1, `one layer expected: ${JSON.stringify(manifest.layers)}`);
+      assert.equal(manifest.layers[0].mediaType, OCI_LAYER_GZIP);
 
-    const files = untar(gunzipSync(blob(manifest.layers[0].digest)));
-    assert.deepEqual([...files.keys()], ["plugin.wasm"], "the layer holds plugin.wasm and nothing else");
-    const inImage = files.get("plugin.wasm")!;
-    const expected = readFileSync(WASM);
-    assert.equal(inImage.length, expected.length, "plugin.wasm in the image has the size of build/plugin.wasm");
-    assert.ok(inImage.equals(expected), "plugin.wasm in the image is byte-identical to build/plugin.wasm");
-  });
+      const files = untar(gunzipSync(blob(manifest.layers[0].digest)));
+      assert.deepEqual([...files.keys()], ["plugin.wasm"], "the layer holds plugin.wasm and nothing else");
+      const inImage = files.get("plugin.wasm")!;
+      const expected = readFileSync(WASM);
+      assert.equal(inImage.length, expected.length, "plugin.wasm in the image has the size of build/plugin.wasm");
+      assert.ok(inImage.equals(expected), "plugin.wasm in the image is byte-identical to build/plugin.wasm");
+    },
+  );
 
-  it("a second build from an empty storage gives the same image id and digest", { timeout: 300_000 }, () => {
-    ready();
-    assert.ok(firstDigest, "the first build and push must have succeeded");
-    sh("buildah", ["--storage-driver", "vfs", "rmi", "-f", ref], env);
-    const rebuilt = sh("npm", ["run", "image", "--", ref], env);
-    assert.equal(digestOf(rebuilt.out, "image id"), firstImageId);
-    const repushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
-    assert.equal(digestOf(repushed.out, "digest"), firstDigest);
-    const inspected = JSON.parse(sh("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], env).stdout);
-    assert.equal(inspected.Digest, firstDigest, "the registry serves the same digest");
-    const images = sh("buildah", ["--storage-driver", "vfs", "images", "--quiet", "--all"], env).stdout.trim().split("\n");
-    assert.equal(images.length, 1, `rebuilding leaves one image in the storage, found: ${images.join(", ")}`);
-  });
+  it(
+    "a second build from an empty storage gives the same image id and digest",
+    { ...needsTools, timeout: 300_000 },
+    () => {
+      ready();
+      assert.ok(firstDigest, "the first build and push must have succeeded");
+      sh("buildah", ["--storage-driver", "vfs", "rmi", "-f", ref], env);
+      const rebuilt = sh("npm", ["run", "image", "--", ref], env);
+      assert.equal(digestOf(rebuilt.out, "image id"), firstImageId);
+      const repushed = sh("npm", ["run", "image:push", "--", ref, "--tls-verify=false"], env);
+      assert.equal(digestOf(repushed.out, "digest"), firstDigest);
+      const inspected = JSON.parse(sh("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], env).stdout);
+      assert.equal(inspected.Digest, firstDigest, "the registry serves the same digest");
+      const images = sh("buildah", ["--storage-driver", "vfs", "images", "--quiet", "--all"], env)
+        .stdout.trim()
+        .split("\n");
+      assert.equal(images.length, 1, `rebuilding leaves one image in the storage, found: ${images.join(", ")}`);
+    },
+  );
 });

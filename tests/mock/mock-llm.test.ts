@@ -278,7 +278,7 @@ describe("JSON-mode mock (DeepSeek-shaped)", () => {
   });
 
   test("401 with DeepSeek's error body without an authorization: Bearer key", async () => {
-    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: "Bearer " }]) {
+    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: "Bearer " }] as Record<string, string>[]) {
       const r = await raw(ds.url, { headers, body: jsonBody("hello") });
       assert.equal(r.status, 401, JSON.stringify(headers));
       assert.equal(r.body.toString(), ERROR_BODIES[401]);

@@ -147,7 +147,7 @@ describe("the API key is never logged (log level trace)", () => {
 
   test("config errors and warnings never quote the key", async () => {
     const host = await loadHost(WASM, { pluginName: "ai-json-mode", logLevel: 0 });
-    const bad: unknown[] = [
+    const bad: object[] = [
       { ...BASE, url: "ftp://x" },
       { ...BASE, model: 5 },
       { ...BASE, timeout: -1 },
