@@ -91,30 +91,43 @@ function runLoad(job: LoadJob): Promise<LoadResult> {
   };
   const one = (i: number): Promise<void> =>
     new Promise((resolve) => {
-      const payload = JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: `request ${i}: what is the weather in Hangzhou?` }] });
-      const t0 = performance.now();
-      const req = http.request(`${job.url}${PATH}`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          latencies.push(performance.now() - t0);
-          const text = Buffer.concat(chunks).toString();
-          try {
-            if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-            const v = JSON.parse(text);
-            if (job.expect === "on") {
-              if (res.headers.mode !== "json" || typeof v.output !== "string" || !v.output.includes(`request ${i}:`)) throw new Error("not converted");
-            } else if (res.headers.mode !== undefined || !v.choices?.[0]?.message?.content?.includes(`request ${i}:`)) throw new Error("not the chat completion");
-          } catch (e) {
-            fail(`request ${i}: ${(e as Error).message}: ${text.slice(0, 120)}`);
-          }
-          resolve();
-        });
-        res.on("error", (e) => {
-          fail(`request ${i}: ${e.message}`);
-          resolve();
-        });
+      const payload = JSON.stringify({
+        model: "qwen-max",
+        messages: [{ role: "user", content: `request ${i}: what is the weather in Hangzhou?` }],
       });
+      const t0 = performance.now();
+      const req = http.request(
+        `${job.url}${PATH}`,
+        {
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            latencies.push(performance.now() - t0);
+            const text = Buffer.concat(chunks).toString();
+            try {
+              if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+              const v = JSON.parse(text);
+              if (job.expect === "on") {
+                if (res.headers.mode !== "json" || typeof v.output !== "string" || !v.output.includes(`request ${i}:`))
+                  throw new Error("not converted");
+              } else if (res.headers.mode !== undefined || !v.choices?.[0]?.message?.content?.includes(`request ${i}:`))
+                throw new Error("not the chat completion");
+            } catch (e) {
+              fail(`request ${i}: ${(e as Error).message}: ${text.slice(0, 120)}`);
+            }
+            resolve();
+          });
+          res.on("error", (e) => {
+            fail(`request ${i}: ${e.message}`);
+            resolve();
+          });
+        },
+      );
       req.on("error", (e) => {
         fail(`request ${i}: ${e.message}`);
         resolve();
@@ -203,17 +216,29 @@ if (role === "main") {
       enabled,
       name: "ai-json-mode",
       logLevel: "warn" as const,
-      config: { url: "/v1/chat/completions", model: "deepseek-chat", apiKey: "sk-load-bench", serviceFQDN: "deepseek.dns", serviceHost: "api.deepseek.com", timeout: 10000 },
+      config: {
+        url: "/v1/chat/completions",
+        model: "deepseek-chat",
+        apiKey: "sk-load-bench",
+        serviceFQDN: "deepseek.dns",
+        serviceHost: "api.deepseek.com",
+        timeout: 10000,
+      },
     },
     routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: chat }],
     clusters: { "outbound|443||deepseek.dns": deepseek },
   });
   const warnings: string[] = [];
-  const on = await startGateway({ config: gatewayConfig(true), port: 0, onLog: (e: LogEntry) => e.level >= 3 && warnings.length < 20 && warnings.push(e.message) });
+  const on = await startGateway({
+    config: gatewayConfig(true),
+    port: 0,
+    onLog: (e: LogEntry) => e.level >= 3 && warnings.length < 20 && warnings.push(e.message),
+  });
   const off = await startGateway({ config: gatewayConfig(false), port: 0 });
   const host = on.host!;
 
-  const run = (url: string, n: number, expect: "on" | "off") => ask<LoadResult>(client.proc, { type: "run", url, requests: n, concurrency, expect } satisfies LoadJob);
+  const run = (url: string, n: number, expect: "on" | "off") =>
+    ask<LoadResult>(client.proc, { type: "run", url, requests: n, concurrency, expect } satisfies LoadJob);
 
   // Warm-up (JIT, connections, the VM's heap): not measured.
   const pagesStart = host.memoryPages();
@@ -224,7 +249,12 @@ if (role === "main") {
   const pagesAfterWarmup = host.memoryPages();
   const results: Record<"on" | "off", LoadResult[]> = { on: [], off: [] };
   const half = Math.ceil(requests / 2);
-  for (const [mode, n] of [["off", half], ["on", half], ["off", requests - half], ["on", requests - half]] as const) {
+  for (const [mode, n] of [
+    ["off", half],
+    ["on", half],
+    ["off", requests - half],
+    ["on", requests - half],
+  ] as const) {
     if (n > 0) results[mode].push(await run(mode === "on" ? on.url : off.url, n, mode));
   }
   const pagesEnd = host.memoryPages();
@@ -259,7 +289,14 @@ if (role === "main") {
     on: sOn,
     off: sOff,
     added: { p50: sOn.p50 - sOff.p50, p90: sOn.p90 - sOff.p90, p99: sOn.p99 - sOff.p99, mean: sOn.mean - sOff.mean },
-    vm: { pagesStart, pagesAfterWarmup, pagesEnd, liveContexts: host.liveContexts(), failed: host.failed, pendingCalls: host.pendingCalls().length },
+    vm: {
+      pagesStart,
+      pagesAfterWarmup,
+      pagesEnd,
+      liveContexts: host.liveContexts(),
+      failed: host.failed,
+      pendingCalls: host.pendingCalls().length,
+    },
     deepseekCalls: counts.deepseek,
     warnings,
   };
@@ -272,16 +309,28 @@ if (role === "main") {
   if (asJson) console.log(JSON.stringify(report, null, 2));
   else {
     const f = (x: number) => x.toFixed(1);
-    console.log(`[load] ${requests} requests per mode at concurrency ${concurrency} (after ${warmup} warm-up requests per mode), node ${process.version}, ${report.cpus} CPU(s) ${report.cpu}`);
+    console.log(
+      `[load] ${requests} requests per mode at concurrency ${concurrency} (after ${warmup} warm-up requests per mode), node ${process.version}, ${report.cpus} CPU(s) ${report.cpu}`,
+    );
     console.log("| mode | requests | errors | throughput (req/s) | p50 ms | p90 ms | p99 ms | max ms |");
     console.log("|---|---|---|---|---|---|---|---|");
-    for (const [name, s] of [["plugin off", sOff], ["plugin on", sOn]] as const) {
-      console.log(`| ${name} | ${s.requests} | ${s.errors} | ${s.rps.toFixed(0)} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} | ${f(s.max)} |`);
+    for (const [name, s] of [
+      ["plugin off", sOff],
+      ["plugin on", sOn],
+    ] as const) {
+      console.log(
+        `| ${name} | ${s.requests} | ${s.errors} | ${s.rps.toFixed(0)} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} | ${f(s.max)} |`,
+      );
     }
-    console.log(`| added by the plugin | | | ${(sOn.rps - sOff.rps).toFixed(0)} | +${f(report.added.p50)} | +${f(report.added.p90)} | +${f(report.added.p99)} | |`);
-    console.log(`[load] DeepSeek calls: ${counts.deepseek} (expected ${requests + warmup}); VM memory: ${pagesStart} pages at start, ${pagesAfterWarmup} after warm-up, ${pagesEnd} at the end (${((pagesEnd * 65536) / 1048576).toFixed(1)} MiB); live contexts ${report.vm.liveContexts}; VM failed: ${report.vm.failed}`);
+    console.log(
+      `| added by the plugin | | | ${(sOn.rps - sOff.rps).toFixed(0)} | +${f(report.added.p50)} | +${f(report.added.p90)} | +${f(report.added.p99)} | |`,
+    );
+    console.log(
+      `[load] DeepSeek calls: ${counts.deepseek} (expected ${requests + warmup}); VM memory: ${pagesStart} pages at start, ${pagesAfterWarmup} after warm-up, ${pagesEnd} at the end (${((pagesEnd * 65536) / 1048576).toFixed(1)} MiB); live contexts ${report.vm.liveContexts}; VM failed: ${report.vm.failed}`,
+    );
     for (const e of [...sOff.errorSamples, ...sOn.errorSamples]) console.log(`[load] error: ${e}`);
-    if (warnings.length) console.log(`[load] plugin warnings (first ${warnings.length}): ${warnings.slice(0, 3).join(" | ")}`);
+    if (warnings.length)
+      console.log(`[load] plugin warnings (first ${warnings.length}): ${warnings.slice(0, 3).join(" | ")}`);
     console.log(errors ? `[load] FAIL: ${errors} error(s)` : "[load] PASS: 0 errors");
   }
   process.exit(errors ? 1 : 0);

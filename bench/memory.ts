@@ -69,9 +69,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const requests = arg("requests", 100000);
   const bigRequests = arg("big-requests", 2000);
   const json = process.argv.includes("--json");
-  const small = await measure(requests, 2048, [1, 100, 1000, 10000, 50000, requests].filter((c) => c <= requests));
+  const small = await measure(
+    requests,
+    2048,
+    [1, 100, 1000, 10000, 50000, requests].filter((c) => c <= requests),
+  );
   const bigBase = Math.max(1, Math.min(1000, Math.floor(bigRequests / 2)));
-  const big = await measure(bigRequests, 1024 * 1024, [1, 10, 100, 200, 500, 700, bigBase, bigRequests].filter((c) => c <= bigRequests));
+  const big = await measure(
+    bigRequests,
+    1024 * 1024,
+    [1, 10, 100, 200, 500, 700, bigBase, bigRequests].filter((c) => c <= bigRequests),
+  );
   const okSmall = small.pages[requests] <= small.pages[Math.min(1000, requests)];
   const okBig = big.pages[bigRequests] <= big.pages[bigBase];
   if (json) {
@@ -82,10 +90,18 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         .map(([k, v]) => `after ${k}: ${v} pages (${((v * 65536) / 1048576).toFixed(1)} MiB)`)
         .join("\n    ");
     console.log(`[memory] ${WASM}`);
-    console.log(`[memory] ${requests} requests, ~2 KB completions, mixed outcomes (${outcomes(small.stats)}) in ${(small.ms / 1000).toFixed(1)} s:\n    ${row(small)}`);
-    console.log(`  -> ${okSmall ? "PASS" : "FAIL"}: pages after ${requests} (${small.pages[requests]}) ${okSmall ? "<=" : ">"} pages after ${Math.min(1000, requests)} (${small.pages[Math.min(1000, requests)]})`);
-    console.log(`[memory] ${bigRequests} requests, 1 MB completions and answers (${outcomes(big.stats)}) in ${(big.ms / 1000).toFixed(1)} s:\n    ${row(big)}`);
-    console.log(`  -> ${okBig ? "PASS" : "FAIL"}: pages after ${bigRequests} (${big.pages[bigRequests]}) ${okBig ? "<=" : ">"} pages after ${bigBase} (${big.pages[bigBase]})`);
+    console.log(
+      `[memory] ${requests} requests, ~2 KB completions, mixed outcomes (${outcomes(small.stats)}) in ${(small.ms / 1000).toFixed(1)} s:\n    ${row(small)}`,
+    );
+    console.log(
+      `  -> ${okSmall ? "PASS" : "FAIL"}: pages after ${requests} (${small.pages[requests]}) ${okSmall ? "<=" : ">"} pages after ${Math.min(1000, requests)} (${small.pages[Math.min(1000, requests)]})`,
+    );
+    console.log(
+      `[memory] ${bigRequests} requests, 1 MB completions and answers (${outcomes(big.stats)}) in ${(big.ms / 1000).toFixed(1)} s:\n    ${row(big)}`,
+    );
+    console.log(
+      `  -> ${okBig ? "PASS" : "FAIL"}: pages after ${bigRequests} (${big.pages[bigRequests]}) ${okBig ? "<=" : ">"} pages after ${bigBase} (${big.pages[bigBase]})`,
+    );
   }
   process.exit(okSmall && okBig ? 0 : 1);
 }

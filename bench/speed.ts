@@ -44,10 +44,10 @@ function contentOfSize(size: number, ascii: boolean): string {
     : 'The forecast for Hangzhou: sunny, 25°C, light wind from the "east".\n杭州今天天气晴朗，最高气温二十五度，东风二级。 Details: humidity 40%, UV index 6.\n';
   let s = unit.repeat(Math.ceil(size / Buffer.byteLength(unit)));
   // Trim so the whole completion body is close to `size` bytes.
-  while (Buffer.byteLength(completion(s)) > size && s.length > 1) s = s.slice(0, Math.max(1, s.length - Math.ceil((Buffer.byteLength(completion(s)) - size) / 3)));
+  while (Buffer.byteLength(completion(s)) > size && s.length > 1)
+    s = s.slice(0, Math.max(1, s.length - Math.ceil((Buffer.byteLength(completion(s)) - size) / 3)));
   return s;
 }
-
 
 /** DeepSeek's answer: the JSON object (pretty-printed, as the model writes it) as the content. */
 function answer(content: string): string {
@@ -56,8 +56,20 @@ function answer(content: string): string {
     object: "chat.completion",
     created: 1764142514,
     model: "deepseek-chat",
-    choices: [{ index: 0, message: { role: "assistant", content: JSON.stringify({ output: content }, null, 2) }, logprobs: null, finish_reason: "stop" }],
-    usage: { prompt_tokens: 71, completion_tokens: 45, total_tokens: 116, prompt_tokens_details: { cached_tokens: 64 } },
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: JSON.stringify({ output: content }, null, 2) },
+        logprobs: null,
+        finish_reason: "stop",
+      },
+    ],
+    usage: {
+      prompt_tokens: 71,
+      completion_tokens: 45,
+      total_tokens: 116,
+      prompt_tokens_details: { cached_tokens: 64 },
+    },
     system_fingerprint: "fp_ffc7281d48_prod0820_fp8_kvcache",
   });
 }
@@ -98,72 +110,83 @@ const encoder = new TextEncoder();
 
 const rows: Row[] = [];
 for (const kind of kinds)
-for (const label of sizes) {
-  const [size, baseIterations] = SIZES[label] ?? [Number(label), 200];
-  const iterations = Math.max(5, Math.round(baseIterations * scale));
-  const warmup = Math.max(3, Math.round(iterations / 5));
-  const content = contentOfSize(size, kind === "ascii");
-  const body = encoder.encode(completion(content));
-  const ans = encoder.encode(answer(content));
-  const expected = JSON.stringify({ output: content });
-  const p1: number[] = [];
-  const p2: number[] = [];
-  const tot: number[] = [];
-  for (let i = 0; i < warmup + iterations; i++) {
-    const s = host.stream({ routeName: "r" });
-    s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw" }, true);
-    s.responseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(body.length) });
-    const t0 = performance.now();
-    s.responseBody(body, true);
-    const t1 = performance.now();
-    const [call] = host.pendingCalls();
-    if (!call) throw new Error(`${label}: no call dispatched (${host.logs.map((l) => l.message).join("; ")})`);
-    const t2 = performance.now();
-    host.answer(call, 200, { "content-type": "application/json" }, ans);
-    const t3 = performance.now();
-    if (s.resumed !== 1 || s.header("mode") !== "json") throw new Error(`${label}: not converted: ${host.logs.map((l) => l.message).join("; ")}`);
-    if (i === 0 && s.bodyText !== expected) throw new Error(`${label}: wrong output`);
-    s.done();
-    if (i >= warmup) {
-      p1.push((t1 - t0) * 1000);
-      p2.push((t3 - t2) * 1000);
-      tot.push((t1 - t0 + t3 - t2) * 1000);
+  for (const label of sizes) {
+    const [size, baseIterations] = SIZES[label] ?? [Number(label), 200];
+    const iterations = Math.max(5, Math.round(baseIterations * scale));
+    const warmup = Math.max(3, Math.round(iterations / 5));
+    const content = contentOfSize(size, kind === "ascii");
+    const body = encoder.encode(completion(content));
+    const ans = encoder.encode(answer(content));
+    const expected = JSON.stringify({ output: content });
+    const p1: number[] = [];
+    const p2: number[] = [];
+    const tot: number[] = [];
+    for (let i = 0; i < warmup + iterations; i++) {
+      const s = host.stream({ routeName: "r" });
+      s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw" }, true);
+      s.responseHeaders({
+        ":status": "200",
+        "content-type": "application/json",
+        "content-length": String(body.length),
+      });
+      const t0 = performance.now();
+      s.responseBody(body, true);
+      const t1 = performance.now();
+      const [call] = host.pendingCalls();
+      if (!call) throw new Error(`${label}: no call dispatched (${host.logs.map((l) => l.message).join("; ")})`);
+      const t2 = performance.now();
+      host.answer(call, 200, { "content-type": "application/json" }, ans);
+      const t3 = performance.now();
+      if (s.resumed !== 1 || s.header("mode") !== "json")
+        throw new Error(`${label}: not converted: ${host.logs.map((l) => l.message).join("; ")}`);
+      if (i === 0 && s.bodyText !== expected) throw new Error(`${label}: wrong output`);
+      s.done();
+      if (i >= warmup) {
+        p1.push((t1 - t0) * 1000);
+        p2.push((t3 - t2) * 1000);
+        tot.push((t1 - t0 + t3 - t2) * 1000);
+      }
     }
-  }
-  const r1: number[] = [];
-  const r2: number[] = [];
-  const rt: number[] = [];
-  const opts = { model: CONFIG.model };
-  for (let i = 0; i < warmup + iterations; i++) {
-    const t0 = performance.now();
-    const request = ref.phase1(body, opts);
-    const t1 = performance.now();
-    const out = ref.phase2(ans);
-    const t2 = performance.now();
-    if (!request || !out) throw new Error("reference failed");
-    if (i >= warmup) {
-      r1.push((t1 - t0) * 1000);
-      r2.push((t2 - t1) * 1000);
-      rt.push((t2 - t0) * 1000);
+    const r1: number[] = [];
+    const r2: number[] = [];
+    const rt: number[] = [];
+    const opts = { model: CONFIG.model };
+    for (let i = 0; i < warmup + iterations; i++) {
+      const t0 = performance.now();
+      const request = ref.phase1(body, opts);
+      const t1 = performance.now();
+      const out = ref.phase2(ans);
+      const t2 = performance.now();
+      if (!request || !out) throw new Error("reference failed");
+      if (i >= warmup) {
+        r1.push((t1 - t0) * 1000);
+        r2.push((t2 - t1) * 1000);
+        rt.push((t2 - t0) * 1000);
+      }
     }
+    rows.push({
+      label,
+      kind,
+      bytes: body.length,
+      answerBytes: ans.length,
+      iterations,
+      plugin: { p1: stats(p1), p2: stats(p2), total: stats(tot) },
+      v8: { p1: stats(r1), p2: stats(r2), total: stats(rt) },
+    });
   }
-  rows.push({
-    label,
-    kind,
-    bytes: body.length,
-    answerBytes: ans.length,
-    iterations,
-    plugin: { p1: stats(p1), p2: stats(p2), total: stats(tot) },
-    v8: { p1: stats(r1), p2: stats(r2), total: stats(rt) },
-  });
-}
 
 const wasmSize = statSync(WASM).size;
 const mbps = (bytes: number, us: number) => (bytes / 1048576 / (us / 1e6)).toFixed(1);
 const f = (us: number) => (us >= 100 ? us.toFixed(0) : us.toFixed(1));
-console.log(`[bench] ${WASM} (${wasmSize} bytes; target <= 65536: ${wasmSize <= 65536 ? "met" : `over by ${wasmSize - 65536}`})`);
-console.log(`[bench] node ${process.version}, ${cpus().length} CPU(s): ${cpus()[0]?.model ?? "?"}; median of N iterations (p90 in parentheses), µs per response\n`);
-console.log("| content | completion | answer | N | plugin phase 1 | plugin phase 2 | plugin total | plugin MB/s | V8 phase 1 | V8 phase 2 | V8 total | V8 MB/s | plugin / V8 |");
+console.log(
+  `[bench] ${WASM} (${wasmSize} bytes; target <= 65536: ${wasmSize <= 65536 ? "met" : `over by ${wasmSize - 65536}`})`,
+);
+console.log(
+  `[bench] node ${process.version}, ${cpus().length} CPU(s): ${cpus()[0]?.model ?? "?"}; median of N iterations (p90 in parentheses), µs per response\n`,
+);
+console.log(
+  "| content | completion | answer | N | plugin phase 1 | plugin phase 2 | plugin total | plugin MB/s | V8 phase 1 | V8 phase 2 | V8 total | V8 MB/s | plugin / V8 |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const ratio = r.plugin.total.median / r.v8.total.median;

@@ -46,6 +46,7 @@ export function ensurePluginBuilt(log: (line: string) => void = console.log): bo
   if (!need.build) return false;
   log(`Building the plugin (${need.reason}): npm run build`);
   const r = spawnSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "inherit" });
-  if (r.status !== 0) throw new BuildError(`the plugin build failed (exit ${r.status ?? r.signal}); run npm run build to see why`);
+  if (r.status !== 0)
+    throw new BuildError(`the plugin build failed (exit ${r.status ?? r.signal}); run npm run build to see why`);
   return true;
 }

@@ -182,7 +182,12 @@ async function startMocks(want: { chat: boolean; json: boolean }, env: Env, runn
 }
 
 /** Starts the gateway where asked (see cli/listen.ts). */
-async function startGatewayAt(file: ConfigFile, opts: CliOptions, env: Record<string, string>, running: Running): Promise<Gateway> {
+async function startGatewayAt(
+  file: ConfigFile,
+  opts: CliOptions,
+  env: Record<string, string>,
+  running: Running,
+): Promise<Gateway> {
   let at: ListenAt;
   const hostSource = opts.host !== undefined ? "--host" : `${file.name}: listen.host`;
   try {
@@ -209,7 +214,12 @@ async function startGatewayAt(file: ConfigFile, opts: CliOptions, env: Record<st
         return running.fail(`the gateway did not start: ${(e2 as Error).message}`);
       }
     }
-    if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+    if (
+      err.code === "EADDRINUSE" ||
+      err.code === "EACCES" ||
+      err.code === "EADDRNOTAVAIL" ||
+      err.code === "ENOTFOUND"
+    ) {
       return running.fail(listenError(at, err.code, err.message, hostSource).message);
     }
     return running.fail(`the gateway did not start: ${err.message}`);
@@ -242,7 +252,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: Env = pr
   printBanner(gateway, file.name, mocks);
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (invokedDirectly) {
   main().catch((e) => {
     console.error(`error: ${(e as Error)?.stack ?? e}`);

@@ -196,7 +196,13 @@ export interface ChainHost {
   hostLog(level: number, message: string, contextId: number): void;
 }
 
-export function makeLocalResponse(status: number, body: Uint8Array, headers: Pairs, details: string, grpcStatus: number): LocalResponse {
+export function makeLocalResponse(
+  status: number,
+  body: Uint8Array,
+  headers: Pairs,
+  details: string,
+  grpcStatus: number,
+): LocalResponse {
   return { status, body, bodyText: fromUtf8(body), headers, details, grpcStatus };
 }
 
@@ -213,10 +219,7 @@ function localReplyHeaders(lr: LocalResponse): Pairs {
 
 /** Where the module's body buffer points now (proxy_get/set_buffer_bytes on buffer 0 or 1). */
 export type BodyTarget =
-  | { kind: "buffered"; buf: ByteBuffer }
-  | { kind: "current"; buf: ByteBuffer }
-  | { kind: "dead" }
-  | { kind: "none" };
+  { kind: "buffered"; buf: ByteBuffer } | { kind: "current"; buf: ByteBuffer } | { kind: "dead" } | { kind: "none" };
 
 export class FilterChain {
   /** Stream contexts created and not yet deleted, by id. */
@@ -270,7 +273,13 @@ export class FilterChain {
   // ----- input -------------------------------------------------------------
 
   /** Entry point of the HttpStream feed methods. */
-  private feed(s: StreamState, kind: DirectionKind, what: "headers" | "body", data: Pairs | Uint8Array, eos: boolean): void {
+  private feed(
+    s: StreamState,
+    kind: DirectionKind,
+    what: "headers" | "body",
+    data: Pairs | Uint8Array,
+    eos: boolean,
+  ): void {
     const d = kind === "request" ? s.req : s.res;
     // A finished stream, or a direction a local reply replaced, ignores late input (as Envoy does).
     if (s.stopped) return;
@@ -671,7 +680,11 @@ export class FilterChain {
     this.timed.delete(s);
     if (s.stopped) return;
     const status = s.req.input === "closed" ? 504 : 408;
-    this.host.hostLog(LogLevel.info, `stream ${s.id}: stream idle timeout after ${this.host.idleTimeoutMs} ms: ${status} stream timeout`, s.id);
+    this.host.hostLog(
+      LogLevel.info,
+      `stream ${s.id}: stream idle timeout after ${this.host.idleTimeoutMs} ms: ${status} stream timeout`,
+      s.id,
+    );
     const lr = makeLocalResponse(status, utf8(STREAM_TIMEOUT_BODY), [], "stream_idle_timeout", -1);
     if (s.res.headers === "released") {
       s.localResponse ??= lr;

@@ -123,7 +123,8 @@ export class ProxyWasmHost {
     this.logLevel = Math.max(0, Math.min(5, opts.logLevel ?? 0));
     this.vmConfig = configBytes(opts.vmConfig);
     const host = this;
-    const limit = (v: number | undefined, fallback: number): number => (v === undefined ? fallback : Math.max(0, Math.floor(v)));
+    const limit = (v: number | undefined, fallback: number): number =>
+      v === undefined ? fallback : Math.max(0, Math.floor(v));
     this.chain = new FilterChain({
       get failed() {
         return host.failed;
@@ -195,12 +196,22 @@ export class ProxyWasmHost {
 
   /** The call timed out: Envoy answers 504 "upstream request timeout". */
   timeout(call: HttpCall | number): void {
-    this.answer(call, 504, { "content-length": String(TIMEOUT_BODY.length), "content-type": "text/plain" }, TIMEOUT_BODY);
+    this.answer(
+      call,
+      504,
+      { "content-length": String(TIMEOUT_BODY.length), "content-type": "text/plain" },
+      TIMEOUT_BODY,
+    );
   }
 
   /** The connection was refused: Envoy answers 503 with its connect-failure text. */
   refuse(call: HttpCall | number): void {
-    this.answer(call, 503, { "content-length": String(REFUSED_BODY.length), "content-type": "text/plain" }, REFUSED_BODY);
+    this.answer(
+      call,
+      503,
+      { "content-length": String(REFUSED_BODY.length), "content-type": "text/plain" },
+      REFUSED_BODY,
+    );
   }
 
   /** The call was reset after the answer started: the callback gets zero headers and no body. */
@@ -272,9 +283,11 @@ export class ProxyWasmHost {
     }
     if (marker[1] === "0.1.0") throw new Error("Proxy-Wasm ABI 0.1.0 modules are not supported by this host");
     this.abiVersion = marker[1];
-    if (!exported.has("memory")) throw new Error("Wasm module does not export its memory as \"memory\"");
+    if (!exported.has("memory")) throw new Error('Wasm module does not export its memory as "memory"');
     if (!exported.has("malloc") && !exported.has("proxy_on_memory_allocate")) {
-      throw new Error("Wasm module exports neither malloc nor proxy_on_memory_allocate: the host cannot hand it any data");
+      throw new Error(
+        "Wasm module exports neither malloc nor proxy_on_memory_allocate: the host cannot hand it any data",
+      );
     }
     this.module = module;
     this.imports = buildImports(this.importHost(), this.options.trace);
@@ -365,7 +378,10 @@ export class ProxyWasmHost {
     if (!configured) {
       if (!this.failed) {
         this.failed = true;
-        this.failure = { function: "proxy_on_vm_start", message: "the re-created VM refused to start or to take its configuration" };
+        this.failure = {
+          function: "proxy_on_vm_start",
+          message: "the re-created VM refused to start or to take its configuration",
+        };
       }
       this.hostLog(LogLevel.error, `Wasm VM re-creation failed: ${this.failure?.message}`, 0);
       return;
@@ -387,7 +403,8 @@ export class ProxyWasmHost {
         else if (WASI_MODULES.includes(imp.module)) expected = WASI_FUNCTIONS[imp.name];
       }
       if (!expected) {
-        const note = imp.kind !== "function" ? ` (${imp.kind})` : ABI_0_1_0_ONLY.has(imp.name) ? " (ABI 0.1.0 only)" : "";
+        const note =
+          imp.kind !== "function" ? ` (${imp.kind})` : ABI_0_1_0_ONLY.has(imp.name) ? " (ABI 0.1.0 only)" : "";
         missing.push(key + note);
         continue;
       }
@@ -498,7 +515,8 @@ export class ProxyWasmHost {
   private trap(fn: string, e: unknown, contextId: number): void {
     if (this.failed) return;
     this.failed = true;
-    const message = e instanceof ProcExit ? e.message : `Uncaught ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+    const message =
+      e instanceof ProcExit ? e.message : `Uncaught ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
     const stack = e instanceof Error ? e.stack : undefined;
     this.failure = { function: fn, message, stack };
     const frames = (stack ?? "")
@@ -507,7 +525,8 @@ export class ProxyWasmHost {
       .map((l, i) => `  ${i}: ${l.trim().replace(/^at /, "")}`);
     this.hostLog(
       LogLevel.critical,
-      `Function: ${fn} failed: ${message}` + (frames.length ? `\nProxy-Wasm plugin in-VM backtrace:\n${frames.join("\n")}` : ""),
+      `Function: ${fn} failed: ${message}` +
+        (frames.length ? `\nProxy-Wasm plugin in-VM backtrace:\n${frames.join("\n")}` : ""),
       contextId,
     );
     for (const token of this.pending.keys()) this.dropped.add(token);
@@ -515,7 +534,8 @@ export class ProxyWasmHost {
     this.stopTicks();
     // The stream whose callback trapped fails as the callback returns, before
     // anything else the failed call queued; the others at their next callback.
-    if (contextId !== ROOT_ID && contextId !== 0) this.afterActions.unshift(() => this.chain.failedInCallback(contextId));
+    if (contextId !== ROOT_ID && contextId !== 0)
+      this.afterActions.unshift(() => this.chain.failedInCallback(contextId));
   }
 
   // ----- logs --------------------------------------------------------------

@@ -10,7 +10,11 @@ import type { StreamState } from "./filter-chain.ts";
 import type { HostOptions, PropertyValue } from "./types.ts";
 
 /** The value of a property path (segments), or undefined when there is none (NotFound). */
-export function lookupProperty(options: HostOptions, s: StreamState | undefined, segments: string[]): PropertyValue | undefined {
+export function lookupProperty(
+  options: HostOptions,
+  s: StreamState | undefined,
+  segments: string[],
+): PropertyValue | undefined {
   const key = segments.join(".");
   const own = s?.properties.get(key);
   if (own !== undefined) return own;

@@ -98,7 +98,10 @@ const generator = has("ninja") ? "Ninja" : has("make") ? "Unix Makefiles" : null
 if (generator === null) missing("make or ninja (apt-get install -y make)");
 if (!has("tar")) missing("tar");
 {
-  const probe = spawnSync(cxx, ["-x", "c++", "-E", "-"], { input: "#include <openssl/rand.h>\n", stdio: ["pipe", "ignore", "ignore"] });
+  const probe = spawnSync(cxx, ["-x", "c++", "-E", "-"], {
+    input: "#include <openssl/rand.h>\n",
+    stdio: ["pipe", "ignore", "ignore"],
+  });
   if (probe.status !== 0) missing(`OpenSSL headers ${apt}`);
 }
 for (const t of TARBALLS) {
@@ -143,8 +146,16 @@ const cmakeDir = join(out, "cmake");
 if (!existsSync(join(cmakeDir, "CMakeCache.txt"))) {
   const defs = TARBALLS.map((t) => `-D${t.cmake}=${join(srcDir, t.dir)}`);
   const r = run("cmake", [
-    "-S", join(root, "host", "cpp"), "-B", cmakeDir, "-G", generator,
-    "-DCMAKE_BUILD_TYPE=Release", `-DCMAKE_CXX_COMPILER=${cxx}`, `-DCPPHOST_OUTPUT_DIR=${out}`, ...defs,
+    "-S",
+    join(root, "host", "cpp"),
+    "-B",
+    cmakeDir,
+    "-G",
+    generator,
+    "-DCMAKE_BUILD_TYPE=Release",
+    `-DCMAKE_CXX_COMPILER=${cxx}`,
+    `-DCPPHOST_OUTPUT_DIR=${out}`,
+    ...defs,
   ]);
   if (r.status !== 0) {
     process.stdout.write(r.stdout || "");

@@ -22,10 +22,20 @@ for (const target of ["release", "debug"]) {
 }
 
 export const REQUIRED_EXPORTS = [
-  "memory", "malloc", "_initialize", "proxy_abi_version_0_2_100",
-  "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure",
-  "proxy_on_request_headers", "proxy_on_response_headers", "proxy_on_response_body",
-  "proxy_on_http_call_response", "proxy_on_log", "proxy_on_done", "proxy_on_delete",
+  "memory",
+  "malloc",
+  "_initialize",
+  "proxy_abi_version_0_2_100",
+  "proxy_on_context_create",
+  "proxy_on_vm_start",
+  "proxy_on_configure",
+  "proxy_on_request_headers",
+  "proxy_on_response_headers",
+  "proxy_on_response_body",
+  "proxy_on_http_call_response",
+  "proxy_on_log",
+  "proxy_on_done",
+  "proxy_on_delete",
 ];
 
 let failed = false;
@@ -36,8 +46,14 @@ for (const file of ["build/plugin.wasm", "build/plugin.debug.wasm"]) {
     .map((i) => `${i.module}.${i.name}`);
   const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
   const missing = REQUIRED_EXPORTS.filter((n) => !exported.has(n));
-  if (bad.length) { console.error(`build: ${file} imports what Higress does not offer: ${bad.join(", ")}`); failed = true; }
-  if (missing.length) { console.error(`build: ${file} lacks exports: ${missing.join(", ")}`); failed = true; }
+  if (bad.length) {
+    console.error(`build: ${file} imports what Higress does not offer: ${bad.join(", ")}`);
+    failed = true;
+  }
+  if (missing.length) {
+    console.error(`build: ${file} lacks exports: ${missing.join(", ")}`);
+    failed = true;
+  }
 }
 if (failed) process.exit(1);
 console.log(`build/plugin.wasm: ${statSync(join(root, "build/plugin.wasm")).size} bytes (release)`);

@@ -50,7 +50,9 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  console.log("usage: npm run fuzz -- [--seed N] [--cases M] [--from I] [--case I] [--reload-every K] [--big-every K] [--max-failures F] [--wasm PATH] [--stats]");
+  console.log(
+    "usage: npm run fuzz -- [--seed N] [--cases M] [--from I] [--case I] [--reload-every K] [--big-every K] [--max-failures F] [--wasm PATH] [--stats]",
+  );
   process.exit(0);
 }
 for (const k of Object.keys(args)) {
@@ -100,9 +102,13 @@ const pick = (prefix: string) =>
     .map(([k, v]) => `${k.slice(prefix.length)} ${v}`)
     .join(", ");
 console.log("");
-console.log(`[fuzz] seed ${seed}: ${summary.cases} cases, ${summary.streams} streams, ${summary.calls} JSON-mode calls in ${(summary.ms / 1000).toFixed(1)} s`);
+console.log(
+  `[fuzz] seed ${seed}: ${summary.cases} cases, ${summary.streams} streams, ${summary.calls} JSON-mode calls in ${(summary.ms / 1000).toFixed(1)} s`,
+);
 console.log(`[fuzz] outcomes: ${pick("outcome.")}`);
-console.log(`[fuzz] configs: ${pick("config.") || "-"}; 8 MB cases: ${pick("big.") || "none"}; hosts loaded: ${summary.hosts}; max memory ${summary.maxPages} pages`);
+console.log(
+  `[fuzz] configs: ${pick("config.") || "-"}; 8 MB cases: ${pick("big.") || "none"}; hosts loaded: ${summary.hosts}; max memory ${summary.maxPages} pages`,
+);
 if (args.stats) {
   for (const [k, v] of Object.entries(st).sort()) console.log(`  ${k}: ${v}`);
 }
@@ -113,7 +119,10 @@ if (summary.failures.length) {
       .replace(/^stream \d+ \([^)]*\): /, "")
       .replace(/^neither the original nor a valid (conversion|error): /, "invalid $1: ")
       .replace(/sk-[\w-]+/g, "<key>")
-      .replace(/ (got|expected|for|in a \w+ log line:|differs from|fails|body|output|lacks|headers changed:) .*$/, " $1 ...")
+      .replace(
+        / (got|expected|for|in a \w+ log line:|differs from|fails|body|output|lacks|headers changed:) .*$/,
+        " $1 ...",
+      )
       .replace(/\d+/g, "N")
       .slice(0, 140);
   const kinds = new Map<string, { count: number; first: (typeof summary.failures)[number] }>();
@@ -125,8 +134,11 @@ if (summary.failures.length) {
       else kinds.set(k, { count: 1, first: f });
     }
   }
-  const stopped = summary.failures.length >= maxFailures ? ` (stopped after ${maxFailures}; --max-failures to go on)` : "";
-  console.log(`\n[fuzz] FAIL: ${summary.failures.length} failing case(s) of ${summary.cases}${stopped}; ${kinds.size} kind(s) of problem:`);
+  const stopped =
+    summary.failures.length >= maxFailures ? ` (stopped after ${maxFailures}; --max-failures to go on)` : "";
+  console.log(
+    `\n[fuzz] FAIL: ${summary.failures.length} failing case(s) of ${summary.cases}${stopped}; ${kinds.size} kind(s) of problem:`,
+  );
   for (const [k, e] of kinds) console.log(`  ${String(e.count).padStart(6)}  ${k}   (first: case ${e.first.index})`);
   console.log("");
   const shown = new Set<number>();
@@ -137,4 +149,6 @@ if (summary.failures.length) {
   }
   process.exit(1);
 }
-console.log(`[fuzz] PASS: no trap, every paused response resumed once, every outcome valid, no key logged, no context left`);
+console.log(
+  `[fuzz] PASS: no trap, every paused response resumed once, every outcome valid, no key logged, no context left`,
+);

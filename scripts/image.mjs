@@ -14,9 +14,7 @@
 // with "image: "; the tools' own output is passed through.
 
 import { spawnSync } from "node:child_process";
-import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
-} from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,7 +51,12 @@ function run(step, cmd, args, options = {}) {
 
 /** Runs a command quietly and returns its trimmed stdout, or null when it fails. */
 function capture(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 30_000, ...options });
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+    timeout: 30_000,
+    ...options,
+  });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
@@ -85,7 +88,10 @@ function parseArgs(argv) {
   if (ref === null) throw new Failure(`missing image reference\n${USAGE}`, 2);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(ref);
   if (scheme) {
-    throw new Failure(`give the reference without "${scheme[0]}" (e.g. ${ref.slice(scheme[0].length)}); Higress's url is then oci://<ref>`, 2);
+    throw new Failure(
+      `give the reference without "${scheme[0]}" (e.g. ${ref.slice(scheme[0].length)}); Higress's url is then oci://<ref>`,
+      2,
+    );
   }
   if (/\s/.test(ref)) throw new Failure(`image reference "${ref}" contains whitespace`, 2);
   return { command, ref, tlsVerify };
@@ -157,8 +163,19 @@ function build(tool, ref) {
     if (tool === "buildah") {
       const previous = buildahImageId(ref);
       run("buildah bud", "buildah", [
-        ...BUILDAH_STORAGE, "bud", "--isolation", "chroot", "--timestamp", "0", "--format", "oci",
-        "-f", join(ctx, "Dockerfile"), "-t", ref, ctx,
+        ...BUILDAH_STORAGE,
+        "bud",
+        "--isolation",
+        "chroot",
+        "--timestamp",
+        "0",
+        "--format",
+        "oci",
+        "-f",
+        join(ctx, "Dockerfile"),
+        "-t",
+        ref,
+        ctx,
       ]);
       const id = buildahImageId(ref);
       if (!id) throw new Failure(`buildah reported success but has no image named ${ref}`);
@@ -191,7 +208,15 @@ function push(tool, ref, tlsVerify) {
     try {
       const digestFile = join(dir, "digest");
       const tls = tlsVerify === null ? [] : [`--tls-verify=${tlsVerify}`];
-      run("buildah push", "buildah", [...BUILDAH_STORAGE, "push", ...tls, "--digestfile", digestFile, ref, `docker://${ref}`]);
+      run("buildah push", "buildah", [
+        ...BUILDAH_STORAGE,
+        "push",
+        ...tls,
+        "--digestfile",
+        digestFile,
+        ref,
+        `docker://${ref}`,
+      ]);
       const digest = readFileSync(digestFile, "utf8").trim();
       say(`pushed ${ref} with buildah, digest ${digest}`);
     } finally {
@@ -202,11 +227,19 @@ function push(tool, ref, tlsVerify) {
       throw new Failure(`docker has no image ${ref}: run npm run image -- ${ref} first`);
     }
     if (tlsVerify === false) {
-      say("docker has no --tls-verify: a registry without TLS must be in the daemon's insecure-registries (127.0.0.0/8 is by default)");
+      say(
+        "docker has no --tls-verify: a registry without TLS must be in the daemon's insecure-registries (127.0.0.0/8 is by default)",
+      );
     }
     run("docker push", "docker", ["push", ref]);
     const repo = ref.replace(/(:[^/:]+)?$/, "");
-    const digests = capture("docker", ["image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", ref]);
+    const digests = capture("docker", [
+      "image",
+      "inspect",
+      "--format",
+      "{{range .RepoDigests}}{{println .}}{{end}}",
+      ref,
+    ]);
     const line = digests?.split("\n").find((d) => d.startsWith(`${repo}@`));
     say(`pushed ${ref} with docker${line ? `, digest ${line.slice(line.indexOf("@") + 1)}` : ""}`);
   }

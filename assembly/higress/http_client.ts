@@ -5,8 +5,13 @@
 // with that stream as effective context.
 
 import {
-  Headers, HeaderPair, HttpCallTarget, WasmResultValues, HttpCallDispatch,
-  HttpContext as StreamContext, findHeader,
+  Headers,
+  HeaderPair,
+  HttpCallTarget,
+  WasmResultValues,
+  HttpCallDispatch,
+  HttpContext as StreamContext,
+  findHeader,
 } from "../proxy";
 import { asciiLower } from "../json";
 import { Cluster } from "./cluster";
@@ -44,13 +49,28 @@ export class ClusterClient {
    * unusable url; on Ok, `target` gets the answer later, with `stream` as the
    * effective context.
    */
-  call(stream: StreamContext, method: string, url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
+  call(
+    stream: StreamContext,
+    method: string,
+    url: string,
+    headers: Headers,
+    body: Uint8Array,
+    target: HttpCallTarget,
+    timeoutMs: u32,
+  ): HttpCallDispatch {
     const h = this.buildHeaders(method, url, headers);
     if (h === null) return new HttpCallDispatch(WasmResultValues.BadArgument, 0);
     return stream.root.dispatchHttpCall(stream, this.cluster.clusterName(), h, body, timeoutMs, target);
   }
 
-  post(stream: StreamContext, url: string, headers: Headers, body: Uint8Array, target: HttpCallTarget, timeoutMs: u32): HttpCallDispatch {
+  post(
+    stream: StreamContext,
+    url: string,
+    headers: Headers,
+    body: Uint8Array,
+    target: HttpCallTarget,
+    timeoutMs: u32,
+  ): HttpCallDispatch {
     return this.call(stream, "POST", url, headers, body, target, timeoutMs);
   }
 

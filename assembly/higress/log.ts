@@ -14,10 +14,22 @@ export class Log {
     log(level, "[" + this.pluginName + "] " + message);
   }
 
-  trace(message: string): void { this.write(LogLevelValues.trace, message); }
-  debug(message: string): void { this.write(LogLevelValues.debug, message); }
-  info(message: string): void { this.write(LogLevelValues.info, message); }
-  warn(message: string): void { this.write(LogLevelValues.warn, message); }
-  error(message: string): void { this.write(LogLevelValues.error, message); }
-  critical(message: string): void { this.write(LogLevelValues.critical, message); }
+  trace(message: string): void {
+    this.write(LogLevelValues.trace, message);
+  }
+  debug(message: string): void {
+    this.write(LogLevelValues.debug, message);
+  }
+  info(message: string): void {
+    this.write(LogLevelValues.info, message);
+  }
+  warn(message: string): void {
+    this.write(LogLevelValues.warn, message);
+  }
+  error(message: string): void {
+    this.write(LogLevelValues.error, message);
+  }
+  critical(message: string): void {
+    this.write(LogLevelValues.critical, message);
+  }
 }

@@ -13,16 +13,28 @@ export const MATCH_DOMAIN = "_match_domain_";
 export const MATCH_SERVICE = "_match_service_";
 export const MATCH_ROUTE_PREFIX = "_match_route_prefix_";
 
-export enum MatchKind { Route, Domain, Service, RoutePrefix }
+export enum MatchKind {
+  Route,
+  Domain,
+  Service,
+  RoutePrefix,
+}
 
 /** Outcome of parsing one config object. */
 export class ParseResult<C> {
   warnings: string[] = [];
   /** The only problem is a missing required field (a rule may complete the config). */
   incomplete: bool = false;
-  constructor(public config: C | null, public error: string = "") {}
-  get ok(): bool { return this.config !== null && this.error.length == 0; }
-  static fail<C>(error: string): ParseResult<C> { return new ParseResult<C>(null, error); }
+  constructor(
+    public config: C | null,
+    public error: string = "",
+  ) {}
+  get ok(): bool {
+    return this.config !== null && this.error.length == 0;
+  }
+  static fail<C>(error: string): ParseResult<C> {
+    return new ParseResult<C>(null, error);
+  }
   static incomplete<C>(error: string): ParseResult<C> {
     const r = new ParseResult<C>(null, error);
     r.incomplete = true;
@@ -31,7 +43,11 @@ export class ParseResult<C> {
 }
 
 export class Rule<C> {
-  constructor(public kind: MatchKind, public values: string[], public config: C) {}
+  constructor(
+    public kind: MatchKind,
+    public values: string[],
+    public config: C,
+  ) {}
 }
 
 /** What a request offers to the matchers. */
@@ -120,14 +136,16 @@ export class RuleSet<C> {
   warnings: string[] = [];
   error: string = "";
 
-  get ok(): bool { return this.error.length == 0; }
+  get ok(): bool {
+    return this.error.length == 0;
+  }
 
   /** Bit (1 << kind) set for each matcher kind some rule uses: which request attributes to read. */
   kinds: i32 = 0;
 
   /** True when a matcher needs the given request attribute. */
   needs(kind: MatchKind): bool {
-    return (this.kinds & (1 << <i32>kind)) != 0;
+    return (this.kinds & (1 << (<i32>kind))) != 0;
   }
 
   /** The config for a request: first matching rule, else the global config, else null. */
@@ -138,10 +156,18 @@ export class RuleSet<C> {
         const v = r.values[j];
         let hit = false;
         switch (r.kind) {
-          case MatchKind.Route: hit = input.routeName == v; break;
-          case MatchKind.RoutePrefix: hit = input.routeName.startsWith(v); break;
-          case MatchKind.Domain: hit = matchDomain(v, input.authority); break;
-          case MatchKind.Service: hit = matchService(v, input.clusterName); break;
+          case MatchKind.Route:
+            hit = input.routeName == v;
+            break;
+          case MatchKind.RoutePrefix:
+            hit = input.routeName.startsWith(v);
+            break;
+          case MatchKind.Domain:
+            hit = matchDomain(v, input.authority);
+            break;
+          case MatchKind.Service:
+            hit = matchService(v, input.clusterName);
+            break;
         }
         if (hit) return r.config;
       }
@@ -187,7 +213,16 @@ export function parseRuleSet<C>(json: JsonValue, parse: (config: JsonValue) => P
         matcher = rk[k];
       }
       if (matcher.length == 0) {
-        set.error = where + ": needs one of " + MATCH_ROUTE + ", " + MATCH_DOMAIN + ", " + MATCH_SERVICE + ", " + MATCH_ROUTE_PREFIX;
+        set.error =
+          where +
+          ": needs one of " +
+          MATCH_ROUTE +
+          ", " +
+          MATCH_DOMAIN +
+          ", " +
+          MATCH_SERVICE +
+          ", " +
+          MATCH_ROUTE_PREFIX;
         return set;
       }
       const mv = rule.get(matcher)!;
@@ -211,7 +246,7 @@ export function parseRuleSet<C>(json: JsonValue, parse: (config: JsonValue) => P
       }
       for (let w = 0; w < parsed.warnings.length; w++) set.warnings.push(where + ": " + parsed.warnings[w]);
       const kind = matchKind(matcher);
-      set.kinds |= 1 << <i32>kind;
+      set.kinds |= 1 << (<i32>kind);
       set.rules.push(new Rule<C>(kind, values, parsed.config!));
     }
   }

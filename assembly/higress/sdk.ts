@@ -13,10 +13,23 @@
 // handlers are whole (buffered to end of stream).
 
 import {
-  BufferTypeValues, FilterDataStatusValues, FilterHeadersStatusValues, MapTypeValues,
-  RootContext, RootContextFactory, HttpContext as StreamContext, registerRootContextFactory,
-  getBufferBytes, setBufferBytes, getHeaderMapValue, getHeaderMapPairs, addHeaderMapValue,
-  replaceHeaderMapValue, removeHeaderMapValue, getPropertyString, Headers,
+  BufferTypeValues,
+  FilterDataStatusValues,
+  FilterHeadersStatusValues,
+  MapTypeValues,
+  RootContext,
+  RootContextFactory,
+  HttpContext as StreamContext,
+  registerRootContextFactory,
+  getBufferBytes,
+  setBufferBytes,
+  getHeaderMapValue,
+  getHeaderMapPairs,
+  addHeaderMapValue,
+  replaceHeaderMapValue,
+  removeHeaderMapValue,
+  getPropertyString,
+  Headers,
 } from "../proxy";
 import { JsonValue, parseJson } from "../json";
 import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
@@ -29,34 +42,52 @@ export { ParseResult } from "./rules";
 export abstract class CtxOption<C> {}
 
 class ParseConfigOption<C> extends CtxOption<C> {
-  constructor(public fn: (json: JsonValue) => ParseResult<C>) { super(); }
+  constructor(public fn: (json: JsonValue) => ParseResult<C>) {
+    super();
+  }
 }
 class RequestHeadersOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) {
+    super();
+  }
 }
 class RequestBodyOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) {
+    super();
+  }
 }
 class ResponseHeadersOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues) {
+    super();
+  }
 }
 class ResponseBodyOption<C> extends CtxOption<C> {
-  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) { super(); }
+  constructor(public fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues) {
+    super();
+  }
 }
 
 export function ParseConfigBy<C>(fn: (json: JsonValue) => ParseResult<C>): CtxOption<C> {
   return new ParseConfigOption<C>(fn);
 }
-export function ProcessRequestHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+export function ProcessRequestHeadersBy<C>(
+  fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues,
+): CtxOption<C> {
   return new RequestHeadersOption<C>(fn);
 }
-export function ProcessRequestBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+export function ProcessRequestBodyBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues,
+): CtxOption<C> {
   return new RequestBodyOption<C>(fn);
 }
-export function ProcessResponseHeadersBy<C>(fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues): CtxOption<C> {
+export function ProcessResponseHeadersBy<C>(
+  fn: (ctx: HttpContext<C>, config: C) => FilterHeadersStatusValues,
+): CtxOption<C> {
   return new ResponseHeadersOption<C>(fn);
 }
-export function ProcessResponseBodyBy<C>(fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues): CtxOption<C> {
+export function ProcessResponseBodyBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, body: Uint8Array) => FilterDataStatusValues,
+): CtxOption<C> {
   return new ResponseBodyOption<C>(fn);
 }
 
@@ -69,7 +100,10 @@ export class Plugin<C> {
   responseBody: ResponseBodyOption<C> | null = null;
   log: Log;
 
-  constructor(public name: string, options: CtxOption<C>[]) {
+  constructor(
+    public name: string,
+    options: CtxOption<C>[],
+  ) {
     this.log = new Log(name);
     for (let i = 0; i < options.length; i++) {
       const o = options[i];
@@ -83,8 +117,12 @@ export class Plugin<C> {
 }
 
 class PluginRootFactory<C> extends RootContextFactory {
-  constructor(public plugin: Plugin<C>) { super(); }
-  create(id: u32): RootContext { return new PluginRootContext<C>(id, this.plugin); }
+  constructor(public plugin: Plugin<C>) {
+    super();
+  }
+  create(id: u32): RootContext {
+    return new PluginRootContext<C>(id, this.plugin);
+  }
 }
 
 /** Registers a plugin: its name and its handlers. Call once, at module start. */
@@ -97,7 +135,12 @@ export function SetCtx<C>(pluginName: string, options: CtxOption<C>[]): void {
 export class PluginRootContext<C> extends RootContext {
   rules: RuleSet<C> | null = null;
 
-  constructor(id: u32, public plugin: Plugin<C>) { super(id); }
+  constructor(
+    id: u32,
+    public plugin: Plugin<C>,
+  ) {
+    super(id);
+  }
 
   onConfigure(configSize: u32): bool {
     const log = this.plugin.log;
@@ -106,7 +149,8 @@ export class PluginRootContext<C> extends RootContext {
       log.error("no config parser registered");
       return false;
     }
-    const bytes = configSize > 0 ? getBufferBytes(BufferTypeValues.PluginConfiguration, 0, configSize) : new Uint8Array(0);
+    const bytes =
+      configSize > 0 ? getBufferBytes(BufferTypeValues.PluginConfiguration, 0, configSize) : new Uint8Array(0);
     let json: JsonValue;
     if (bytes.length == 0) {
       json = parseJson(Uint8Array.wrap(String.UTF8.encode("{}"))).value!;
@@ -125,7 +169,13 @@ export class PluginRootContext<C> extends RootContext {
     }
     for (let i = 0; i < set.warnings.length; i++) log.warn("config: " + set.warnings[i]);
     if (set.global === null && set.rules.length > 0) {
-      log.info("config accepted: " + set.rules.length.toString() + " rule(s); requests matching no rule pass untouched (" + set.globalReason + ")");
+      log.info(
+        "config accepted: " +
+          set.rules.length.toString() +
+          " rule(s); requests matching no rule pass untouched (" +
+          set.globalReason +
+          ")",
+      );
     } else {
       log.info("config accepted: " + set.rules.length.toString() + " rule(s) and a global config");
     }
@@ -154,12 +204,23 @@ export class HttpContext<C> extends StreamContext {
   /** The response headers ended the stream (there is no body). */
   responseHeadersEndOfStream: bool = false;
 
-  constructor(id: u32, public pluginRoot: PluginRootContext<C>) { super(id, pluginRoot); }
+  constructor(
+    id: u32,
+    public pluginRoot: PluginRootContext<C>,
+  ) {
+    super(id, pluginRoot);
+  }
 
-  get log(): Log { return this.pluginRoot.plugin.log; }
-  get plugin(): Plugin<C> { return this.pluginRoot.plugin; }
+  get log(): Log {
+    return this.pluginRoot.plugin.log;
+  }
+  get plugin(): Plugin<C> {
+    return this.pluginRoot.plugin;
+  }
 
-  setState(s: StreamState): void { this.state = s; }
+  setState(s: StreamState): void {
+    this.state = s;
+  }
 
   /** The plugin leaves this stream alone from now on (as if no config matched). */
   disable(): void {
@@ -168,8 +229,12 @@ export class HttpContext<C> extends StreamContext {
   }
 
   /** Body callbacks of this stream pass straight through from now on. */
-  dontReadRequestBody(): void { this.skipRequestBody = true; }
-  dontReadResponseBody(): void { this.skipResponseBody = true; }
+  dontReadRequestBody(): void {
+    this.skipRequestBody = true;
+  }
+  dontReadResponseBody(): void {
+    this.skipResponseBody = true;
+  }
 
   /** Resolves the config for this stream once: first matching rule, else global, else none. */
   resolve(): C | null {
@@ -237,14 +302,30 @@ export class HttpContext<C> extends StreamContext {
 
   // ---- header and body helpers (the stream is the effective context) ----
 
-  getRequestHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
-  removeRequestHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key); }
-  replaceRequestHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpRequestHeaders, key, value); }
-  getResponseHeader(key: string): string | null { return getHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
-  getResponseHeaders(): Headers { return getHeaderMapPairs(MapTypeValues.HttpResponseHeaders); }
-  addResponseHeader(key: string, value: string): void { addHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
-  replaceResponseHeader(key: string, value: string): void { replaceHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value); }
-  removeResponseHeader(key: string): void { removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key); }
+  getRequestHeader(key: string): string | null {
+    return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
+  }
+  removeRequestHeader(key: string): void {
+    removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
+  }
+  replaceRequestHeader(key: string, value: string): void {
+    replaceHeaderMapValue(MapTypeValues.HttpRequestHeaders, key, value);
+  }
+  getResponseHeader(key: string): string | null {
+    return getHeaderMapValue(MapTypeValues.HttpResponseHeaders, key);
+  }
+  getResponseHeaders(): Headers {
+    return getHeaderMapPairs(MapTypeValues.HttpResponseHeaders);
+  }
+  addResponseHeader(key: string, value: string): void {
+    addHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value);
+  }
+  replaceResponseHeader(key: string, value: string): void {
+    replaceHeaderMapValue(MapTypeValues.HttpResponseHeaders, key, value);
+  }
+  removeResponseHeader(key: string): void {
+    removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key);
+  }
 
   /** Replaces the whole buffered response body. */
   replaceResponseBody(body: Uint8Array): bool {

@@ -37,7 +37,10 @@ export function splitUrl(url: string): SplitUrl | null {
   let end = rest.length;
   for (let i = 0; i < rest.length; i++) {
     const c = rest.charCodeAt(i);
-    if (c == 47 /* / */ || c == 63 /* ? */ || c == 35 /* # */) { end = i; break; }
+    if (c == 47 /* / */ || c == 63 /* ? */ || c == 35 /* # */) {
+      end = i;
+      break;
+    }
   }
   let host = rest.substring(0, end);
   const at = host.lastIndexOf("@");

@@ -7,28 +7,27 @@
 
 // @ts-ignore: decorator
 @lazy const POW10_F64 = memory.data<f64>([
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1e21, 1e22,
 ]);
 
 // @ts-ignore: decorator
 @lazy const POW10_U64 = memory.data<u64>([
-  1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
-  10000000000, 100000000000, 1000000000000, 10000000000000, 100000000000000,
-  1000000000000000, 10000000000000000, 100000000000000000, 1000000000000000000,
+  1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 10000000000, 100000000000, 1000000000000,
+  10000000000000, 100000000000000, 1000000000000000, 10000000000000000, 100000000000000000, 1000000000000000000,
   10000000000000000000,
 ]);
 
 /** 10^i as an exact f64, for 0 <= i <= 22. */
 // @ts-ignore: decorator
 @inline export function pow10f(i: i32): f64 {
-  return load<f64>(POW10_F64 + (<usize>i << 3));
+  return load<f64>(POW10_F64 + ((<usize>i) << 3));
 }
 
 /** 10^i as a u64, for 0 <= i <= 19. */
 // @ts-ignore: decorator
 @inline export function pow10u(i: i32): u64 {
-  return load<u64>(POW10_U64 + (<usize>i << 3));
+  return load<u64>(POW10_U64 + ((<usize>i) << 3));
 }
 
 export const TWO_POW_53: u64 = 9007199254740992;
@@ -49,12 +48,12 @@ export class Big {
 
   // @ts-ignore: decorator
   @inline limb(i: i32): u32 {
-    return load<u32>(this.ptr + (<usize>i << 2));
+    return load<u32>(this.ptr + ((<usize>i) << 2));
   }
 
   // @ts-ignore: decorator
   @inline setLimb(i: i32, v: u32): void {
-    store<u32>(this.ptr + (<usize>i << 2), v);
+    store<u32>(this.ptr + ((<usize>i) << 2), v);
   }
 
   setZero(): void {
@@ -74,7 +73,7 @@ export class Big {
   }
 
   copyFrom(o: Big): void {
-    memory.copy(this.ptr, o.ptr, <usize>o.len << 2);
+    memory.copy(this.ptr, o.ptr, (<usize>o.len) << 2);
     this.len = o.len;
   }
 

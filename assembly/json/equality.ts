@@ -32,12 +32,18 @@ function shallowEquals(a: JsonValue, b: JsonValue): bool {
   }
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case JsonKind.Null: return true;
-    case JsonKind.Bool: return a.asBool() == b.asBool();
-    case JsonKind.Number: return a.asNumber() == b.asNumber();
-    case JsonKind.String: return stringsEqual(a, b);
-    case JsonKind.Array: return a.length == b.length;
-    case JsonKind.Object: return a.memberCount() == b.memberCount();
+    case JsonKind.Null:
+      return true;
+    case JsonKind.Bool:
+      return a.asBool() == b.asBool();
+    case JsonKind.Number:
+      return a.asNumber() == b.asNumber();
+    case JsonKind.String:
+      return stringsEqual(a, b);
+    case JsonKind.Array:
+      return a.length == b.length;
+    case JsonKind.Object:
+      return a.memberCount() == b.memberCount();
   }
   return false;
 }

@@ -28,7 +28,7 @@ export function jsonString(s: string): JsonValue {
 export function jsonArray(items: JsonValue[]): JsonValue {
   let n = items.length;
   let out = new StaticArray<JsonValue>(n);
-  for (let i = 0; i < n; i++) unchecked(out[i] = orNull(unchecked(items[i])));
+  for (let i = 0; i < n; i++) unchecked((out[i] = orNull(unchecked(items[i]))));
   let v = new JsonValue(JsonKind.Array);
   v._items = out;
   return v;
@@ -55,15 +55,15 @@ export function jsonObject(keys: string[], values: JsonValue[]): JsonValue {
       if (map !== null) map.set(key, index.names.length - 1);
       memberValues.push(value);
     } else {
-      unchecked(memberValues[pos] = value);
+      unchecked((memberValues[pos] = value));
     }
   }
   let count = index.names.length;
   let names = new StaticArray<JsonValue>(count);
   let items = new StaticArray<JsonValue>(count);
   for (let i = 0; i < count; i++) {
-    unchecked(names[i] = jsonString(unchecked(index.names[i])));
-    unchecked(items[i] = unchecked(memberValues[i]));
+    unchecked((names[i] = jsonString(unchecked(index.names[i]))));
+    unchecked((items[i] = unchecked(memberValues[i])));
   }
   let v = new JsonValue(JsonKind.Object);
   v._names = names;

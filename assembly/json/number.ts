@@ -48,19 +48,19 @@ const MAX_DIGITS: i32 = 780;
 export function parseNumberText(ptr: usize, len: i32): f64 {
   let pos = 0;
   let negative = false;
-  if (len > 0 && byteAt(ptr) == 0x2D) {
+  if (len > 0 && byteAt(ptr) == 0x2d) {
     negative = true;
     pos = 1;
   }
   // Collect the significant digits (leading zeros dropped) and the exponent
   // that scales them: value = digits * 10^e10.
-  let nd = 0;          // digits stored in DIGITS
-  let sticky = false;  // a non-zero digit was dropped past MAX_DIGITS
+  let nd = 0; // digits stored in DIGITS
+  let sticky = false; // a non-zero digit was dropped past MAX_DIGITS
   let e10: i64 = 0;
   let seenPoint = false;
   while (pos < len) {
     let c = byteAt(ptr + <usize>pos);
-    if (c == 0x2E) {
+    if (c == 0x2e) {
       seenPoint = true;
       pos++;
       continue;
@@ -86,8 +86,8 @@ export function parseNumberText(ptr: usize, len: i32): f64 {
     let expNegative = false;
     if (pos < len) {
       let s = byteAt(ptr + <usize>pos);
-      if (s == 0x2D || s == 0x2B) {
-        expNegative = s == 0x2D;
+      if (s == 0x2d || s == 0x2b) {
+        expNegative = s == 0x2d;
         pos++;
       }
     }
@@ -163,7 +163,7 @@ function refineGuess(guess: f64, nd: i32, e10: i32): f64 {
   for (let step = 0; step < 128; step++) {
     let bits = reinterpret<u64>(guess);
     let biased = <i32>(bits >> 52);
-    let frac = bits & 0x000FFFFFFFFFFFFF;
+    let frac = bits & 0x000fffffffffffff;
     let m: u64;
     let k: i32;
     if (biased == 0) {
@@ -237,18 +237,18 @@ function compareDecimalToBinary(nd: i32, e10: i32, mant: u64, e2: i32): i32 {
  */
 export function numberTextIsInteger(ptr: usize, len: i32): bool {
   let pos = 0;
-  if (len > 0 && byteAt(ptr) == 0x2D) pos = 1;
+  if (len > 0 && byteAt(ptr) == 0x2d) pos = 1;
   // Power of ten of the least significant non-zero digit; integer-part
   // positions are counted from the left and fixed up once the length is known.
   let intDigits: i64 = 0;
   let fractionDigits: i64 = 0;
-  let lastNonZero: i64 = -1;   // index in the integer part, or -1
+  let lastNonZero: i64 = -1; // index in the integer part, or -1
   let lastNonZeroFraction: i64 = 0; // 1-based index in the fraction, or 0
   let anyNonZero = false;
   let inFraction = false;
   while (pos < len) {
     let c = byteAt(ptr + <usize>pos);
-    if (c == 0x2E) {
+    if (c == 0x2e) {
       inFraction = true;
       pos++;
       continue;
@@ -277,8 +277,8 @@ export function numberTextIsInteger(ptr: usize, len: i32): bool {
     let negative = false;
     if (pos < len) {
       let s = byteAt(ptr + <usize>pos);
-      if (s == 0x2D || s == 0x2B) {
-        negative = s == 0x2D;
+      if (s == 0x2d || s == 0x2b) {
+        negative = s == 0x2d;
         pos++;
       }
     }
@@ -290,8 +290,6 @@ export function numberTextIsInteger(ptr: usize, len: i32): bool {
     }
     if (negative) exp = -exp;
   }
-  let lowPower: i64 = lastNonZeroFraction > 0
-    ? -lastNonZeroFraction
-    : intDigits - 1 - lastNonZero;
+  let lowPower: i64 = lastNonZeroFraction > 0 ? -lastNonZeroFraction : intDigits - 1 - lastNonZero;
   return lowPower + exp >= 0;
 }

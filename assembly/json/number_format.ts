@@ -24,7 +24,7 @@ export function writeNumberText(out: usize, x: f64): i32 {
   }
   let o = 0;
   if (x < 0) {
-    putByte(out, 0x2D);
+    putByte(out, 0x2d);
     o = 1;
     x = -x;
   }
@@ -92,7 +92,7 @@ function shortFraction(x: f64): i32 {
 function freeFormatDigits(x: f64): i32 {
   let bits = reinterpret<u64>(x);
   let biased = <i32>(bits >> 52);
-  let frac = bits & 0x000FFFFFFFFFFFFF;
+  let frac = bits & 0x000fffffffffffff;
   let f: u64;
   let e: i32;
   if (biased == 0) {
@@ -228,28 +228,28 @@ function layoutDigits(out: usize, nd: i32, point: i32): i32 {
   } else if (0 < point && point <= 21) {
     // 1234e-2 -> 12.34
     for (let i = 0; i < point; i++) putByte(p++, digitAt(i));
-    putByte(p++, 0x2E);
+    putByte(p++, 0x2e);
     for (let i = point; i < nd; i++) putByte(p++, digitAt(i));
   } else if (-6 < point && point <= 0) {
     // 1234e-6 -> 0.001234
     putByte(p++, 0x30);
-    putByte(p++, 0x2E);
+    putByte(p++, 0x2e);
     for (let i = point; i < 0; i++) putByte(p++, 0x30);
     for (let i = 0; i < nd; i++) putByte(p++, digitAt(i));
   } else {
     // Exponent form: d[.ddd]e(+|-)n
     putByte(p++, digitAt(0));
     if (nd > 1) {
-      putByte(p++, 0x2E);
+      putByte(p++, 0x2e);
       for (let i = 1; i < nd; i++) putByte(p++, digitAt(i));
     }
     putByte(p++, 0x65);
     let exp = point - 1;
     if (exp < 0) {
-      putByte(p++, 0x2D);
+      putByte(p++, 0x2d);
       exp = -exp;
     } else {
-      putByte(p++, 0x2B);
+      putByte(p++, 0x2b);
     }
     p += <usize>writeUnsigned(p, <u64>exp);
   }

@@ -10,7 +10,13 @@
 import { JsonValue, JsonKind } from "./value";
 import { JsonDoc, wrapNode, TAPE_WORDS, TAPE_ESCAPED, TAPE_TRUE } from "./tape";
 import {
-  byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex,
+  byteAt,
+  word64At,
+  swarStringSpecial,
+  swarFirstIndex,
+  utf8SequenceLength,
+  hexValue,
+  byteHex,
   stringToUtf8,
 } from "./utf8";
 
@@ -41,12 +47,12 @@ const enum Failure {
 }
 
 const QUOTE: u32 = 0x22;
-const BACKSLASH: u32 = 0x5C;
+const BACKSLASH: u32 = 0x5c;
 
 /** Whitespace per RFC 8259: space, tab, line feed, carriage return. */
 // @ts-ignore: decorator
 @inline function isSpace(c: u32): bool {
-  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09;
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
 /** Offset of the first non-whitespace byte at or after `pos`. */
@@ -70,8 +76,7 @@ const BACKSLASH: u32 = 0x5C;
 /** The byte after a backslash that forms a two-character escape. */
 // @ts-ignore: decorator
 @inline function isShortEscape(c: u32): bool {
-  return c == 0x22 || c == 0x5C || c == 0x2F || c == 0x62 || c == 0x66 ||
-    c == 0x6E || c == 0x72 || c == 0x74;
+  return c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74;
 }
 
 class Parser {
@@ -121,16 +126,22 @@ class Parser {
         let b: u32 = pos >= 0 && pos < this.len ? byteAt(this.base + <usize>pos) : 0;
         return "unexpected byte " + byteHex(b) + at;
       }
-      case Failure.EndOfInput: return "unexpected end of input" + at;
-      case Failure.InvalidUtf8: return "invalid UTF-8" + at;
-      case Failure.TooDeep: return "nesting deeper than " + this.maxDepth.toString() + at;
-      case Failure.TrailingData: return "trailing data" + at;
-      case Failure.InvalidEscape: return "invalid escape" + at;
+      case Failure.EndOfInput:
+        return "unexpected end of input" + at;
+      case Failure.InvalidUtf8:
+        return "invalid UTF-8" + at;
+      case Failure.TooDeep:
+        return "nesting deeper than " + this.maxDepth.toString() + at;
+      case Failure.TrailingData:
+        return "trailing data" + at;
+      case Failure.InvalidEscape:
+        return "invalid escape" + at;
       case Failure.ControlCharacter: {
         let b: u32 = pos >= 0 && pos < this.len ? byteAt(this.base + <usize>pos) : 0;
         return "control character " + byteHex(b) + " in string" + at;
       }
-      case Failure.BadStart: return "start offset out of range" + at;
+      case Failure.BadStart:
+        return "start offset out of range" + at;
     }
     return "invalid JSON" + at;
   }
@@ -144,13 +155,13 @@ class Parser {
     let tape = this.tape;
     if (at + TAPE_WORDS > tape.length) {
       let grown = new StaticArray<i32>(tape.length * 2 + 64 * TAPE_WORDS);
-      memory.copy(changetype<usize>(grown), changetype<usize>(tape), <usize>at << 2);
+      memory.copy(changetype<usize>(grown), changetype<usize>(tape), (<usize>at) << 2);
       this.tape = grown;
       tape = grown;
     }
-    unchecked(tape[at] = word0);
-    unchecked(tape[at + 1] = a);
-    unchecked(tape[at + 2] = b);
+    unchecked((tape[at] = word0));
+    unchecked((tape[at + 1] = a));
+    unchecked((tape[at + 2] = b));
     this.nodes = index + 1;
     return index;
   }
@@ -161,7 +172,7 @@ class Parser {
     let tape = this.tape;
     if (tape.length - used <= 256) return tape;
     let exact = new StaticArray<i32>(used);
-    memory.copy(changetype<usize>(exact), changetype<usize>(tape), <usize>used << 2);
+    memory.copy(changetype<usize>(exact), changetype<usize>(tape), (<usize>used) << 2);
     return exact;
   }
 
@@ -172,13 +183,13 @@ class Parser {
     let frames = this.frames;
     if ((depth << 1) + 2 > frames.length) {
       let grown = new StaticArray<i32>(frames.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(frames), <usize>depth << 3);
+      memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>depth) << 3);
       this.frames = grown;
       frames = grown;
     }
     let node = this.build ? this.node(isObject ? JsonKind.Object : JsonKind.Array, 0, 0) : 0;
-    unchecked(frames[depth << 1] = node);
-    unchecked(frames[(depth << 1) + 1] = isObject ? -1 : 0); // objects: bit 31 marks the kind
+    unchecked((frames[depth << 1] = node));
+    unchecked((frames[(depth << 1) + 1] = isObject ? -1 : 0)); // objects: bit 31 marks the kind
     this.depth = depth + 1;
     return pos + 1;
   }
@@ -193,7 +204,7 @@ class Parser {
   @inline countChild(): void {
     let at = (this.depth << 1) - 1;
     let c = unchecked(this.frames[at]);
-    unchecked(this.frames[at] = c < 0 ? c - 1 : c + 1);
+    unchecked((this.frames[at] = c < 0 ? c - 1 : c + 1));
   }
 
   /** Closes the innermost container: fills in its child count and extent. */
@@ -205,8 +216,8 @@ class Parser {
     let c = unchecked(this.frames[(depth << 1) + 1]);
     let count = c < 0 ? -1 - c : c;
     let at = node * TAPE_WORDS;
-    unchecked(this.tape[at + 1] = count);
-    unchecked(this.tape[at + 2] = this.nodes);
+    unchecked((this.tape[at + 1] = count));
+    unchecked((this.tape[at + 2] = this.nodes));
   }
 
   // --- grammar --------------------------------------------------------------
@@ -223,14 +234,14 @@ class Parser {
       pos = skipSpace(base, pos, len);
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let c = byteAt(base + <usize>pos);
-      if (c == 0x7B || c == 0x5B) {
-        let isObject = c == 0x7B;
+      if (c == 0x7b || c == 0x5b) {
+        let isObject = c == 0x7b;
         pos = this.open(isObject, pos);
         if (pos < 0) return -1;
         pos = skipSpace(base, pos, len);
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
-        if (d == (isObject ? 0x7D : 0x5D)) {
+        if (d == (isObject ? 0x7d : 0x5d)) {
           this.close();
           pos++;
         } else if (isObject) {
@@ -252,7 +263,7 @@ class Parser {
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
         let isObject = this.topIsObject();
-        if (d == 0x2C) {
+        if (d == 0x2c) {
           pos++;
           if (isObject) {
             pos = this.memberName(pos);
@@ -260,7 +271,7 @@ class Parser {
           }
           break;
         }
-        if (d == (isObject ? 0x7D : 0x5D)) {
+        if (d == (isObject ? 0x7d : 0x5d)) {
           this.close();
           pos++;
           continue;
@@ -283,7 +294,7 @@ class Parser {
     if (this.build) this.stringNode(pos + 1, close);
     pos = skipSpace(base, close + 1, len);
     if (pos >= len) return this.fail(Failure.EndOfInput, pos);
-    if (byteAt(base + <usize>pos) != 0x3A) return this.fail(Failure.UnexpectedByte, pos);
+    if (byteAt(base + <usize>pos) != 0x3a) return this.fail(Failure.UnexpectedByte, pos);
     return pos + 1;
   }
 
@@ -295,10 +306,10 @@ class Parser {
       if (this.build) this.stringNode(pos + 1, close);
       return close + 1;
     }
-    if (c == 0x2D || c - 0x30 < 10) return this.number(pos);
-    if (c == 0x74) return this.literal(pos, 0x65757274, 4, JsonKind.Bool, true);  // "true"
-    if (c == 0x66) return this.literal(pos, 0x736C6166, 5, JsonKind.Bool, false); // "fals" + "e"
-    if (c == 0x6E) return this.literal(pos, 0x6C6C756E, 4, JsonKind.Null, false); // "null"
+    if (c == 0x2d || c - 0x30 < 10) return this.number(pos);
+    if (c == 0x74) return this.literal(pos, 0x65757274, 4, JsonKind.Bool, true); // "true"
+    if (c == 0x66) return this.literal(pos, 0x736c6166, 5, JsonKind.Bool, false); // "fals" + "e"
+    if (c == 0x6e) return this.literal(pos, 0x6c6c756e, 4, JsonKind.Null, false); // "null"
     return this.fail(Failure.UnexpectedByte, pos);
   }
 
@@ -369,7 +380,7 @@ class Parser {
     let base = this.base;
     let len = this.len;
     let pos = start;
-    if (byteAt(base + <usize>pos) == 0x2D) {
+    if (byteAt(base + <usize>pos) == 0x2d) {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
     }
@@ -381,7 +392,7 @@ class Parser {
     } else {
       return this.fail(Failure.UnexpectedByte, pos);
     }
-    if (pos < len && byteAt(base + <usize>pos) == 0x2E) {
+    if (pos < len && byteAt(base + <usize>pos) == 0x2e) {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       if (byteAt(base + <usize>pos) - 0x30 >= 10) return this.fail(Failure.UnexpectedByte, pos);
@@ -391,7 +402,7 @@ class Parser {
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let sign = byteAt(base + <usize>pos);
-      if (sign == 0x2B || sign == 0x2D) {
+      if (sign == 0x2b || sign == 0x2d) {
         pos++;
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       }
@@ -406,13 +417,13 @@ class Parser {
   literal(pos: i32, word: u32, size: i32, kind: JsonKind, truth: bool): i32 {
     let base = this.base;
     let len = this.len;
-    let ok = pos + size <= len && load<u32>(base + <usize>pos) == word &&
-      (size == 4 || byteAt(base + <usize>pos + 4) == 0x65);
+    let ok =
+      pos + size <= len && load<u32>(base + <usize>pos) == word && (size == 4 || byteAt(base + <usize>pos + 4) == 0x65);
     if (!ok) {
       // Report the first byte that differs, or the end of input.
       for (let i = 0; i < size; i++) {
         if (pos + i >= len) return this.fail(Failure.EndOfInput, len);
-        let expected: u32 = i < 4 ? (word >> (<u32>i << 3)) & 0xFF : 0x65;
+        let expected: u32 = i < 4 ? (word >> ((<u32>i) << 3)) & 0xff : 0x65;
         if (byteAt(base + <usize>(pos + i)) != expected) return this.fail(Failure.UnexpectedByte, pos + i);
       }
     }
@@ -453,7 +464,7 @@ function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: boo
 function afterBom(src: Uint8Array): i32 {
   if (src.length >= 3) {
     let p = src.dataStart;
-    if (byteAt(p) == 0xEF && byteAt(p + 1) == 0xBB && byteAt(p + 2) == 0xBF) return 3;
+    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) return 3;
   }
   return 0;
 }

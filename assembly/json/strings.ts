@@ -18,5 +18,5 @@ export function asciiLower(s: string): string {
     const c = s.charCodeAt(j);
     units[j] = <u16>(c >= 65 && c <= 90 ? c + 32 : c);
   }
-  return String.UTF16.decodeUnsafe(units.dataStart, <usize>n << 1);
+  return String.UTF16.decodeUnsafe(units.dataStart, (<usize>n) << 1);
 }

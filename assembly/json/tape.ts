@@ -105,7 +105,7 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
   let child = node + 1;
   for (let i = 0; i < n; i++) {
     if ((doc.word(child, 0) & TAPE_ESCAPED) != 0) return DUPS_UNDECIDED;
-    unchecked(list[i] = child);
+    unchecked((list[i] = child));
     child = doc.next(child + 1);
   }
   let base = doc.src.dataStart;
@@ -128,7 +128,7 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
     table = new StaticArray<i32>(size);
     dupTable = table;
   } else {
-    memory.fill(changetype<usize>(table), 0, <usize>size << 2);
+    memory.fill(changetype<usize>(table), 0, (<usize>size) << 2);
   }
   let mask = <u32>(size - 1);
   for (let i = 0; i < n; i++) {
@@ -138,7 +138,7 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
     while (true) {
       let slot = unchecked(table[h]);
       if (slot == 0) {
-        unchecked(table[h] = a + 1);
+        unchecked((table[h] = a + 1));
         break;
       }
       if (sameNameBytes(doc, a, slot - 1, base)) return DUPS_FOUND;
@@ -153,7 +153,7 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
 @inline function nameFingerprint(doc: JsonDoc, node: i32, base: usize): i32 {
   let start = doc.word(node, 1);
   let len = doc.word(node, 2) - start;
-  return len == 0 ? 0 : (len << 8) | <i32>load<u8>(base + <usize>start);
+  return len == 0 ? 0 : (len << 8) | (<i32>load<u8>(base + <usize>start));
 }
 
 /** Byte equality of two name nodes. */
@@ -168,9 +168,9 @@ export function tapeObjectDuplicates(doc: JsonDoc, node: i32): i32 {
 
 /** FNV-1a over `len` bytes. */
 function hashBytes(ptr: usize, len: i32): u32 {
-  let h: u32 = 0x811C9DC5;
+  let h: u32 = 0x811c9dc5;
   for (let i = 0; i < len; i++) {
-    h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 0x01000193;
+    h = (h ^ (<u32>load<u8>(ptr + <usize>i))) * 0x01000193;
   }
   return h;
 }

@@ -28,7 +28,7 @@
 /** Reads the UTF-16 code unit at index `i` of `s` (caller checks the bound). */
 // @ts-ignore: decorator
 @inline export function unitAt(s: string, i: i32): u32 {
-  return <u32>load<u16>(changetype<usize>(s) + (<usize>i << 1));
+  return <u32>load<u16>(changetype<usize>(s) + ((<usize>i) << 1));
 }
 
 /** Address of the first byte of a Uint8Array's contents. */
@@ -54,13 +54,13 @@ export function copyBytes(ptr: usize, len: i32): Uint8Array {
 /** Allocates a string of `units` UTF-16 code units (contents uninitialised). */
 // @ts-ignore: decorator
 @inline function allocString(units: i32): string {
-  return changetype<string>(__new(<usize>units << 1, idof<string>()));
+  return changetype<string>(__new((<usize>units) << 1, idof<string>()));
 }
 
 /** Shrinks a freshly allocated string to `units` code units. */
 // @ts-ignore: decorator
 @inline function shrinkString(s: string, units: i32): string {
-  return changetype<string>(__renew(changetype<usize>(s), <usize>units << 1));
+  return changetype<string>(__renew(changetype<usize>(s), (<usize>units) << 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -84,8 +84,8 @@ const HIGHS: u64 = 0x8080808080808080;
 @inline export function swarStringSpecial(w: u64): u64 {
   let control = (w - 0x2020202020202020) & ~w;
   let quote = swarHasZero(w ^ 0x2222222222222222);
-  let backslash = swarHasZero(w ^ 0x5C5C5C5C5C5C5C5C);
-  return ((control & HIGHS) | quote | backslash | (w & HIGHS));
+  let backslash = swarHasZero(w ^ 0x5c5c5c5c5c5c5c5c);
+  return (control & HIGHS) | quote | backslash | (w & HIGHS);
 }
 
 /** Index (0..7) of the byte flagged by the lowest set bit of a SWAR mask. */
@@ -105,28 +105,28 @@ const HIGHS: u64 = 0x8080808080808080;
  */
 export function utf8SequenceLength(ptr: usize, pos: i32, end: i32): i32 {
   let c = byteAt(ptr + <usize>pos);
-  if (c < 0xC2) return 0; // continuation byte or overlong 2-byte lead
-  if (c < 0xE0) {
+  if (c < 0xc2) return 0; // continuation byte or overlong 2-byte lead
+  if (c < 0xe0) {
     if (pos + 1 >= end) return 0;
     return isContinuation(byteAt(ptr + <usize>pos + 1)) ? 2 : 0;
   }
-  if (c < 0xF0) {
+  if (c < 0xf0) {
     if (pos + 2 >= end) return 0;
     let c1 = byteAt(ptr + <usize>pos + 1);
     let c2 = byteAt(ptr + <usize>pos + 2);
     if (!isContinuation(c1) || !isContinuation(c2)) return 0;
-    if (c == 0xE0 && c1 < 0xA0) return 0; // overlong
-    if (c == 0xED && c1 >= 0xA0) return 0; // UTF-16 surrogate
+    if (c == 0xe0 && c1 < 0xa0) return 0; // overlong
+    if (c == 0xed && c1 >= 0xa0) return 0; // UTF-16 surrogate
     return 3;
   }
-  if (c < 0xF5) {
+  if (c < 0xf5) {
     if (pos + 3 >= end) return 0;
     let c1 = byteAt(ptr + <usize>pos + 1);
     if (!isContinuation(c1)) return 0;
     if (!isContinuation(byteAt(ptr + <usize>pos + 2))) return 0;
     if (!isContinuation(byteAt(ptr + <usize>pos + 3))) return 0;
-    if (c == 0xF0 && c1 < 0x90) return 0; // overlong
-    if (c == 0xF4 && c1 >= 0x90) return 0; // above U+10FFFF
+    if (c == 0xf0 && c1 < 0x90) return 0; // overlong
+    if (c == 0xf4 && c1 >= 0x90) return 0; // above U+10FFFF
     return 4;
   }
   return 0;
@@ -134,19 +134,20 @@ export function utf8SequenceLength(ptr: usize, pos: i32, end: i32): i32 {
 
 // @ts-ignore: decorator
 @inline function isContinuation(b: u32): bool {
-  return (b & 0xC0) == 0x80;
+  return (b & 0xc0) == 0x80;
 }
 
 /** Code point of the valid sequence of length `n` (2..4) at `ptr`. */
 // @ts-ignore: decorator
 @inline export function decodeSequence(ptr: usize, n: i32): u32 {
   let c = byteAt(ptr);
-  if (n == 2) return ((c & 0x1F) << 6) | (byteAt(ptr + 1) & 0x3F);
+  if (n == 2) return ((c & 0x1f) << 6) | (byteAt(ptr + 1) & 0x3f);
   if (n == 3) {
-    return ((c & 0x0F) << 12) | ((byteAt(ptr + 1) & 0x3F) << 6) | (byteAt(ptr + 2) & 0x3F);
+    return ((c & 0x0f) << 12) | ((byteAt(ptr + 1) & 0x3f) << 6) | (byteAt(ptr + 2) & 0x3f);
   }
-  return ((c & 0x07) << 18) | ((byteAt(ptr + 1) & 0x3F) << 12) |
-    ((byteAt(ptr + 2) & 0x3F) << 6) | (byteAt(ptr + 3) & 0x3F);
+  return (
+    ((c & 0x07) << 18) | ((byteAt(ptr + 1) & 0x3f) << 12) | ((byteAt(ptr + 2) & 0x3f) << 6) | (byteAt(ptr + 3) & 0x3f)
+  );
 }
 
 /** True when `len` bytes at `ptr` are well-formed UTF-8. */
@@ -178,25 +179,25 @@ export function putCodePoint(ptr: usize, cp: u32): i32 {
     return 1;
   }
   if (cp < 0x800) {
-    putByte(ptr, 0xC0 | (cp >> 6));
-    putByte(ptr + 1, 0x80 | (cp & 0x3F));
+    putByte(ptr, 0xc0 | (cp >> 6));
+    putByte(ptr + 1, 0x80 | (cp & 0x3f));
     return 2;
   }
   if (cp < 0x10000) {
-    putByte(ptr, 0xE0 | (cp >> 12));
-    putByte(ptr + 1, 0x80 | ((cp >> 6) & 0x3F));
-    putByte(ptr + 2, 0x80 | (cp & 0x3F));
+    putByte(ptr, 0xe0 | (cp >> 12));
+    putByte(ptr + 1, 0x80 | ((cp >> 6) & 0x3f));
+    putByte(ptr + 2, 0x80 | (cp & 0x3f));
     return 3;
   }
-  putByte(ptr, 0xF0 | (cp >> 18));
-  putByte(ptr + 1, 0x80 | ((cp >> 12) & 0x3F));
-  putByte(ptr + 2, 0x80 | ((cp >> 6) & 0x3F));
-  putByte(ptr + 3, 0x80 | (cp & 0x3F));
+  putByte(ptr, 0xf0 | (cp >> 18));
+  putByte(ptr + 1, 0x80 | ((cp >> 12) & 0x3f));
+  putByte(ptr + 2, 0x80 | ((cp >> 6) & 0x3f));
+  putByte(ptr + 3, 0x80 | (cp & 0x3f));
   return 4;
 }
 
 /** U+FFFD REPLACEMENT CHARACTER, used for lone surrogates and invalid bytes. */
-export const REPLACEMENT: u32 = 0xFFFD;
+export const REPLACEMENT: u32 = 0xfffd;
 
 // ---------------------------------------------------------------------------
 // UTF-8 -> UTF-16.
@@ -216,7 +217,7 @@ export function utf8ToString(ptr: usize, len: i32): string {
     if (pos + 8 <= len) {
       let w = word64At(ptr + <usize>pos);
       if ((w & HIGHS) == 0) {
-        let d = dst + (<usize>units << 1);
+        let d = dst + ((<usize>units) << 1);
         store<u64>(d, widenLow4(w));
         store<u64>(d, widenLow4(w >> 32), 8);
         pos += 8;
@@ -226,14 +227,14 @@ export function utf8ToString(ptr: usize, len: i32): string {
     }
     let c = byteAt(ptr + <usize>pos);
     if (c < 0x80) {
-      store<u16>(dst + (<usize>units << 1), <u16>c);
+      store<u16>(dst + ((<usize>units) << 1), <u16>c);
       pos++;
       units++;
       continue;
     }
     let n = utf8SequenceLength(ptr, pos, len);
     if (n == 0) {
-      store<u16>(dst + (<usize>units << 1), <u16>REPLACEMENT);
+      store<u16>(dst + ((<usize>units) << 1), <u16>REPLACEMENT);
       pos++;
       units++;
       continue;
@@ -241,12 +242,12 @@ export function utf8ToString(ptr: usize, len: i32): string {
     let cp = decodeSequence(ptr + <usize>pos, n);
     pos += n;
     if (cp < 0x10000) {
-      store<u16>(dst + (<usize>units << 1), <u16>cp);
+      store<u16>(dst + ((<usize>units) << 1), <u16>cp);
       units++;
     } else {
       cp -= 0x10000;
-      store<u16>(dst + (<usize>units << 1), <u16>(0xD800 | (cp >> 10)));
-      store<u16>(dst + (<usize>units << 1), <u16>(0xDC00 | (cp & 0x3FF)), 2);
+      store<u16>(dst + ((<usize>units) << 1), <u16>(0xd800 | (cp >> 10)));
+      store<u16>(dst + ((<usize>units) << 1), <u16>(0xdc00 | (cp & 0x3ff)), 2);
       units += 2;
     }
   }
@@ -257,7 +258,7 @@ export function utf8ToString(ptr: usize, len: i32): string {
 /** Spreads the low 4 bytes of `w` into four 16-bit lanes. */
 // @ts-ignore: decorator
 @inline function widenLow4(w: u64): u64 {
-  return (w & 0xFF) | ((w & 0xFF00) << 8) | ((w & 0xFF0000) << 16) | ((w & 0xFF000000) << 24);
+  return (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24);
 }
 
 /** Number of UTF-16 code units the valid UTF-8 text at `ptr` decodes to. */
@@ -272,8 +273,8 @@ export function utf16LengthOfUtf8(ptr: usize, len: i32): i32 {
     }
     let c = byteAt(ptr + <usize>pos);
     // Lead bytes and ASCII start a code point; 4-byte leads need two units.
-    if ((c & 0xC0) != 0x80) units++;
-    if (c >= 0xF0) units++;
+    if ((c & 0xc0) != 0x80) units++;
+    if (c >= 0xf0) units++;
     pos++;
   }
   return units;
@@ -290,7 +291,7 @@ export function utf8LengthOfString(s: string): i32 {
     let c = unitAt(s, i);
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if ((c & 0xFC00) == 0xD800 && i + 1 < n && (unitAt(s, i + 1) & 0xFC00) == 0xDC00) {
+    else if ((c & 0xfc00) == 0xd800 && i + 1 < n && (unitAt(s, i + 1) & 0xfc00) == 0xdc00) {
       bytes += 4;
       i++;
     } else bytes += 3;
@@ -314,11 +315,11 @@ export function stringToUtf8(s: string): Uint8Array {
       o++;
       continue;
     }
-    if ((c & 0xF800) == 0xD800) {
-      if (c < 0xDC00 && i + 1 < n) {
+    if ((c & 0xf800) == 0xd800) {
+      if (c < 0xdc00 && i + 1 < n) {
         let c2 = unitAt(s, i + 1);
-        if ((c2 & 0xFC00) == 0xDC00) {
-          o += <usize>putCodePoint(dst + o, 0x10000 + ((c & 0x3FF) << 10) + (c2 & 0x3FF));
+        if ((c2 & 0xfc00) == 0xdc00) {
+          o += <usize>putCodePoint(dst + o, 0x10000 + ((c & 0x3ff) << 10) + (c2 & 0x3ff));
           i++;
           continue;
         }
@@ -359,8 +360,8 @@ export function utf8EqualsString(ptr: usize, len: i32, s: string): bool {
     } else {
       if (i + 1 >= n) return false;
       cp -= 0x10000;
-      if (unitAt(s, i) != (0xD800 | (cp >> 10))) return false;
-      if (unitAt(s, i + 1) != (0xDC00 | (cp & 0x3FF))) return false;
+      if (unitAt(s, i) != (0xd800 | (cp >> 10))) return false;
+      if (unitAt(s, i + 1) != (0xdc00 | (cp & 0x3ff))) return false;
       i += 2;
     }
   }
@@ -398,7 +399,7 @@ export function hex4At(ptr: usize): i32 {
 /** "0x7d"-style text of a byte, for error messages. */
 export function byteHex(b: u32): string {
   let s = "0x";
-  s += String.fromCharCode(<i32>hexDigit((b >> 4) & 0xF));
-  s += String.fromCharCode(<i32>hexDigit(b & 0xF));
+  s += String.fromCharCode(<i32>hexDigit((b >> 4) & 0xf));
+  s += String.fromCharCode(<i32>hexDigit(b & 0xf));
   return s;
 }

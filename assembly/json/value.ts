@@ -6,9 +6,7 @@
 // parsed container creates JsonValues for its children (one level) on first
 // access. Values built with the json* factories hold decoded data instead.
 
-import {
-  utf8ToString, utf8EqualsString, utf16LengthOfUtf8, stringToUtf8, copyBytes,
-} from "./utf8";
+import { utf8ToString, utf8EqualsString, utf16LengthOfUtf8, stringToUtf8, copyBytes } from "./utf8";
 import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
@@ -87,12 +85,24 @@ export class JsonValue {
     this.kind = kind;
   }
 
-  isNull(): bool { return this.kind == JsonKind.Null; }
-  isBool(): bool { return this.kind == JsonKind.Bool; }
-  isNumber(): bool { return this.kind == JsonKind.Number; }
-  isString(): bool { return this.kind == JsonKind.String; }
-  isArray(): bool { return this.kind == JsonKind.Array; }
-  isObject(): bool { return this.kind == JsonKind.Object; }
+  isNull(): bool {
+    return this.kind == JsonKind.Null;
+  }
+  isBool(): bool {
+    return this.kind == JsonKind.Bool;
+  }
+  isNumber(): bool {
+    return this.kind == JsonKind.Number;
+  }
+  isString(): bool {
+    return this.kind == JsonKind.String;
+  }
+  isArray(): bool {
+    return this.kind == JsonKind.Array;
+  }
+  isObject(): bool {
+    return this.kind == JsonKind.Object;
+  }
 
   /** The boolean; false when not a Bool. */
   asBool(): bool {
@@ -191,7 +201,8 @@ export class JsonValue {
         let doc = this._doc;
         return doc === null ? 0 : doc.word(this._node, 1);
       }
-      case JsonKind.Object: return this.memberCount();
+      case JsonKind.Object:
+        return this.memberCount();
       case JsonKind.String: {
         let text = this._text;
         if (text !== null) return text.length;
@@ -258,15 +269,15 @@ export class JsonValue {
     if (this.kind == JsonKind.Object) {
       let names = new StaticArray<JsonValue>(count);
       for (let i = 0; i < count; i++) {
-        unchecked(names[i] = wrapNode(doc, child));
+        unchecked((names[i] = wrapNode(doc, child)));
         child++;
-        unchecked(items[i] = wrapNode(doc, child));
+        unchecked((items[i] = wrapNode(doc, child)));
         child = doc.next(child);
       }
       this._names = names;
     } else {
       for (let i = 0; i < count; i++) {
-        unchecked(items[i] = wrapNode(doc, child));
+        unchecked((items[i] = wrapNode(doc, child)));
         child = doc.next(child);
       }
     }
@@ -315,7 +326,7 @@ export class JsonValue {
           index.last.push(i);
           if (map !== null) map.set(name, index.names.length - 1);
         } else {
-          unchecked(index.last[pos] = i);
+          unchecked((index.last[pos] = i));
         }
       }
       this._flags |= FLAG_DUPS_KNOWN;

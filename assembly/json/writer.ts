@@ -5,8 +5,17 @@
 // wrong order (a value where a key is due) simply produce invalid JSON.
 
 import {
-  byteAt, putByte, unitAt, word64At, putCodePoint, utf8SequenceLength, REPLACEMENT,
-  swarStringSpecial, swarFirstIndex, utf8ToString, stringPtr,
+  byteAt,
+  putByte,
+  unitAt,
+  word64At,
+  putCodePoint,
+  utf8SequenceLength,
+  REPLACEMENT,
+  swarStringSpecial,
+  swarFirstIndex,
+  utf8ToString,
+  stringPtr,
 } from "./utf8";
 import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
 import { JsonDoc, TAPE_KIND_MASK, TAPE_TRUE, wrapNode, tapeObjectDuplicates, DUPS_NONE } from "./tape";
@@ -28,7 +37,7 @@ export class JsonWriter {
   constructor(initialCapacity: i32 = 256) {
     let cap = initialCapacity;
     if (cap < 16) cap = 16;
-    if (cap > (1 << 30)) cap = 1 << 30;
+    if (cap > 1 << 30) cap = 1 << 30;
     this.buf = new ArrayBuffer(cap);
   }
 
@@ -50,7 +59,7 @@ export class JsonWriter {
     let need = <i64>this.len + <i64>extra;
     let next = <i64>this.buf.byteLength * 2;
     if (next < need) next = need;
-    if (next > 0x7FFFFFF0) next = need; // past 2 GiB only grow by what is needed
+    if (next > 0x7ffffff0) next = need; // past 2 GiB only grow by what is needed
     let grown = new ArrayBuffer(<i32>next);
     memory.copy(changetype<usize>(grown), changetype<usize>(this.buf), <usize>this.len);
     this.buf = grown;
@@ -78,33 +87,33 @@ export class JsonWriter {
   /** Writes the comma a new key or value needs, if any. */
   // @ts-ignore: decorator
   @inline private separate(): void {
-    if (this.needComma) this.put1(0x2C);
+    if (this.needComma) this.put1(0x2c);
   }
 
   // --- structure ------------------------------------------------------------
 
   beginObject(): JsonWriter {
     this.separate();
-    this.put1(0x7B);
+    this.put1(0x7b);
     this.needComma = false;
     return this;
   }
 
   endObject(): JsonWriter {
-    this.put1(0x7D);
+    this.put1(0x7d);
     this.needComma = true;
     return this;
   }
 
   beginArray(): JsonWriter {
     this.separate();
-    this.put1(0x5B);
+    this.put1(0x5b);
     this.needComma = false;
     return this;
   }
 
   endArray(): JsonWriter {
-    this.put1(0x5D);
+    this.put1(0x5d);
     this.needComma = true;
     return this;
   }
@@ -113,7 +122,7 @@ export class JsonWriter {
   key(k: string): JsonWriter {
     this.separate();
     this.writeQuoted(k);
-    this.put1(0x3A);
+    this.put1(0x3a);
     this.needComma = false;
     return this;
   }
@@ -150,9 +159,9 @@ export class JsonWriter {
     let o = 0;
     let magnitude: u64;
     if (n < 0) {
-      putByte(p, 0x2D);
+      putByte(p, 0x2d);
       o = 1;
-      magnitude = <u64>(-(n + 1)) + 1; // safe for i64.MIN_VALUE
+      magnitude = <u64>-(n + 1) + 1; // safe for i64.MIN_VALUE
     } else {
       magnitude = <u64>n;
     }
@@ -219,14 +228,14 @@ export class JsonWriter {
   private writeLiteral(which: i32): void {
     let p = this.reserve(5);
     if (which == 0) {
-      store<u32>(p, 0x6C6C756E); // "null"
+      store<u32>(p, 0x6c6c756e); // "null"
       this.len += 4;
     } else if (which == 1) {
       store<u32>(p, 0x65757274); // "true"
       this.len += 4;
     } else {
-      store<u32>(p, 0x736C6166); // "fals"
-      putByte(p + 4, 0x65);      // "e"
+      store<u32>(p, 0x736c6166); // "fals"
+      putByte(p + 4, 0x65); // "e"
       this.len += 5;
     }
   }
@@ -254,11 +263,12 @@ export class JsonWriter {
       while (i < chunkEnd) {
         // Four ASCII code units that need no escape: copy them as four bytes.
         if (i + 4 <= chunkEnd) {
-          let w = load<u64>(src + (<usize>i << 1));
-          if ((w & 0xFF80FF80FF80FF80) == 0 && !needsEscape4(w)) {
-            store<u32>(base + o, <u32>(
-              (w & 0xFF) | ((w >> 8) & 0xFF00) | ((w >> 16) & 0xFF0000) | ((w >> 24) & 0xFF000000)
-            ));
+          let w = load<u64>(src + ((<usize>i) << 1));
+          if ((w & 0xff80ff80ff80ff80) == 0 && !needsEscape4(w)) {
+            store<u32>(
+              base + o,
+              <u32>((w & 0xff) | ((w >> 8) & 0xff00) | ((w >> 16) & 0xff0000) | ((w >> 24) & 0xff000000)),
+            );
             o += 4;
             i += 4;
             continue;
@@ -276,12 +286,12 @@ export class JsonWriter {
           }
           continue;
         }
-        if ((c & 0xF800) == 0xD800) {
+        if ((c & 0xf800) == 0xd800) {
           // Surrogates: a valid pair is one code point; a lone one is escaped.
-          if (c < 0xDC00 && i < n) {
+          if (c < 0xdc00 && i < n) {
             let c2 = unitAt(s, i);
-            if ((c2 & 0xFC00) == 0xDC00) {
-              o += <usize>putCodePoint(base + o, 0x10000 + ((c & 0x3FF) << 10) + (c2 & 0x3FF));
+            if ((c2 & 0xfc00) == 0xdc00) {
+              o += <usize>putCodePoint(base + o, 0x10000 + ((c & 0x3ff) << 10) + (c2 & 0x3ff));
               i++;
               if (i > chunkEnd) chunkEnd = i; // the pair straddled the chunk end
               continue;
@@ -367,7 +377,8 @@ export class JsonWriter {
         else this.writeQuoted("");
         break;
       }
-      default: this.writeLiteral(0);
+      default:
+        this.writeLiteral(0);
     }
   }
 
@@ -413,11 +424,11 @@ export class JsonWriter {
         let isObject = f.isObject;
         let descended = false;
         while (pos < end) {
-          if (emitted > 0) this.put1(0x2C);
+          if (emitted > 0) this.put1(0x2c);
           emitted++;
           if (isObject) {
             this.putQuotedSource(doc.src, doc.word(pos, 1), doc.word(pos, 2));
-            this.put1(0x3A);
+            this.put1(0x3a);
             pos++;
           }
           let kind = doc.kindOf(pos);
@@ -442,7 +453,7 @@ export class JsonWriter {
       }
       let i = f.pos;
       f.pos = i + 1;
-      if (i > 0) this.put1(0x2C);
+      if (i > 0) this.put1(0x2c);
       let items = v._items;
       if (items === null) continue;
       let child: JsonValue;
@@ -457,7 +468,7 @@ export class JsonWriter {
           else this.writeQuoted("");
           child = unchecked(items[i]);
         }
-        this.put1(0x3A);
+        this.put1(0x3a);
       } else {
         child = unchecked(items[i]);
       }
@@ -479,7 +490,7 @@ export class JsonWriter {
     f.dedupe = false;
     let items = v._items;
     f.end = items === null ? 0 : items.length;
-    this.put1(f.isObject ? 0x7B : 0x5B);
+    this.put1(f.isObject ? 0x7b : 0x5b);
   }
 
   /** Opens a parsed container; an object whose names repeat goes through a deduplicating value frame. */
@@ -495,7 +506,7 @@ export class JsonWriter {
         f.isObject = true;
         f.dedupe = true;
         f.end = index.names.length;
-        this.put1(0x7B);
+        this.put1(0x7b);
         return;
       }
     }
@@ -504,7 +515,7 @@ export class JsonWriter {
     f.pos = node + 1;
     f.end = doc.word(node, 2);
     f.isObject = isObject;
-    this.put1(isObject ? 0x7B : 0x5B);
+    this.put1(isObject ? 0x7b : 0x5b);
   }
 
   private pushFrame(): WriteFrame {
@@ -528,7 +539,7 @@ export class JsonWriter {
   }
 
   private closeFrame(f: WriteFrame): void {
-    this.put1(f.isObject ? 0x7D : 0x5D);
+    this.put1(f.isObject ? 0x7d : 0x5d);
     f.value = null;
     f.doc = null;
     this.depth--;

@@ -13,8 +13,14 @@ export const NOT_COMPLETION = "not_completion";
 
 /** `choices[0].message.content` of a completion, or why there is none. */
 export class ContentResult {
-  constructor(public content: JsonValue | null, public reason: string, public code: string = "") {}
-  get ok(): bool { return this.content !== null; }
+  constructor(
+    public content: JsonValue | null,
+    public reason: string,
+    public code: string = "",
+  ) {}
+  get ok(): bool {
+    return this.content !== null;
+  }
   /** The parsed completion the content came from (null when the body was not JSON). */
   completion: JsonValue | null = null;
 }
@@ -22,7 +28,8 @@ export class ContentResult {
 /** Reads `choices[0].message.content` from a parsed chat completion. */
 export function contentOf(completion: JsonValue): ContentResult {
   // JSON that is no chat completion at all is not for the plugin ("not_completion").
-  if (!completion.isObject()) return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
+  if (!completion.isObject())
+    return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
   const choices = completion.get("choices");
   if (choices === null) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
   if (!choices.isArray()) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
@@ -30,11 +37,19 @@ export function contentOf(completion: JsonValue): ContentResult {
   const first = choices.at(0)!;
   if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
   const message = first.get("message");
-  if (message === null || !message.isObject()) return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
+  if (message === null || !message.isObject())
+    return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
   const content = message.get("content");
-  if (content === null || content.isNull()) return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
-  if (!content.isString()) return new ContentResult(null, "choices[0].message.content is not a string (" + kindOf(content) + ")", FailureCode.NoContent);
-  if (content.isBlankString()) return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
+  if (content === null || content.isNull())
+    return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
+  if (!content.isString())
+    return new ContentResult(
+      null,
+      "choices[0].message.content is not a string (" + kindOf(content) + ")",
+      FailureCode.NoContent,
+    );
+  if (content.isBlankString())
+    return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
   return new ContentResult(content, "");
 }
 
@@ -76,7 +91,10 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
     if (a.answer.length > 0) {
       w.beginObject().key("role").string("assistant").key("content").string(a.answer).endObject();
     }
-    w.beginObject().key("role").string("user").key("content")
+    w.beginObject()
+      .key("role")
+      .string("user")
+      .key("content")
       .string("Your previous answer was not accepted: " + a.problem + ". Reply again with only the corrected JSON.")
       .endObject();
   }
@@ -102,7 +120,9 @@ export class AnswerResult {
   retryable: bool = false;
   /** The answer's `usage` object, if any. */
   usage: JsonValue | null = null;
-  get ok(): bool { return this.json !== null; }
+  get ok(): bool {
+    return this.json !== null;
+  }
 }
 
 function failed(code: string, reason: string, retryable: bool = false): AnswerResult {
@@ -154,14 +174,22 @@ export function readJsonModeAnswer(config: JsonModeConfig, status: i32, body: Ui
   const completion = parsed.value!;
   const content = contentOf(completion);
   if (!content.ok) {
-    const r = failed(content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer, "answer: " + content.reason, content.code == FailureCode.EmptyContent);
+    const r = failed(
+      content.code == FailureCode.EmptyContent ? FailureCode.EmptyContent : FailureCode.InvalidAnswer,
+      "answer: " + content.reason,
+      content.code == FailureCode.EmptyContent,
+    );
     return r;
   }
   const text = content.content!.stringBytes();
   const extracted = extractJson(text);
   if (!extracted.ok) {
     const truncated = finishReason(completion) == "length";
-    const r = failed(FailureCode.InvalidJson, (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason, true);
+    const r = failed(
+      FailureCode.InvalidJson,
+      (truncated ? "answer truncated (finish_reason length): " : "answer holds no JSON: ") + extracted.reason,
+      true,
+    );
     r.answer = content.content!.asString();
     return r;
   }
@@ -196,7 +224,8 @@ const USAGE_COUNTS: string[] = ["prompt_tokens", "completion_tokens", "total_tok
 /** `usage` with the JSON-mode call's token counts added to the upstream's. */
 export function writeUsage(w: JsonWriter, upstream: JsonValue | null, extra: JsonValue | null): void {
   if (upstream === null || !upstream.isObject()) {
-    if (extra !== null) w.value(extra); else w.null();
+    if (extra !== null) w.value(extra);
+    else w.null();
     return;
   }
   w.beginObject();

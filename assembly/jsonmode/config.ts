@@ -10,7 +10,7 @@ export const MAX_TIMEOUT_MS: i64 = 600000;
 
 /** The lesson's JSON-mode instruction, in English, with the `output` key spelled right. */
 export const DEFAULT_SYSTEM_PROMPT =
-  "Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {\"output\": \"xxxx\"}";
+  'Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {"output": "xxxx"}';
 
 /** The default prompt when a jsonSchema is set (the schema follows it). */
 export const SCHEMA_SYSTEM_PROMPT =
@@ -19,14 +19,37 @@ export const SCHEMA_SYSTEM_PROMPT =
 export const DEFAULT_MAX_RETRIES: i64 = 2;
 
 const KNOWN_FIELDS: string[] = [
-  "url", "model", "apiKey", "serviceFQDN", "servicePort", "serviceHost", "timeout", "systemPrompt",
-  "jsonSchema", "maxRetries", "responseFormat", "maxTokens", "temperature", "output", "onFailure", "streaming",
+  "url",
+  "model",
+  "apiKey",
+  "serviceFQDN",
+  "servicePort",
+  "serviceHost",
+  "timeout",
+  "systemPrompt",
+  "jsonSchema",
+  "maxRetries",
+  "responseFormat",
+  "maxTokens",
+  "temperature",
+  "output",
+  "onFailure",
+  "streaming",
 ];
 
 /** Where the JSON goes: the whole body, or inside the original OpenAI completion. */
-export enum OutputMode { Body, OpenAI }
-export enum FailureMode { Passthrough, Error }
-export enum StreamingMode { Convert, Passthrough }
+export enum OutputMode {
+  Body,
+  OpenAI,
+}
+export enum FailureMode {
+  Passthrough,
+  Error,
+}
+export enum StreamingMode {
+  Convert,
+  Passthrough,
+}
 
 export class JsonModeConfig {
   url: string = "";
@@ -60,7 +83,7 @@ export class JsonModeConfig {
 
 /** Short description of a bad value for an error line (never used for apiKey). */
 function shown(v: JsonValue): string {
-  if (v.isString()) return "\"" + (v.length > 40 ? v.asString().substring(0, 40) + "..." : v.asString()) + "\"";
+  if (v.isString()) return '"' + (v.length > 40 ? v.asString().substring(0, 40) + "..." : v.asString()) + '"';
   if (v.isNumber()) return v.rawText();
   return kindName(v);
 }
@@ -110,12 +133,16 @@ class Fields {
     const v = this.json.get(name);
     if (v === null) return fallback;
     if (!v.isNumber() || !v.isInteger()) {
-      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      this.fail(
+        name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v),
+      );
       return fallback;
     }
     const n = v.asNumber();
     if (n < <f64>min || n > <f64>max) {
-      this.fail(name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v));
+      this.fail(
+        name + ": expected " + what + " from " + min.toString() + " to " + max.toString() + "; got " + shown(v),
+      );
       return fallback;
     }
     return <i64>n;
@@ -125,7 +152,7 @@ class Fields {
   optionalEnum(name: string, allowed: string[], fallback: i32): i32 {
     const v = this.json.get(name);
     if (v === null) return fallback;
-    const list = "\"" + allowed.join("\" or \"") + "\"";
+    const list = '"' + allowed.join('" or "') + '"';
     if (!v.isString()) {
       this.fail(name + ": expected " + list + "; got " + shown(v));
       return fallback;
@@ -160,18 +187,29 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   if (!json.isObject()) return ParseResult.fail<JsonModeConfig>("configuration: expected a JSON object");
   const f = new Fields(json);
   const c = new JsonModeConfig();
-  c.url = f.requiredString("url", "\"https://api.deepseek.com/v1/chat/completions\" or \"/v1/chat/completions\"");
-  c.model = f.requiredString("model", "\"deepseek-chat\"");
-  c.apiKey = f.requiredString("apiKey", "\"sk-...\"");
-  c.serviceFQDN = f.requiredString("serviceFQDN", "\"deepseek.dns\"");
+  c.url = f.requiredString("url", '"https://api.deepseek.com/v1/chat/completions" or "/v1/chat/completions"');
+  c.model = f.requiredString("model", '"deepseek-chat"');
+  c.apiKey = f.requiredString("apiKey", '"sk-..."');
+  c.serviceFQDN = f.requiredString("serviceFQDN", '"deepseek.dns"');
 
   const u = c.url.length > 0 ? splitUrl(c.url) : null;
   if (c.url.length > 0 && u === null) {
-    f.fail("url: expected an absolute http(s) URL or a path starting with \"/\", e.g. \"https://api.deepseek.com/v1/chat/completions\"; got " + shown(json.get("url")!));
+    f.fail(
+      'url: expected an absolute http(s) URL or a path starting with "/", e.g. "https://api.deepseek.com/v1/chat/completions"; got ' +
+        shown(json.get("url")!),
+    );
   }
-  c.servicePort = f.optionalInteger("servicePort", u !== null && u.scheme == "http" ? 80 : 443, 1, 65535, "an integer port");
-  c.serviceHost = f.optionalString("serviceHost", "", "\"api.deepseek.com\"");
-  c.timeout = <u32>f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds");
+  c.servicePort = f.optionalInteger(
+    "servicePort",
+    u !== null && u.scheme == "http" ? 80 : 443,
+    1,
+    65535,
+    "an integer port",
+  );
+  c.serviceHost = f.optionalString("serviceHost", "", '"api.deepseek.com"');
+  c.timeout = <u32>(
+    f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds")
+  );
   const prompt = json.get("systemPrompt");
   if (prompt !== null) {
     if (!prompt.isString() || prompt.asString().trim().length == 0) {
@@ -190,7 +228,10 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   const schema = json.get("jsonSchema");
   if (schema !== null) {
     if (!schema.isObject()) {
-      f.fail("jsonSchema: expected a JSON Schema object, e.g. {\"type\": \"object\", \"required\": [\"output\"]}; got " + shown(schema));
+      f.fail(
+        'jsonSchema: expected a JSON Schema object, e.g. {"type": "object", "required": ["output"]}; got ' +
+          shown(schema),
+      );
     } else {
       const compiled = compileSchema(schema);
       if (!compiled.ok) f.fail("jsonSchema: " + compiled.error);
@@ -200,7 +241,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
   if (f.missing.length > 0) return ParseResult.incomplete<JsonModeConfig>(f.missing);
 
-  c.authority = c.serviceHost.length > 0 ? c.serviceHost : (u!.host.length > 0 ? u!.host : c.serviceFQDN);
+  c.authority = c.serviceHost.length > 0 ? c.serviceHost : u!.host.length > 0 ? u!.host : c.serviceFQDN;
   c.client = new ClusterClient(new FQDNCluster(c.serviceFQDN, c.servicePort, c.authority));
   c.prompt = c.systemPrompt;
   if (c.schema !== null) {
@@ -212,7 +253,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   const result = new ParseResult<JsonModeConfig>(c);
   const keys = json.keys();
   for (let i = 0; i < keys.length; i++) {
-    if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push("unknown field \"" + keys[i] + "\" ignored");
+    if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push('unknown field "' + keys[i] + '" ignored');
   }
   return result;
 }

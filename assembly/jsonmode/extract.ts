@@ -46,7 +46,7 @@ export function extractJson(text: Uint8Array): Extracted {
   let failures = 0;
   for (let i = start; i < end && failures < MAX_PROSE_ATTEMPTS; i++) {
     let c = byteAt(text, i);
-    if (c != 0x7B && c != 0x5B) continue;
+    if (c != 0x7b && c != 0x5b) continue;
     let r = parseJsonPrefix(text, i);
     let v = r.value;
     if (r.ok && v !== null && isContainer(v)) return success(v);
@@ -75,10 +75,11 @@ function extractFenced(text: Uint8Array): JsonValue | null {
     // The info string runs to the end of the line; accept "" or "json".
     let infoStart = open + 3;
     let lineEnd = infoStart;
-    while (lineEnd < len && byteAt(text, lineEnd) != 0x0A) lineEnd++;
+    while (lineEnd < len && byteAt(text, lineEnd) != 0x0a) lineEnd++;
     let info = infoKind(text, infoStart, lineEnd);
     let bodyStart = lineEnd < len ? lineEnd + 1 : lineEnd;
-    if (info == INFO_INLINE) bodyStart = infoStart + 4 <= len && isJsonWord(text, infoStart) ? infoStart + 4 : infoStart;
+    if (info == INFO_INLINE)
+      bodyStart = infoStart + 4 <= len && isJsonWord(text, infoStart) ? infoStart + 4 : infoStart;
     let close = findFence(text, bodyStart);
     let bodyEnd = close < 0 ? len : close;
     if (info != INFO_OTHER && bodyEnd > bodyStart) {
@@ -92,9 +93,9 @@ function extractFenced(text: Uint8Array): JsonValue | null {
   return null;
 }
 
-const INFO_PLAIN: i32 = 0;  // ``` or ```json followed by a newline
+const INFO_PLAIN: i32 = 0; // ``` or ```json followed by a newline
 const INFO_INLINE: i32 = 1; // ```{...} or ```json{...} on one line
-const INFO_OTHER: i32 = 2;  // another language: skip
+const INFO_OTHER: i32 = 2; // another language: skip
 
 /** Classifies the info string of a fence: bytes [start, end) up to the end of its line. */
 function infoKind(text: Uint8Array, start: i32, end: i32): i32 {
@@ -106,15 +107,19 @@ function infoKind(text: Uint8Array, start: i32, end: i32): i32 {
   let first = s;
   if (e - s > 4 && isJsonWord(text, s)) first = skipSpace(text, s + 4, e);
   let c = byteAt(text, first);
-  if (c == 0x7B || c == 0x5B) return INFO_INLINE;
+  if (c == 0x7b || c == 0x5b) return INFO_INLINE;
   return INFO_OTHER;
 }
 
 /** True when the 4 bytes at `pos` spell "json" in any case. */
 function isJsonWord(text: Uint8Array, pos: i32): bool {
   if (pos + 4 > text.length) return false;
-  return (byteAt(text, pos) | 0x20) == 0x6A && (byteAt(text, pos + 1) | 0x20) == 0x73 &&
-    (byteAt(text, pos + 2) | 0x20) == 0x6F && (byteAt(text, pos + 3) | 0x20) == 0x6E;
+  return (
+    (byteAt(text, pos) | 0x20) == 0x6a &&
+    (byteAt(text, pos + 1) | 0x20) == 0x73 &&
+    (byteAt(text, pos + 2) | 0x20) == 0x6f &&
+    (byteAt(text, pos + 3) | 0x20) == 0x6e
+  );
 }
 
 /** Offset of the next "```" at or after `pos`, or -1. */
@@ -147,7 +152,7 @@ function failure(reason: string): Extracted {
 /** ASCII whitespace, and the bytes of a UTF-8 byte order mark. */
 // @ts-ignore: decorator
 @inline function isSpaceByte(c: u32): bool {
-  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == 0x0C || c == 0x0B;
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 || c == 0x0c || c == 0x0b;
 }
 
 /** First offset in [pos, end) that is not whitespace (a leading BOM counts as whitespace). */
@@ -156,7 +161,7 @@ function skipSpace(text: Uint8Array, pos: i32, end: i32): i32 {
     let c = byteAt(text, pos);
     if (isSpaceByte(c)) {
       pos++;
-    } else if (c == 0xEF && pos + 2 < end && byteAt(text, pos + 1) == 0xBB && byteAt(text, pos + 2) == 0xBF) {
+    } else if (c == 0xef && pos + 2 < end && byteAt(text, pos + 1) == 0xbb && byteAt(text, pos + 2) == 0xbf) {
       pos += 3;
     } else {
       break;

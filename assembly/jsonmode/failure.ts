@@ -5,7 +5,10 @@
 
 /** A failure: a code from FailureCode and a reason. */
 export class Failure {
-  constructor(public code: string, public reason: string) {}
+  constructor(
+    public code: string,
+    public reason: string,
+  ) {}
 }
 
 /** Every failure code. README.md and README.zh-CN.md list the same set. */
@@ -30,6 +33,12 @@ export namespace FailureCode {
 
 /** FailureCode's values, one each (tests/config-schema/failure-codes.test.ts checks the READMEs against them). */
 export const FAILURE_CODES: string[] = [
-  FailureCode.UpstreamNotJson, FailureCode.NoContent, FailureCode.EmptyContent, FailureCode.CallFailed,
-  FailureCode.InvalidAnswer, FailureCode.InvalidJson, FailureCode.SchemaMismatch, FailureCode.Internal,
+  FailureCode.UpstreamNotJson,
+  FailureCode.NoContent,
+  FailureCode.EmptyContent,
+  FailureCode.CallFailed,
+  FailureCode.InvalidAnswer,
+  FailureCode.InvalidJson,
+  FailureCode.SchemaMismatch,
+  FailureCode.Internal,
 ];

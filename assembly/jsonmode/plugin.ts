@@ -12,18 +12,35 @@
 // one warn line says why.
 
 import {
-  FilterDataStatusValues, FilterHeadersStatusValues, HeaderPair, HttpCallResponse,
-  HttpCallTarget, LogLevelValues, WasmResultValues, wasmResultName,
+  FilterDataStatusValues,
+  FilterHeadersStatusValues,
+  HeaderPair,
+  HttpCallResponse,
+  HttpCallTarget,
+  LogLevelValues,
+  WasmResultValues,
+  wasmResultName,
 } from "../proxy";
 import {
-  HttpContext, ParseConfigBy, ProcessRequestHeadersBy, ProcessResponseBodyBy,
-  ProcessResponseHeadersBy, SetCtx, StreamState,
+  HttpContext,
+  ParseConfigBy,
+  ProcessRequestHeadersBy,
+  ProcessResponseBodyBy,
+  ProcessResponseHeadersBy,
+  SetCtx,
+  StreamState,
 } from "../higress";
 import { JsonValue, asciiLower, jsonString } from "../json";
 import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
 import {
-  Attempt, NOT_COMPLETION, buildErrorBody, buildJsonModeRequest, buildOpenAIOutput,
-  readCompletionContent, readJsonModeAnswer, redact,
+  Attempt,
+  NOT_COMPLETION,
+  buildErrorBody,
+  buildJsonModeRequest,
+  buildOpenAIOutput,
+  readCompletionContent,
+  readJsonModeAnswer,
+  redact,
 } from "./completion";
 import { Failure, FailureCode } from "./failure";
 import { buildSseOutput, collectSse } from "./sse";
@@ -117,12 +134,17 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
   return "content-type " + (type === null ? "missing" : type);
 }
 
-function onResponseBody(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig, body: Uint8Array): FilterDataStatusValues {
+function onResponseBody(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  body: Uint8Array,
+): FilterDataStatusValues {
   const job = new JsonModeCall(ctx, config);
   if (state(ctx).sse) {
     const sse = collectSse(body);
     if (!sse.ok) return job.fail(new Failure(FailureCode.UpstreamNotJson, "upstream stream: " + sse.reason));
-    if (sse.content.trim().length == 0) return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
+    if (sse.content.trim().length == 0)
+      return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
     job.stream = true;
     job.first = sse.first;
     job.usage = sse.usage;
@@ -156,7 +178,12 @@ class JsonModeCall extends HttpCallTarget {
   /** Earlier bad answers, replayed on retries. */
   history: Attempt[] = [];
 
-  constructor(public ctx: HttpContext<JsonModeConfig>, public config: JsonModeConfig) { super(); }
+  constructor(
+    public ctx: HttpContext<JsonModeConfig>,
+    public config: JsonModeConfig,
+  ) {
+    super();
+  }
 
   private where(): string {
     return "stream " + this.ctx.id.toString() + ": ";
@@ -177,13 +204,28 @@ class JsonModeCall extends HttpCallTarget {
     ];
     const d = config.client.post(this.ctx, config.url, headers, request, this, config.timeout);
     if (d.result != WasmResultValues.Ok) {
-      this.fail(new Failure(FailureCode.CallFailed, "call to " + config.client.cluster.clusterName() +
-        " refused: " + wasmResultName(d.result) + " (is the service registered under that name?)"));
+      this.fail(
+        new Failure(
+          FailureCode.CallFailed,
+          "call to " +
+            config.client.cluster.clusterName() +
+            " refused: " +
+            wasmResultName(d.result) +
+            " (is the service registered under that name?)",
+        ),
+      );
       return false;
     }
     if (this.ctx.log.enabled(LogLevelValues.debug)) {
-      this.ctx.log.debug(this.where() + "paused; JSON-mode call " + d.token.toString() + " (attempt " +
-        (this.history.length + 1).toString() + ") to " + config.client.cluster.clusterName());
+      this.ctx.log.debug(
+        this.where() +
+          "paused; JSON-mode call " +
+          d.token.toString() +
+          " (attempt " +
+          (this.history.length + 1).toString() +
+          ") to " +
+          config.client.cluster.clusterName(),
+      );
     }
     return true;
   }
@@ -198,8 +240,15 @@ class JsonModeCall extends HttpCallTarget {
     if (answer.retryable && this.history.length < this.config.maxRetries) {
       this.history.push(new Attempt(answer.answer, failure.reason));
       count("retried");
-      this.ctx.log.info(this.where() + "retrying (" + this.history.length.toString() + " of " +
-        this.config.maxRetries.toString() + "): " + redact(failure.reason, this.config.apiKey));
+      this.ctx.log.info(
+        this.where() +
+          "retrying (" +
+          this.history.length.toString() +
+          " of " +
+          this.config.maxRetries.toString() +
+          "): " +
+          redact(failure.reason, this.config.apiKey),
+      );
       if (this.send()) return;
       return; // send() applied the failure and resumed
     }
@@ -229,8 +278,14 @@ class JsonModeCall extends HttpCallTarget {
     ctx.replaceResponseHeader("content-length", body.length.toString());
     ctx.replaceResponseHeader("mode", "json");
     count("converted");
-    ctx.log.info(this.where() + "converted to JSON (" + json.length.toString() + " bytes" +
-      (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") + ")");
+    ctx.log.info(
+      this.where() +
+        "converted to JSON (" +
+        json.length.toString() +
+        " bytes" +
+        (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") +
+        ")",
+    );
     this.finish();
   }
 

@@ -20,7 +20,9 @@ export class SseResult {
   usage: JsonValue | null = null;
   events: i32 = 0;
   reason: string = "";
-  get ok(): bool { return this.reason.length == 0; }
+  get ok(): bool {
+    return this.reason.length == 0;
+  }
 }
 
 function isSpace(c: u8): bool {
@@ -61,7 +63,8 @@ export function collectSse(body: Uint8Array): SseResult {
     } else if (body[i] != 0x3a /* ':' comment */) {
       let colon = i;
       while (colon < lineEnd && body[colon] != 0x3a) colon++;
-      const isData = colon - i == 4 && body[i] == 0x64 && body[i + 1] == 0x61 && body[i + 2] == 0x74 && body[i + 3] == 0x61;
+      const isData =
+        colon - i == 4 && body[i] == 0x64 && body[i + 1] == 0x61 && body[i + 2] == 0x74 && body[i + 3] == 0x61;
       if (isData) {
         let v = colon + 1;
         if (v < lineEnd && body[v] == 0x20) v++;
@@ -87,7 +90,16 @@ export function collectSse(body: Uint8Array): SseResult {
 
 /** Handles one event's data. Returns 1 to go on, 0 at [DONE], -1 on error (reason set). */
 function takeEvent(r: SseResult, content: string[], ev: Uint8Array): i32 {
-  if (ev.length == 6 && ev[0] == 0x5b && ev[1] == 0x44 && ev[2] == 0x4f && ev[3] == 0x4e && ev[4] == 0x45 && ev[5] == 0x5d) return 0;
+  if (
+    ev.length == 6 &&
+    ev[0] == 0x5b &&
+    ev[1] == 0x44 &&
+    ev[2] == 0x4f &&
+    ev[3] == 0x4e &&
+    ev[4] == 0x45 &&
+    ev[5] == 0x5d
+  )
+    return 0;
   const parsed = parseJson(ev);
   if (!parsed.ok) {
     r.reason = "stream event " + r.events.toString() + " is not JSON: " + parsed.error;
@@ -126,7 +138,12 @@ const SSE_TAIL = "\n\ndata: [DONE]\n\n";
  * `finish_reason: "stop"` (and `usage`: the stream's plus the JSON-mode
  * call's tokens, when known), then `data: [DONE]`.
  */
-export function buildSseOutput(first: JsonValue | null, json: Uint8Array, usage: JsonValue | null, callUsage: JsonValue | null): Uint8Array {
+export function buildSseOutput(
+  first: JsonValue | null,
+  json: Uint8Array,
+  usage: JsonValue | null,
+  callUsage: JsonValue | null,
+): Uint8Array {
   const w = new JsonWriter(json.length * 2 + 400);
   w.beginObject();
   let wroteObject = false;

@@ -8,9 +8,7 @@ import { Bound, Dependency, SchemaNode } from "./node";
 import { hashValue } from "./hash";
 import { arrayIndex, escapeToken, percentDecode, shortPointer, unescapeToken } from "./pointer";
 import { numberText, oneLine, quote, quoteValue } from "./text";
-import {
-  KIND_UNKNOWN, KIND_VALIDATION, Kw, TYPE_NAMES, isDraft07, keywordId, kindOf, typeBit,
-} from "./keywords";
+import { KIND_UNKNOWN, KIND_VALIDATION, Kw, TYPE_NAMES, isDraft07, keywordId, kindOf, typeBit } from "./keywords";
 import { MAX_SCHEMA_DEPTH } from "./schema";
 
 export class Compiler {
@@ -77,17 +75,20 @@ export class Compiler {
         return null;
       }
       if (id == Kw.Id && ptr != "#") {
-        this.fail("unsupported keyword \"$id\" at " + ptr + " (\"$id\" is only supported at the root)");
+        this.fail('unsupported keyword "$id" at ' + ptr + ' ("$id" is only supported at the root)');
         return null;
       }
       if (id == Kw.Schema && ptr != "#") {
-        this.fail("unsupported keyword \"$schema\" at " + ptr + " (\"$schema\" is only allowed at the root)");
+        this.fail('unsupported keyword "$schema" at ' + ptr + ' ("$schema" is only allowed at the root)');
         return null;
       }
       if (hasRef && kind == KIND_VALIDATION) {
         this.fail(
-          "unsupported keyword " + quote(k) + " beside \"$ref\" at " + ptr +
-          " (draft-07 ignores keywords next to \"$ref\"; wrap both in \"allOf\")",
+          "unsupported keyword " +
+            quote(k) +
+            ' beside "$ref" at ' +
+            ptr +
+            ' (draft-07 ignores keywords next to "$ref"; wrap both in "allOf")',
         );
         return null;
       }
@@ -107,19 +108,22 @@ export class Compiler {
 
   /** Cross-keyword checks once all keywords of one schema are read. */
   finishObjectSchema(n: SchemaNode, v: JsonValue, ptr: string): void {
-    let a = n.minLength, b = n.maxLength;
+    let a = n.minLength,
+      b = n.maxLength;
     if (a !== null && b !== null && a.value > b.value) {
-      this.fail("\"minLength\" is greater than \"maxLength\" at " + ptr);
+      this.fail('"minLength" is greater than "maxLength" at ' + ptr);
       return;
     }
-    a = n.minItems; b = n.maxItems;
+    a = n.minItems;
+    b = n.maxItems;
     if (a !== null && b !== null && a.value > b.value) {
-      this.fail("\"minItems\" is greater than \"maxItems\" at " + ptr);
+      this.fail('"minItems" is greater than "maxItems" at ' + ptr);
       return;
     }
-    a = n.minProperties; b = n.maxProperties;
+    a = n.minProperties;
+    b = n.maxProperties;
     if (a !== null && b !== null && a.value > b.value) {
-      this.fail("\"minProperties\" is greater than \"maxProperties\" at " + ptr);
+      this.fail('"minProperties" is greater than "maxProperties" at ' + ptr);
     }
   }
 
@@ -205,17 +209,25 @@ export class Compiler {
     switch (id) {
       case Kw.Ref: {
         if (!kv.isString()) {
-          this.fail("\"$ref\" must be a string at " + ptr);
+          this.fail('"$ref" must be a string at ' + ptr);
           return;
         }
         n.refText = kv.asString();
         this.pending.push(n);
         break;
       }
-      case Kw.Type: this.typeKeyword(n, kv, ptr); break;
-      case Kw.Properties: this.propertiesKeyword(n, kv, ptr, here, depth); break;
-      case Kw.Required: n.required = this.stringArray(k, kv, ptr); break;
-      case Kw.AdditionalProperties: n.additionalProperties = this.sub(kv, here, depth); break;
+      case Kw.Type:
+        this.typeKeyword(n, kv, ptr);
+        break;
+      case Kw.Properties:
+        this.propertiesKeyword(n, kv, ptr, here, depth);
+        break;
+      case Kw.Required:
+        n.required = this.stringArray(k, kv, ptr);
+        break;
+      case Kw.AdditionalProperties:
+        n.additionalProperties = this.sub(kv, here, depth);
+        break;
       case Kw.Items: {
         if (kv.isArray()) {
           n.itemList = this.schemaArray(k, kv, ptr, depth);
@@ -224,44 +236,93 @@ export class Compiler {
         }
         break;
       }
-      case Kw.AdditionalItems: n.additionalItems = this.sub(kv, here, depth); break;
-      case Kw.Enum: this.enumKeyword(n, kv, ptr); break;
+      case Kw.AdditionalItems:
+        n.additionalItems = this.sub(kv, here, depth);
+        break;
+      case Kw.Enum:
+        this.enumKeyword(n, kv, ptr);
+        break;
       case Kw.Const: {
         n.constValue = kv;
         n.constText = quoteValue(kv);
         break;
       }
-      case Kw.Minimum: n.minimum = this.bound(k, kv, ptr, false, false); break;
-      case Kw.Maximum: n.maximum = this.bound(k, kv, ptr, false, false); break;
-      case Kw.ExclusiveMinimum: n.exclusiveMinimum = this.bound(k, kv, ptr, false, false); break;
-      case Kw.ExclusiveMaximum: n.exclusiveMaximum = this.bound(k, kv, ptr, false, false); break;
-      case Kw.MultipleOf: n.multipleOf = this.bound(k, kv, ptr, false, true); break;
-      case Kw.MinLength: n.minLength = this.bound(k, kv, ptr, true, false); break;
-      case Kw.MaxLength: n.maxLength = this.bound(k, kv, ptr, true, false); break;
-      case Kw.MinItems: n.minItems = this.bound(k, kv, ptr, true, false); break;
-      case Kw.MaxItems: n.maxItems = this.bound(k, kv, ptr, true, false); break;
-      case Kw.MinProperties: n.minProperties = this.bound(k, kv, ptr, true, false); break;
-      case Kw.MaxProperties: n.maxProperties = this.bound(k, kv, ptr, true, false); break;
+      case Kw.Minimum:
+        n.minimum = this.bound(k, kv, ptr, false, false);
+        break;
+      case Kw.Maximum:
+        n.maximum = this.bound(k, kv, ptr, false, false);
+        break;
+      case Kw.ExclusiveMinimum:
+        n.exclusiveMinimum = this.bound(k, kv, ptr, false, false);
+        break;
+      case Kw.ExclusiveMaximum:
+        n.exclusiveMaximum = this.bound(k, kv, ptr, false, false);
+        break;
+      case Kw.MultipleOf:
+        n.multipleOf = this.bound(k, kv, ptr, false, true);
+        break;
+      case Kw.MinLength:
+        n.minLength = this.bound(k, kv, ptr, true, false);
+        break;
+      case Kw.MaxLength:
+        n.maxLength = this.bound(k, kv, ptr, true, false);
+        break;
+      case Kw.MinItems:
+        n.minItems = this.bound(k, kv, ptr, true, false);
+        break;
+      case Kw.MaxItems:
+        n.maxItems = this.bound(k, kv, ptr, true, false);
+        break;
+      case Kw.MinProperties:
+        n.minProperties = this.bound(k, kv, ptr, true, false);
+        break;
+      case Kw.MaxProperties:
+        n.maxProperties = this.bound(k, kv, ptr, true, false);
+        break;
       case Kw.UniqueItems: {
         if (!kv.isBool()) {
-          this.fail("\"uniqueItems\" must be a boolean at " + ptr);
+          this.fail('"uniqueItems" must be a boolean at ' + ptr);
           return;
         }
         n.uniqueItems = kv.asBool();
         break;
       }
-      case Kw.AllOf: n.allOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth)); break;
-      case Kw.AnyOf: n.anyOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth)); break;
-      case Kw.OneOf: n.oneOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth)); break;
-      case Kw.Not: n.not = this.applied(n, this.sub(kv, here, depth)); break;
-      case Kw.If: n.ifNode = this.applied(n, this.sub(kv, here, depth)); break;
-      case Kw.Then: n.thenNode = this.applied(n, this.sub(kv, here, depth)); break;
-      case Kw.Else: n.elseNode = this.applied(n, this.sub(kv, here, depth)); break;
-      case Kw.Contains: n.contains = this.sub(kv, here, depth); break;
-      case Kw.PropertyNames: n.propertyNames = this.sub(kv, here, depth); break;
-      case Kw.Dependencies: this.dependenciesKeyword(n, kv, ptr, depth); break;
-      case Kw.Definitions: this.definitionsKeyword(k, kv, ptr, here, depth); break;
-      default: this.annotation(id, k, kv, ptr);
+      case Kw.AllOf:
+        n.allOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth));
+        break;
+      case Kw.AnyOf:
+        n.anyOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth));
+        break;
+      case Kw.OneOf:
+        n.oneOf = this.appliedList(n, this.schemaArray(k, kv, ptr, depth));
+        break;
+      case Kw.Not:
+        n.not = this.applied(n, this.sub(kv, here, depth));
+        break;
+      case Kw.If:
+        n.ifNode = this.applied(n, this.sub(kv, here, depth));
+        break;
+      case Kw.Then:
+        n.thenNode = this.applied(n, this.sub(kv, here, depth));
+        break;
+      case Kw.Else:
+        n.elseNode = this.applied(n, this.sub(kv, here, depth));
+        break;
+      case Kw.Contains:
+        n.contains = this.sub(kv, here, depth);
+        break;
+      case Kw.PropertyNames:
+        n.propertyNames = this.sub(kv, here, depth);
+        break;
+      case Kw.Dependencies:
+        this.dependenciesKeyword(n, kv, ptr, depth);
+        break;
+      case Kw.Definitions:
+        this.definitionsKeyword(k, kv, ptr, here, depth);
+        break;
+      default:
+        this.annotation(id, k, kv, ptr);
     }
   }
 
@@ -281,7 +342,7 @@ export class Compiler {
 
   propertiesKeyword(n: SchemaNode, kv: JsonValue, ptr: string, here: string, depth: i32): void {
     if (!kv.isObject()) {
-      this.fail("\"properties\" must be an object at " + ptr);
+      this.fail('"properties" must be an object at ' + ptr);
       return;
     }
     let names = kv.keys();
@@ -305,7 +366,7 @@ export class Compiler {
 
   enumKeyword(n: SchemaNode, kv: JsonValue, ptr: string): void {
     if (!kv.isArray()) {
-      this.fail("\"enum\" must be an array at " + ptr);
+      this.fail('"enum" must be an array at ' + ptr);
       return;
     }
     let values = new Array<JsonValue>();
@@ -340,14 +401,14 @@ export class Compiler {
     if (kv.isString()) {
       let bit = typeBit(kv.asString());
       if (bit == 0) {
-        this.fail("\"type\" has unknown type " + quote(kv.asString()) + " at " + ptr + " (expected " + TYPE_NAMES + ")");
+        this.fail('"type" has unknown type ' + quote(kv.asString()) + " at " + ptr + " (expected " + TYPE_NAMES + ")");
         return;
       }
       n.types = bit;
       return;
     }
     if (!kv.isArray() || kv.length == 0) {
-      this.fail("\"type\" must be a type name or a non-empty array of type names at " + ptr);
+      this.fail('"type" must be a type name or a non-empty array of type names at ' + ptr);
       return;
     }
     let mask = 0;
@@ -355,16 +416,18 @@ export class Compiler {
     for (let i = 0; i < len; i++) {
       let item = kv.at(i);
       if (item === null || !item.isString()) {
-        this.fail("\"type\" must be a type name or a non-empty array of type names at " + ptr);
+        this.fail('"type" must be a type name or a non-empty array of type names at ' + ptr);
         return;
       }
       let bit = typeBit(item.asString());
       if (bit == 0) {
-        this.fail("\"type\" has unknown type " + quote(item.asString()) + " at " + ptr + " (expected " + TYPE_NAMES + ")");
+        this.fail(
+          '"type" has unknown type ' + quote(item.asString()) + " at " + ptr + " (expected " + TYPE_NAMES + ")",
+        );
         return;
       }
       if ((mask & bit) != 0) {
-        this.fail("\"type\" lists " + quote(item.asString()) + " twice at " + ptr);
+        this.fail('"type" lists ' + quote(item.asString()) + " twice at " + ptr);
         return;
       }
       mask |= bit;
@@ -374,7 +437,7 @@ export class Compiler {
 
   dependenciesKeyword(n: SchemaNode, kv: JsonValue, ptr: string, depth: i32): void {
     if (!kv.isObject()) {
-      this.fail("\"dependencies\" must be an object at " + ptr);
+      this.fail('"dependencies" must be an object at ' + ptr);
       return;
     }
     let names = kv.keys();
@@ -395,7 +458,7 @@ export class Compiler {
         d.schema = s;
         n.direct.push(s);
       } else {
-        this.fail("\"dependencies\" entries must be schemas or arrays of strings at " + here + "/" + escapeToken(name));
+        this.fail('"dependencies" entries must be schemas or arrays of strings at ' + here + "/" + escapeToken(name));
         return;
       }
       list.push(d);
@@ -419,30 +482,36 @@ export class Compiler {
         break;
       }
       case Kw.Examples: {
-        if (!kv.isArray()) this.fail("\"examples\" must be an array at " + ptr);
+        if (!kv.isArray()) this.fail('"examples" must be an array at ' + ptr);
         break;
       }
       case Kw.Schema: {
         if (!kv.isString()) {
-          this.fail("\"$schema\" must be a string at " + ptr);
+          this.fail('"$schema" must be a string at ' + ptr);
           return;
         }
         let s = kv.asString();
         if (!isDraft07(s)) {
-          this.fail("unsupported \"$schema\" " + quote(s) + " at " + ptr + " (only draft-07, \"http://json-schema.org/draft-07/schema#\", is supported)");
+          this.fail(
+            'unsupported "$schema" ' +
+              quote(s) +
+              " at " +
+              ptr +
+              ' (only draft-07, "http://json-schema.org/draft-07/schema#", is supported)',
+          );
         }
         break;
       }
       case Kw.Id: {
         if (!kv.isString()) {
-          this.fail("\"$id\" must be a string at " + ptr);
+          this.fail('"$id" must be a string at ' + ptr);
           return;
         }
         let id = kv.asString();
         let hash = id.indexOf("#");
         if (hash >= 0) {
           if (hash != id.length - 1) {
-            this.fail("unsupported \"$id\" " + quote(id) + " at " + ptr + " (a root \"$id\" must not have a fragment)");
+            this.fail('unsupported "$id" ' + quote(id) + " at " + ptr + ' (a root "$id" must not have a fragment)');
             return;
           }
           id = id.substring(0, hash);
@@ -464,7 +533,13 @@ export class Compiler {
     } else {
       let uri = hash < 0 ? ref : ref.substring(0, hash);
       if (this.base.length == 0 || uri != this.base) {
-        this.fail("unsupported $ref " + quote(ref) + " at " + n.pointer + " (only references into this schema, \"#/...\", are supported)");
+        this.fail(
+          "unsupported $ref " +
+            quote(ref) +
+            " at " +
+            n.pointer +
+            ' (only references into this schema, "#/...", are supported)',
+        );
         return null;
       }
       fragment = hash < 0 ? "" : ref.substring(hash + 1);
@@ -475,7 +550,9 @@ export class Compiler {
       return null;
     }
     if (decoded.length > 0 && decoded.charCodeAt(0) != 0x2f) {
-      this.fail("unsupported $ref " + quote(ref) + " at " + n.pointer + " (only JSON-pointer references \"#/...\" are supported)");
+      this.fail(
+        "unsupported $ref " + quote(ref) + " at " + n.pointer + ' (only JSON-pointer references "#/..." are supported)',
+      );
       return null;
     }
     // Walk the document, building the canonical pointer on the way.
@@ -526,11 +603,16 @@ export class Compiler {
           let next = top.direct[i];
           if (next.mark == 1) {
             if (next === top) {
-              this.fail("$ref loop at " + top.pointer + ": the schema refers to itself without descending into the instance");
+              this.fail(
+                "$ref loop at " + top.pointer + ": the schema refers to itself without descending into the instance",
+              );
             } else {
               this.fail(
-                "$ref loop at " + next.pointer + ": it leads back to itself (via " + top.pointer +
-                ") without descending into the instance",
+                "$ref loop at " +
+                  next.pointer +
+                  ": it leads back to itself (via " +
+                  top.pointer +
+                  ") without descending into the instance",
               );
             }
             return false;

@@ -24,7 +24,7 @@ function hashString(s: string): u64 {
     h ^= <u64>s.charCodeAt(i);
     h *= FNV_PRIME;
   }
-  return mix(h ^ <u64>n);
+  return mix(h ^ (<u64>n));
 }
 
 export function hashValue(v: JsonValue, depth: i32): u64 {
@@ -45,7 +45,7 @@ export function hashValue(v: JsonValue, depth: i32): u64 {
       if (item === null) continue;
       h = mix(h * 31 + hashValue(item, depth + 1));
     }
-    return mix(h ^ <u64>n);
+    return mix(h ^ (<u64>n));
   }
   if (v.isObject()) {
     let keys = v.keys();
@@ -55,7 +55,7 @@ export function hashValue(v: JsonValue, depth: i32): u64 {
       if (item === null) continue;
       h += mix(hashString(keys[i]) * 0x9e3779b97f4a7c15 + hashValue(item, depth + 1));
     }
-    return mix(h ^ <u64>keys.length);
+    return mix(h ^ (<u64>keys.length));
   }
   return 0;
 }

@@ -8,7 +8,13 @@
 //   text.ts      quoting for messages
 
 export {
-  MAX_SCHEMA_DEPTH, MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS,
-  Schema, SchemaCompileResult, ValidationError, compileSchema, formatErrors,
+  MAX_SCHEMA_DEPTH,
+  MAX_VALIDATION_DEPTH,
+  MAX_VALIDATION_STEPS,
+  Schema,
+  SchemaCompileResult,
+  ValidationError,
+  compileSchema,
+  formatErrors,
 } from "./schema";
 export { codePointCount } from "./validate";

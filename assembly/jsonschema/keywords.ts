@@ -10,15 +10,50 @@ export const enum Kw {
   Unknown = 0,
   Ref,
   // validation
-  Type, Properties, Required, AdditionalProperties, Items, AdditionalItems, Enum, Const,
-  Minimum, Maximum, ExclusiveMinimum, ExclusiveMaximum, MultipleOf,
-  MinLength, MaxLength, MinItems, MaxItems, MinProperties, MaxProperties, UniqueItems,
-  AllOf, AnyOf, OneOf, Not, If, Then, Else, Contains, PropertyNames, Dependencies,
+  Type,
+  Properties,
+  Required,
+  AdditionalProperties,
+  Items,
+  AdditionalItems,
+  Enum,
+  Const,
+  Minimum,
+  Maximum,
+  ExclusiveMinimum,
+  ExclusiveMaximum,
+  MultipleOf,
+  MinLength,
+  MaxLength,
+  MinItems,
+  MaxItems,
+  MinProperties,
+  MaxProperties,
+  UniqueItems,
+  AllOf,
+  AnyOf,
+  OneOf,
+  Not,
+  If,
+  Then,
+  Else,
+  Contains,
+  PropertyNames,
+  Dependencies,
   // containers
   Definitions,
   // annotations
-  Title, Description, Comment, ContentMediaType, ContentEncoding, ReadOnly, WriteOnly,
-  Examples, Schema, Id, Default,
+  Title,
+  Description,
+  Comment,
+  ContentMediaType,
+  ContentEncoding,
+  ReadOnly,
+  WriteOnly,
+  Examples,
+  Schema,
+  Id,
+  Default,
 }
 
 export const KIND_UNKNOWN: i32 = 0;
@@ -95,7 +130,7 @@ export function keywordId(k: string): Kw {
   return t.has(k) ? t.get(k) : Kw.Unknown;
 }
 
-export const TYPE_NAMES = "\"null\", \"boolean\", \"object\", \"array\", \"number\", \"string\" or \"integer\"";
+export const TYPE_NAMES = '"null", "boolean", "object", "array", "number", "string" or "integer"';
 
 export function typeBit(s: string): i32 {
   if (s == "null") return T_NULL;
@@ -110,7 +145,9 @@ export function typeBit(s: string): i32 {
 
 export function isDraft07(s: string): bool {
   return (
-    s == "http://json-schema.org/draft-07/schema#" || s == "http://json-schema.org/draft-07/schema" ||
-    s == "https://json-schema.org/draft-07/schema#" || s == "https://json-schema.org/draft-07/schema"
+    s == "http://json-schema.org/draft-07/schema#" ||
+    s == "http://json-schema.org/draft-07/schema" ||
+    s == "https://json-schema.org/draft-07/schema#" ||
+    s == "https://json-schema.org/draft-07/schema"
   );
 }

@@ -54,56 +54,96 @@ export const enum Why {
 }
 
 /** The message of a failed check (see Why for the operands). */
-export function reasonText(s: Sink, why: Why, path: PathSeg | null, n: SchemaNode, v: JsonValue, a: i32, b: i32): string {
+export function reasonText(
+  s: Sink,
+  why: Why,
+  path: PathSeg | null,
+  n: SchemaNode,
+  v: JsonValue,
+  a: i32,
+  b: i32,
+): string {
   switch (why) {
-    case Why.NoValue: return "no value is allowed here";
-    case Why.Type: return "expected " + typeListText(n.types) + ", got " + typeName(v);
-    case Why.Enum: return "expected one of " + n.enumText;
-    case Why.Const: return "expected " + n.constText;
-    case Why.AnyOf: return "matches none of the \"anyOf\" options" + explainOptions(n.anyOf, v, path, a, s);
-    case Why.OneOfNone: return "matches none of the \"oneOf\" options" + explainOptions(n.oneOf, v, path, a, s);
+    case Why.NoValue:
+      return "no value is allowed here";
+    case Why.Type:
+      return "expected " + typeListText(n.types) + ", got " + typeName(v);
+    case Why.Enum:
+      return "expected one of " + n.enumText;
+    case Why.Const:
+      return "expected " + n.constText;
+    case Why.AnyOf:
+      return 'matches none of the "anyOf" options' + explainOptions(n.anyOf, v, path, a, s);
+    case Why.OneOfNone:
+      return 'matches none of the "oneOf" options' + explainOptions(n.oneOf, v, path, a, s);
     case Why.OneOfMany: {
-      return "matches more than one \"oneOf\" option (options " + (a + 1).toString() + " and " +
-        (b + 1).toString() + "); exactly one must match";
+      return (
+        'matches more than one "oneOf" option (options ' +
+        (a + 1).toString() +
+        " and " +
+        (b + 1).toString() +
+        "); exactly one must match"
+      );
     }
-    case Why.Not: return "must not match the \"not\" schema";
+    case Why.Not:
+      return 'must not match the "not" schema';
     case Why.DependencyRequired: {
       let deps = n.dependencies;
       let name = deps !== null && a >= 0 && a < deps.length ? deps[a].name : "";
       return "required property missing (required when " + quote(name) + " is present)";
     }
-    case Why.Minimum: return "must be >= " + boundText(n.minimum) + ", got " + numberText(v);
-    case Why.Maximum: return "must be <= " + boundText(n.maximum) + ", got " + numberText(v);
-    case Why.ExclusiveMinimum: return "must be > " + boundText(n.exclusiveMinimum) + ", got " + numberText(v);
-    case Why.ExclusiveMaximum: return "must be < " + boundText(n.exclusiveMaximum) + ", got " + numberText(v);
-    case Why.MultipleOf: return "must be a multiple of " + boundText(n.multipleOf) + ", got " + numberText(v);
+    case Why.Minimum:
+      return "must be >= " + boundText(n.minimum) + ", got " + numberText(v);
+    case Why.Maximum:
+      return "must be <= " + boundText(n.maximum) + ", got " + numberText(v);
+    case Why.ExclusiveMinimum:
+      return "must be > " + boundText(n.exclusiveMinimum) + ", got " + numberText(v);
+    case Why.ExclusiveMaximum:
+      return "must be < " + boundText(n.exclusiveMaximum) + ", got " + numberText(v);
+    case Why.MultipleOf:
+      return "must be a multiple of " + boundText(n.multipleOf) + ", got " + numberText(v);
     case Why.MinLength: {
-      return "must be at least " + boundText(n.minLength) + " characters long, got " + codePointCount(v.asString()).toString();
+      return (
+        "must be at least " +
+        boundText(n.minLength) +
+        " characters long, got " +
+        codePointCount(v.asString()).toString()
+      );
     }
     case Why.MaxLength: {
-      return "must be at most " + boundText(n.maxLength) + " characters long, got " + codePointCount(v.asString()).toString();
+      return (
+        "must be at most " + boundText(n.maxLength) + " characters long, got " + codePointCount(v.asString()).toString()
+      );
     }
-    case Why.MinItems: return "must have at least " + boundText(n.minItems) + " items, got " + v.length.toString();
-    case Why.MaxItems: return "must have at most " + boundText(n.maxItems) + " items, got " + v.length.toString();
+    case Why.MinItems:
+      return "must have at least " + boundText(n.minItems) + " items, got " + v.length.toString();
+    case Why.MaxItems:
+      return "must have at most " + boundText(n.maxItems) + " items, got " + v.length.toString();
     case Why.AdditionalItem: {
       let list = n.itemList;
       return "unexpected item: at most " + (list !== null ? list.length : 0).toString() + " items allowed";
     }
-    case Why.Contains: return "no item matches the \"contains\" schema";
+    case Why.Contains:
+      return 'no item matches the "contains" schema';
     case Why.UniqueItems: {
       return "items must be unique, but [" + a.toString() + "] and [" + b.toString() + "] are equal";
     }
-    case Why.MinProperties: return "must have at least " + boundText(n.minProperties) + " properties, got " + v.length.toString();
-    case Why.MaxProperties: return "must have at most " + boundText(n.maxProperties) + " properties, got " + v.length.toString();
-    case Why.Required: return "required property missing";
+    case Why.MinProperties:
+      return "must have at least " + boundText(n.minProperties) + " properties, got " + v.length.toString();
+    case Why.MaxProperties:
+      return "must have at most " + boundText(n.maxProperties) + " properties, got " + v.length.toString();
+    case Why.Required:
+      return "required property missing";
     case Why.PropertyName: {
       // Re-check for the first reason (rare: only on failure).
       let q = new Sink(s.ctx, 1, MODE_SHALLOW);
       checkNode(n, v, path, a, q);
       return "invalid property name: " + (q.reasons.length > 0 ? q.reasons[0] : "does not match");
     }
-    case Why.PropertyNotAllowed: return "property not allowed";
-    case Why.AdditionalProperty: return "unexpected property" + allowedList(n);
+    case Why.PropertyNotAllowed:
+      return "property not allowed";
+    case Why.AdditionalProperty:
+      return "unexpected property" + allowedList(n);
   }
   return "";
 }
@@ -148,7 +188,7 @@ function allowedList(n: SchemaNode): string {
   let names = n.propNames;
   if (names === null || names.length == 0) return " (no properties are allowed)";
   let out = " (allowed: " + names.join(", ") + ")";
-  if (out.length > 300) return " (not listed in \"properties\")";
+  if (out.length > 300) return ' (not listed in "properties")';
   return out;
 }
 

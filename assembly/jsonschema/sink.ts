@@ -54,7 +54,15 @@ export class Sink {
    * written (by reasonText) only when it is recorded; `a` and `b` carry what
    * it needs besides the node and the value (see Why).
    */
-  fail(path: PathSeg | null, why: Why, n: SchemaNode, v: JsonValue, key: string | null = null, a: i32 = 0, b: i32 = 0): bool {
+  fail(
+    path: PathSeg | null,
+    why: Why,
+    n: SchemaNode,
+    v: JsonValue,
+    key: string | null = null,
+    a: i32 = 0,
+    b: i32 = 0,
+  ): bool {
     if (this.ctx.stopped || this.mode == MODE_QUIET) return true;
     let reason = reasonText(this, why, path, n, v, a, b);
     return this.add(key === null ? path : new PathSeg(path, key, -1), reason);

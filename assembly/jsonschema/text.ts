@@ -11,11 +11,11 @@ export function quote(s: string): string {
   let parts = new Array<string>();
   let n = s.length;
   let start = 0;
-  parts.push("\"");
+  parts.push('"');
   for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
     let esc: string | null = null;
-    if (c == 0x22) esc = "\\\"";
+    if (c == 0x22) esc = '\\"';
     else if (c == 0x5c) esc = "\\\\";
     else if (c == 0x0a) esc = "\\n";
     else if (c == 0x0d) esc = "\\r";
@@ -28,7 +28,7 @@ export function quote(s: string): string {
     }
   }
   if (n > start) parts.push(s.substring(start, n));
-  parts.push("\"");
+  parts.push('"');
   return parts.join("");
 }
 
@@ -66,4 +66,3 @@ export function oneLine(s: string): string {
   if (n > start) parts.push(s.substring(start, n));
   return parts.join("");
 }
-

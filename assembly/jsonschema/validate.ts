@@ -15,12 +15,20 @@ export function checkNode(n: SchemaNode, v: JsonValue, path: PathSeg | null, dep
   let ctx = s.ctx;
   if (ctx.stopped) return false;
   if (depth > MAX_VALIDATION_DEPTH) {
-    stop(ctx, path, "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)");
+    stop(
+      ctx,
+      path,
+      "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)",
+    );
     return false;
   }
   ctx.steps++;
   if (ctx.steps > MAX_VALIDATION_STEPS) {
-    stop(ctx, path, "validation stopped after " + MAX_VALIDATION_STEPS.toString() + " steps (schema too costly for this value)");
+    stop(
+      ctx,
+      path,
+      "validation stopped after " + MAX_VALIDATION_STEPS.toString() + " steps (schema too costly for this value)",
+    );
     return false;
   }
   if (n.boolSchema >= 0) {
@@ -313,7 +321,7 @@ function findDuplicate(v: JsonValue, len: i32): i64 {
   for (let i = 0; i < len; i++) {
     let item = v.at(i);
     let h: u64 = item === null ? 0 : hashValue(item, 0);
-    keyed[i] = ((h & 0xffffffff) << 32) | <u64>(<u32>i);
+    keyed[i] = ((h & 0xffffffff) << 32) | (<u64>(<u32>i));
   }
   keyed.sort(compareU64);
   let bestI = -1;
@@ -322,7 +330,7 @@ function findDuplicate(v: JsonValue, len: i32): i64 {
   while (start < len) {
     let end = start + 1;
     let h = keyed[start] >> 32;
-    while (end < len && (keyed[end] >> 32) == h) end++;
+    while (end < len && keyed[end] >> 32 == h) end++;
     for (let a = start; a < end; a++) {
       let ia = <i32>(keyed[a] & 0xffffffff);
       let va = v.at(ia);
@@ -344,7 +352,7 @@ function findDuplicate(v: JsonValue, len: i32): i64 {
     start = end;
   }
   if (bestI < 0) return -1;
-  return (<i64>bestI << 32) | <i64>bestJ;
+  return ((<i64>bestI) << 32) | (<i64>bestJ);
 }
 
 function compareU64(a: u64, b: u64): i32 {

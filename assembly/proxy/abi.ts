@@ -81,19 +81,32 @@ export enum MetricTypeValues {
 /** Human-readable name of a WasmResult, for log lines. */
 export function wasmResultName(result: u32): string {
   switch (result) {
-    case 0: return "Ok";
-    case 1: return "NotFound";
-    case 2: return "BadArgument";
-    case 3: return "SerializationFailure";
-    case 4: return "ParseFailure";
-    case 5: return "BadExpression";
-    case 6: return "InvalidMemoryAccess";
-    case 7: return "Empty";
-    case 8: return "CasMismatch";
-    case 9: return "ResultMismatch";
-    case 10: return "InternalFailure";
-    case 11: return "BrokenConnection";
-    case 12: return "Unimplemented";
+    case 0:
+      return "Ok";
+    case 1:
+      return "NotFound";
+    case 2:
+      return "BadArgument";
+    case 3:
+      return "SerializationFailure";
+    case 4:
+      return "ParseFailure";
+    case 5:
+      return "BadExpression";
+    case 6:
+      return "InvalidMemoryAccess";
+    case 7:
+      return "Empty";
+    case 8:
+      return "CasMismatch";
+    case 9:
+      return "ResultMismatch";
+    case 10:
+      return "InternalFailure";
+    case 11:
+      return "BrokenConnection";
+    case 12:
+      return "Unimplemented";
   }
   return "WasmResult(" + result.toString() + ")";
 }

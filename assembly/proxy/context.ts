@@ -3,8 +3,14 @@
 // registry, so the GC sees it; no raw handles to live objects are kept.
 
 import {
-  FilterDataStatusValues, FilterHeadersStatusValues, LogLevelValues,
-  MapTypeValues, BufferTypeValues, StreamTypeValues, WasmResultValues, wasmResultName,
+  FilterDataStatusValues,
+  FilterHeadersStatusValues,
+  LogLevelValues,
+  MapTypeValues,
+  BufferTypeValues,
+  StreamTypeValues,
+  WasmResultValues,
+  wasmResultName,
 } from "./abi";
 import { Headers, HeaderPair, findHeader } from "./headers";
 import * as host from "./hostcalls";
@@ -24,7 +30,10 @@ export abstract class HttpCallTarget {
 }
 
 class PendingCall {
-  constructor(public streamId: u32, public target: HttpCallTarget) {}
+  constructor(
+    public streamId: u32,
+    public target: HttpCallTarget,
+  ) {}
 }
 
 export class BaseContext {
@@ -52,7 +61,14 @@ export class RootContext extends BaseContext {
    * Dispatches an HTTP call on behalf of `stream`. When the answer arrives,
    * the stream is made the effective context and `target` is called.
    */
-  dispatchHttpCall(stream: HttpContext, cluster: string, headers: Headers, body: Uint8Array, timeoutMs: u32, target: HttpCallTarget): host.HttpCallDispatch {
+  dispatchHttpCall(
+    stream: HttpContext,
+    cluster: string,
+    headers: Headers,
+    body: Uint8Array,
+    timeoutMs: u32,
+    target: HttpCallTarget,
+  ): host.HttpCallDispatch {
     const d = host.httpCall(cluster, headers, body, timeoutMs);
     if (d.result == WasmResultValues.Ok) {
       this.pending.set(d.token, new PendingCall(stream.id, target));
@@ -75,11 +91,16 @@ export class RootContext extends BaseContext {
     }
     const r = host.setEffectiveContext(stream.id);
     if (r != WasmResultValues.Ok) {
-      host.log(LogLevelValues.warn, "cannot resume stream " + stream.id.toString() + ": set_effective_context " + wasmResultName(r));
+      host.log(
+        LogLevelValues.warn,
+        "cannot resume stream " + stream.id.toString() + ": set_effective_context " + wasmResultName(r),
+      );
       return;
     }
-    const headers = numHeaders > 0 ? host.getHeaderMapPairs(MapTypeValues.HttpCallResponseHeaders) : new Array<HeaderPair>();
-    const body = bodySize > 0 ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
+    const headers =
+      numHeaders > 0 ? host.getHeaderMapPairs(MapTypeValues.HttpCallResponseHeaders) : new Array<HeaderPair>();
+    const body =
+      bodySize > 0 ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
     let status: i32 = 0;
     const s = findHeader(headers, ":status");
     if (s !== null) status = parseStatus(s);
@@ -107,7 +128,10 @@ export class HttpContext extends BaseContext {
   /** True while the response waits for resumeResponse() or a local response. */
   responsePaused: bool = false;
 
-  constructor(id: u32, public root: RootContext) {
+  constructor(
+    id: u32,
+    public root: RootContext,
+  ) {
     super(id);
   }
 

@@ -22,7 +22,11 @@ export function proxy_on_configure(rootContextId: u32, pluginConfigurationSize: 
   return root === null ? false : root.onConfigure(pluginConfigurationSize);
 }
 
-export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+export function proxy_on_request_headers(
+  contextId: u32,
+  numHeaders: u32,
+  endOfStream: bool,
+): FilterHeadersStatusValues {
   const ctx = getHttpContext(contextId);
   return ctx === null ? FilterHeadersStatusValues.Continue : ctx.onRequestHeaders(numHeaders, endOfStream);
 }
@@ -32,11 +36,19 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
   return ctx === null ? FilterDataStatusValues.Continue : ctx.onRequestBody(bodySize, endOfStream);
 }
 
-export function proxy_on_response_headers(contextId: u32, numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+export function proxy_on_response_headers(
+  contextId: u32,
+  numHeaders: u32,
+  endOfStream: bool,
+): FilterHeadersStatusValues {
   const ctx = getHttpContext(contextId);
   if (ctx === null) return FilterHeadersStatusValues.Continue;
   const action = ctx.onResponseHeaders(numHeaders, endOfStream);
-  if (endOfStream && action != FilterHeadersStatusValues.Continue && action != FilterHeadersStatusValues.ContinueAndEndStream) {
+  if (
+    endOfStream &&
+    action != FilterHeadersStatusValues.Continue &&
+    action != FilterHeadersStatusValues.ContinueAndEndStream
+  ) {
     ctx.responsePaused = true;
   }
   return action;
@@ -50,7 +62,13 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
   return action;
 }
 
-export function proxy_on_http_call_response(rootContextId: u32, token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+export function proxy_on_http_call_response(
+  rootContextId: u32,
+  token: u32,
+  numHeaders: u32,
+  bodySize: u32,
+  numTrailers: u32,
+): void {
   const root = getRootContext(rootContextId);
   if (root !== null) root.onHttpCallResponse(token, numHeaders, bodySize, numTrailers);
 }

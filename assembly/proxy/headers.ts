@@ -3,7 +3,10 @@
 // (little-endian). An empty map may be 0 or 4 bytes long.
 
 export class HeaderPair {
-  constructor(public key: string, public value: string) {}
+  constructor(
+    public key: string,
+    public value: string,
+  ) {}
 }
 
 export type Headers = Array<HeaderPair>;

@@ -5,8 +5,12 @@
 
 import * as imports from "./imports";
 import {
-  BufferTypeValues, LogLevelValues, MapTypeValues, MetricTypeValues,
-  StreamTypeValues, WasmResultValues,
+  BufferTypeValues,
+  LogLevelValues,
+  MapTypeValues,
+  MetricTypeValues,
+  StreamTypeValues,
+  WasmResultValues,
 } from "./abi";
 import { Headers, HeaderPair, decodeHeaders, encodeHeaders } from "./headers";
 
@@ -99,13 +103,23 @@ export function setHeaderMapPairs(map: MapTypeValues, headers: Headers): WasmRes
 export function addHeaderMapValue(map: MapTypeValues, key: string, value: string): WasmResultValues {
   const k = utf8(key);
   const v = utf8(value);
-  return <WasmResultValues>imports.proxy_add_header_map_value(<u32>map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  return <WasmResultValues>(
+    imports.proxy_add_header_map_value(<u32>map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength)
+  );
 }
 
 export function replaceHeaderMapValue(map: MapTypeValues, key: string, value: string): WasmResultValues {
   const k = utf8(key);
   const v = utf8(value);
-  return <WasmResultValues>imports.proxy_replace_header_map_value(<u32>map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  return <WasmResultValues>(
+    imports.proxy_replace_header_map_value(
+      <u32>map,
+      changetype<usize>(k),
+      k.byteLength,
+      changetype<usize>(v),
+      v.byteLength,
+    )
+  );
 }
 
 export function removeHeaderMapValue(map: MapTypeValues, key: string): WasmResultValues {
@@ -140,8 +154,18 @@ export function continueStream(stream: StreamTypeValues): WasmResultValues {
 export function sendLocalResponse(status: u32, details: string, body: Uint8Array, headers: Headers): WasmResultValues {
   const d = utf8(details);
   const h = encodeHeaders(headers);
-  return <WasmResultValues>imports.proxy_send_local_response(
-    status, changetype<usize>(d), d.byteLength, body.dataStart, body.length, h.dataStart, h.length, -1);
+  return <WasmResultValues>(
+    imports.proxy_send_local_response(
+      status,
+      changetype<usize>(d),
+      d.byteLength,
+      body.dataStart,
+      body.length,
+      h.dataStart,
+      h.length,
+      -1,
+    )
+  );
 }
 
 export function setEffectiveContext(contextId: u32): WasmResultValues {
@@ -152,7 +176,10 @@ export function setEffectiveContext(contextId: u32): WasmResultValues {
 
 /** Result of dispatching an HTTP call: the host's verdict and, when Ok, the token. */
 export class HttpCallDispatch {
-  constructor(public result: WasmResultValues, public token: u32) {}
+  constructor(
+    public result: WasmResultValues,
+    public token: u32,
+  ) {}
 }
 
 export function httpCall(cluster: string, headers: Headers, body: Uint8Array, timeoutMs: u32): HttpCallDispatch {
@@ -161,11 +188,17 @@ export function httpCall(cluster: string, headers: Headers, body: Uint8Array, ti
   const t = encodeHeaders(new Array<HeaderPair>());
   store<u32>(OUT_PTR, 0);
   const r = imports.proxy_http_call(
-    changetype<usize>(c), c.byteLength,
-    h.dataStart, h.length,
-    body.dataStart, body.length,
-    t.dataStart, t.length,
-    timeoutMs, OUT_PTR);
+    changetype<usize>(c),
+    c.byteLength,
+    h.dataStart,
+    h.length,
+    body.dataStart,
+    body.length,
+    t.dataStart,
+    t.length,
+    timeoutMs,
+    OUT_PTR,
+  );
   return new HttpCallDispatch(<WasmResultValues>r, load<u32>(OUT_PTR));
 }
 

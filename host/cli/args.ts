@@ -95,7 +95,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       }
       case "--stream-idle-timeout": {
         const v = value(true);
-        if (!/^\d+$/.test(v.trim())) throw new CliError(`${name}: expected milliseconds (a non-negative integer), got ${v === "" ? '""' : v}`);
+        if (!/^\d+$/.test(v.trim()))
+          throw new CliError(`${name}: expected milliseconds (a non-negative integer), got ${v === "" ? '""' : v}`);
         opts.streamIdleTimeoutMs = Number(v);
         break;
       }
@@ -104,7 +105,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         opts.build = false;
         break;
       default:
-        throw new CliError(arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`);
+        throw new CliError(
+          arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`,
+        );
     }
   }
   if (opts.config === undefined && env.AI_JSON_MODE_CONFIG) opts.config = env.AI_JSON_MODE_CONFIG;

@@ -22,7 +22,10 @@ export function probe(port: number, host: string): Promise<{ code: string; messa
 
 /** The error for a port or address the gateway cannot listen on. */
 export function listenError(at: ListenAt, code: string, message: string, hostSource: string): CliError {
-  if (code === "EADDRINUSE") return new CliError(`port ${at.port} on ${at.host} is busy; free it or ask for another one (--port 0: any free port)`);
+  if (code === "EADDRINUSE")
+    return new CliError(
+      `port ${at.port} on ${at.host} is busy; free it or ask for another one (--port 0: any free port)`,
+    );
   if (code === "EACCES") return new CliError(`port ${at.port} on ${at.host}: permission denied (${message})`);
   return new CliError(`${hostSource} ${at.host} is not a valid address to listen on (${message})`);
 }

@@ -5,7 +5,14 @@
 import type { ProxyWasmHost } from "../host.ts";
 import type { HttpCall } from "../types.ts";
 import type { ResolvedTarget } from "./config.ts";
-import { rawToPairs, toNodeHeaders, type GatewayLog, type Timers, type UpstreamResponse, type Upstreams } from "./upstream.ts";
+import {
+  rawToPairs,
+  toNodeHeaders,
+  type GatewayLog,
+  type Timers,
+  type UpstreamResponse,
+  type Upstreams,
+} from "./upstream.ts";
 
 export interface CallContext {
   host: ProxyWasmHost;

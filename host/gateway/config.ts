@@ -156,7 +156,11 @@ const LOG_LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "
 export type Env = Record<string, string | undefined>;
 
 /** Reads, expands and validates a YAML (or JSON) configuration file. */
-export function loadGatewayConfigFile(file: string, env: Env = process.env, cwd = process.cwd()): ResolvedGatewayConfig {
+export function loadGatewayConfigFile(
+  file: string,
+  env: Env = process.env,
+  cwd = process.cwd(),
+): ResolvedGatewayConfig {
   const path = resolve(cwd, file);
   let text: string;
   try {
@@ -207,7 +211,8 @@ export function resolveGatewayConfig(
     if (m !== "1.27" && m !== "ideal") fail("envoy.model", `expected "1.27" or ideal, got ${describe(envoyRaw.model)}`);
     model = m as "1.27" | "ideal";
   }
-  const optInt = (v: unknown, at: string): number | undefined => (v === undefined ? undefined : nonNegativeInt(v, at, fail));
+  const optInt = (v: unknown, at: string): number | undefined =>
+    v === undefined ? undefined : nonNegativeInt(v, at, fail);
   const envoy: ResolvedEnvoy = {
     model,
     bufferLimitBytes: optInt(envoyRaw.bufferLimitBytes, "envoy.bufferLimitBytes"),
@@ -233,7 +238,12 @@ export function resolveGatewayConfig(
   (cfg.routes as unknown[]).forEach((r, i) => {
     const at = `routes[${i}]`;
     const o = object(r, at, fail);
-    onlyKeys(o, at, ["name", "prefix", "rewritePrefix", "upstream", "cluster", "authority", "plugin", "timeoutMs"], fail);
+    onlyKeys(
+      o,
+      at,
+      ["name", "prefix", "rewritePrefix", "upstream", "cluster", "authority", "plugin", "timeoutMs"],
+      fail,
+    );
     const name = str(o.name, `${at}.name`, fail);
     if (name === "") fail(`${at}.name`, "must not be empty");
     if (seen.has(name)) fail(`${at}.name`, `duplicate route name "${name}"`);
@@ -255,7 +265,8 @@ export function resolveGatewayConfig(
       prefix,
       rewritePrefix,
       upstream,
-      clusterName: o.cluster === undefined ? `outbound|${defaultPort}||${name}.static` : str(o.cluster, `${at}.cluster`, fail),
+      clusterName:
+        o.cluster === undefined ? `outbound|${defaultPort}||${name}.static` : str(o.cluster, `${at}.cluster`, fail),
       authority: o.authority === undefined ? upstream.url.host : str(o.authority, `${at}.authority`, fail),
       plugin: o.plugin === undefined ? true : bool(o.plugin, `${at}.plugin`, fail),
       timeoutMs: o.timeoutMs === undefined ? 0 : nonNegativeInt(o.timeoutMs, `${at}.timeoutMs`, fail),
@@ -266,7 +277,24 @@ export function resolveGatewayConfig(
   let plugin: ResolvedPlugin | null = null;
   if (cfg.plugin !== undefined && cfg.plugin !== null) {
     const p = object(cfg.plugin, "plugin", fail);
-    onlyKeys(p, "plugin", ["wasm", "enabled", "name", "rootId", "vmId", "failStrategy", "logLevel", "config", "vmConfig", "vmRestart", "vmRestartIntervalMs"], fail);
+    onlyKeys(
+      p,
+      "plugin",
+      [
+        "wasm",
+        "enabled",
+        "name",
+        "rootId",
+        "vmId",
+        "failStrategy",
+        "logLevel",
+        "config",
+        "vmConfig",
+        "vmRestart",
+        "vmRestartIntervalMs",
+      ],
+      fail,
+    );
     const enabled = p.enabled === undefined ? true : bool(p.enabled, "plugin.enabled", fail);
     let wasmCandidates: string[] = [];
     if (p.wasm === undefined) {
@@ -354,7 +382,8 @@ function object(v: unknown, at: string, fail: Fail): Record<string, unknown> {
 
 function onlyKeys(o: Record<string, unknown>, at: string, allowed: string[], fail: Fail): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) fail(at === "(top level)" ? k : `${at}.${k}`, `unknown field (expected one of: ${allowed.join(", ")})`);
+    if (!allowed.includes(k))
+      fail(at === "(top level)" ? k : `${at}.${k}`, `unknown field (expected one of: ${allowed.join(", ")})`);
   }
 }
 
@@ -370,7 +399,8 @@ function bool(v: unknown, at: string, fail: Fail): boolean {
 
 function nonNegativeInt(v: unknown, at: string, fail: Fail): number {
   const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) fail(at, `expected a non-negative integer, got ${describe(v)}`);
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    fail(at, `expected a non-negative integer, got ${describe(v)}`);
   return n as number;
 }
 
@@ -390,7 +420,12 @@ function target(v: unknown, at: string, fail: Fail, cluster = false): ResolvedTa
     url = v;
   } else {
     const o = object(v, at, fail);
-    onlyKeys(o, at, cluster ? ["url", "insecure", "sni", "http2", "healthy"] : ["url", "insecure", "sni", "http2"], fail);
+    onlyKeys(
+      o,
+      at,
+      cluster ? ["url", "insecure", "sni", "http2", "healthy"] : ["url", "insecure", "sni", "http2"],
+      fail,
+    );
     url = str(o.url, `${at}.url`, fail);
     if (o.insecure !== undefined) insecure = bool(o.insecure, `${at}.insecure`, fail);
     if (o.sni !== undefined) sni = str(o.sni, `${at}.sni`, fail);
@@ -435,7 +470,10 @@ const VAR_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** A ${VAR} without a default whose variable is unset or empty. */
 export class UnsetVariableError extends Error {
-  constructor(readonly variable: string, empty: boolean) {
+  constructor(
+    readonly variable: string,
+    empty: boolean,
+  ) {
     super(
       `environment variable ${variable} is ${empty ? "empty" : "not set"} (write \${${variable}:-default} to give a default)`,
     );

@@ -95,7 +95,9 @@ export class Exchanger {
     ex.on("upstream-end", () => {
       if (!this.upstreamGone) this.upReq?.end();
     });
-    ex.on("headers", (status: number | undefined, h: Pairs, endStream?: boolean) => this.writeHead(status, h, endStream ?? false));
+    ex.on("headers", (status: number | undefined, h: Pairs, endStream?: boolean) =>
+      this.writeHead(status, h, endStream ?? false),
+    );
     ex.on("data", (c: Uint8Array) => {
       this.written += c.length;
       if (!res.destroyed) res.write(c);
@@ -173,7 +175,11 @@ export class Exchanger {
     const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set())];
     const cl = upRes.headers["content-length"];
     const noBody =
-      method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || (!http2 && cl === "0");
+      method === "HEAD" ||
+      status === 204 ||
+      status === 304 ||
+      (status >= 100 && status < 200) ||
+      (!http2 && cl === "0");
     let ended = noBody;
     this.ex.responseHeaders(pairs, noBody);
     if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {

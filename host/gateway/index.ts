@@ -31,7 +31,14 @@ import {
 import { Exchanger, PassThrough, type Exchange, type ExchangeContext } from "./exchange.ts";
 import { fromWire, rawToPairs, Timers, Upstreams, type GatewayLog } from "./upstream.ts";
 
-export type { GatewayConfig, RouteConfig, ClusterTarget, PluginSection, EnvoySection, ResolvedGatewayConfig } from "./config.ts";
+export type {
+  GatewayConfig,
+  RouteConfig,
+  ClusterTarget,
+  PluginSection,
+  EnvoySection,
+  ResolvedGatewayConfig,
+} from "./config.ts";
 export { GatewayConfigError, loadGatewayConfigFile, resolveGatewayConfig } from "./config.ts";
 
 export interface GatewayOptions {
@@ -97,7 +104,12 @@ function clusterResolver(config: ResolvedGatewayConfig): (name: string) => Resol
 }
 
 /** Loads and configures the plugin; its HTTP calls are performed for real. */
-async function startPlugin(p: ResolvedPlugin, config: ResolvedGatewayConfig, calls: CallContext, onLog: GatewayOptions["onLog"]): Promise<ProxyWasmHost> {
+async function startPlugin(
+  p: ResolvedPlugin,
+  config: ResolvedGatewayConfig,
+  calls: CallContext,
+  onLog: GatewayOptions["onLog"],
+): Promise<ProxyWasmHost> {
   const wasmPath = findWasm(p, config.source);
   const host = await loadHost(wasmPath, {
     pluginName: p.name,
@@ -156,7 +168,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     const pathOnly = path.split("?")[0];
     return config.routes.find((r) => pathOnly.startsWith(r.prefix));
   };
-  const exchangeContext: ExchangeContext = { upstreams, timers, log, routeByName: (name) => config.routes.find((r) => r.name === name) };
+  const exchangeContext: ExchangeContext = {
+    upstreams,
+    timers,
+    log,
+    routeByName: (name) => config.routes.find((r) => r.name === name),
+  };
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? "/";
     const route = matchRoute(url);
@@ -212,7 +229,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const server = http.createServer(handle);
   server.keepAliveTimeout = 5000;
   const h2server = http2.createServer();
-  h2server.on("request", (req, res) => handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse));
+  h2server.on("request", (req, res) =>
+    handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+  );
   const h2sessions = new Set<http2.ServerHttp2Session>();
   h2server.on("session", (session) => {
     h2sessions.add(session);

@@ -228,7 +228,15 @@ class H2Response extends EventEmitter implements UpstreamResponse {
 }
 
 /** Headers that belong to one connection and are never forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 
 /** Node gives header values as latin1 strings of the raw bytes; the host works with UTF-8 text. */
 export function fromWire(v: string): string {
@@ -287,7 +295,11 @@ export class Upstreams {
 
   private sendH2(target: ResolvedTarget, method: string, path: string, headers: string[]): UpstreamRequest {
     const secure = target.url.protocol === "https:";
-    const h: http2.OutgoingHttpHeaders = { ":method": method, ":path": joinPath(target.url.pathname, path), ":scheme": secure ? "https" : "http" };
+    const h: http2.OutgoingHttpHeaders = {
+      ":method": method,
+      ":path": joinPath(target.url.pathname, path),
+      ":scheme": secure ? "https" : "http",
+    };
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const k = headers[i].toLowerCase();
       const v = headers[i + 1];

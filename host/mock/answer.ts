@@ -22,7 +22,13 @@ function jsonAnswer(status: number, text: string): Answer {
  * The answer to a chat request. `nextSeq` numbers the completions (it is
  * called only for a request that gets one), so ids differ per answer.
  */
-export function buildAnswer(flavor: Flavor, b: MockBehavior, rec: RecordedRequest, model: string | undefined, nextSeq: () => number): Answer {
+export function buildAnswer(
+  flavor: Flavor,
+  b: MockBehavior,
+  rec: RecordedRequest,
+  model: string | undefined,
+  nextSeq: () => number,
+): Answer {
   const json = rec.json;
 
   if (b.body !== undefined) {
@@ -71,7 +77,12 @@ export function buildAnswer(flavor: Flavor, b: MockBehavior, rec: RecordedReques
   };
   if (json.stream === true) return streamAnswer(flavor, b, json, parts);
   const text = b.malformed === "not-json" ? NOT_JSON_BODY : JSON.stringify(flavor.completion(parts));
-  return { status: 200, contentType: b.contentType ?? "application/json", pieces: [Buffer.from(text)], streamed: false };
+  return {
+    status: 200,
+    contentType: b.contentType ?? "application/json",
+    pieces: [Buffer.from(text)],
+    streamed: false,
+  };
 }
 
 /** An SSE answer: a role chunk, the content in pieces, an optional usage chunk, [DONE]. */
@@ -93,5 +104,10 @@ function streamAnswer(flavor: Flavor, b: MockBehavior, json: any, parts: AnswerP
     }
   }
   event("[DONE]");
-  return { status: 200, contentType: b.contentType ?? "text/event-stream;charset=UTF-8", pieces: events, streamed: true };
+  return {
+    status: 200,
+    contentType: b.contentType ?? "text/event-stream;charset=UTF-8",
+    pieces: events,
+    streamed: true,
+  };
 }

@@ -22,7 +22,8 @@ export function errorBody(status: number, message?: string): string {
 }
 
 /** The not-JSON body used by `malformed: "not-json"`. */
-export const NOT_JSON_BODY = "<html><body><h1>502 Bad Gateway</h1><p>ai-json-mode mock: this body is not JSON</p></body></html>\n";
+export const NOT_JSON_BODY =
+  "<html><body><h1>502 Bad Gateway</h1><p>ai-json-mode mock: this body is not JSON</p></body></html>\n";
 
 /** Text of the last user message of an OpenAI chat request (string content or text parts). */
 export function lastUserMessage(json: any): string {
@@ -38,9 +39,7 @@ export function lastUserMessage(json: any): string {
 function messageText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content
-      .map((p: any) => (p && typeof p === "object" && typeof p.text === "string" ? p.text : ""))
-      .join("");
+    return content.map((p: any) => (p && typeof p === "object" && typeof p.text === "string" ? p.text : "")).join("");
   }
   return content == null ? "" : String(content);
 }

@@ -39,7 +39,14 @@ export const qwenFlavor: Flavor = {
   completion: (a) => ({
     choices: a.noChoices
       ? []
-      : [{ message: { role: "assistant", content: a.content }, finish_reason: a.finishReason, index: 0, logprobs: null }],
+      : [
+          {
+            message: { role: "assistant", content: a.content },
+            finish_reason: a.finishReason,
+            index: 0,
+            logprobs: null,
+          },
+        ],
     object: "chat.completion",
     usage: {
       prompt_tokens: a.promptTokens,
@@ -78,7 +85,8 @@ export const deepseekFlavor: Flavor = {
     const obj = jsonModeObject(lastUserMessage(json));
     return wantsJsonObject(json) ? obj : "```json\n" + obj + "\n```";
   },
-  id: (digest) => `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`,
+  id: (digest) =>
+    `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`,
   completion: (a) => ({
     id: a.id,
     object: "chat.completion",
@@ -86,7 +94,14 @@ export const deepseekFlavor: Flavor = {
     model: a.model,
     choices: a.noChoices
       ? []
-      : [{ index: 0, message: { role: "assistant", content: a.content }, logprobs: null, finish_reason: a.finishReason }],
+      : [
+          {
+            index: 0,
+            message: { role: "assistant", content: a.content },
+            logprobs: null,
+            finish_reason: a.finishReason,
+          },
+        ],
     usage: {
       prompt_tokens: a.promptTokens,
       completion_tokens: a.completionTokens,

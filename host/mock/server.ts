@@ -84,7 +84,10 @@ class Mock {
     };
 
     if (rec.method !== "POST" || !pathname.endsWith("/chat/completions")) {
-      const text = errorBody(404, `mock: no route for ${rec.method} ${pathname}; the mock answers POST */chat/completions`);
+      const text = errorBody(
+        404,
+        `mock: no route for ${rec.method} ${pathname}; the mock answers POST */chat/completions`,
+      );
       this.send(res, 404, "application/json", [Buffer.from(text)], {}, false, () => finish(404));
       return;
     }

@@ -32,16 +32,16 @@ export interface MockBehavior {
 }
 
 export type MalformedKind =
-  | "truncated"
-  | "not-json"
-  | "no-choices"
-  | "empty-content"
-  | "content-number"
-  | "reset"
-  | "close-mid-body";
+  "truncated" | "not-json" | "no-choices" | "empty-content" | "content-number" | "reset" | "close-mid-body";
 
 export const MALFORMED_KINDS: readonly MalformedKind[] = [
-  "truncated", "not-json", "no-choices", "empty-content", "content-number", "reset", "close-mid-body",
+  "truncated",
+  "not-json",
+  "no-choices",
+  "empty-content",
+  "content-number",
+  "reset",
+  "close-mid-body",
 ];
 
 export interface RecordedRequest {

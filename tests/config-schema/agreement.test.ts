@@ -11,7 +11,10 @@ import { exampleFiles, parseExample, root, schemaCheck } from "./schema-util.ts"
 
 const WASM = join(root, "build", "plugin.wasm");
 
-type LoadHost = (wasm: string | Uint8Array, options: Record<string, unknown>) => Promise<{ configure(config: unknown): boolean }>;
+type LoadHost = (
+  wasm: string | Uint8Array,
+  options: Record<string, unknown>,
+) => Promise<{ configure(config: unknown): boolean }>;
 
 let loadHost: LoadHost | null = null;
 let wasm: Uint8Array = new Uint8Array();
@@ -19,7 +22,8 @@ let setupError: unknown = null;
 
 before(async () => {
   try {
-    if (!existsSync(WASM)) throw new Error("build/plugin.wasm is missing: run `npm run build` (npm test builds it first)");
+    if (!existsSync(WASM))
+      throw new Error("build/plugin.wasm is missing: run `npm run build` (npm test builds it first)");
     wasm = readFileSync(WASM);
     const host = await import("../../host/host.ts");
     loadHost = host.loadHost as LoadHost;

@@ -28,10 +28,17 @@ function compiledFailureCodes(): string[] {
     );
     const out = join(dir, "entry.wasm");
     const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
-    const r = spawnSync(process.execPath, [asc, entry, "-o", out, "--runtime", "stub", "-O1"], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [asc, entry, "-o", out, "--runtime", "stub", "-O1"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`asc failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), {
-      env: { abort: () => { throw new Error("abort"); } },
+      env: {
+        abort: () => {
+          throw new Error("abort");
+        },
+      },
     });
     const ptr = (exports.failureCodes as () => number)();
     const mem = (exports.memory as WebAssembly.Memory).buffer;

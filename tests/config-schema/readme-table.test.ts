@@ -70,11 +70,18 @@ function checkTable(file: string, rows: string[][]) {
     for (const bound of ["minimum", "maximum"]) {
       if (bound in prop) {
         const numbers: string[] = type.replace(/[–—-]/g, " ").match(/\d+(\.\d+)?/g) ?? [];
-        assert.ok(numbers.includes(String(prop[bound])), `${where}: the type cell "${type}" states the ${bound} ${prop[bound]}`);
+        assert.ok(
+          numbers.includes(String(prop[bound])),
+          `${where}: the type cell "${type}" states the ${bound} ${prop[bound]}`,
+        );
       }
     }
     if (prop.enum) {
-      assert.deepEqual(codeSpans(type).sort(), [...prop.enum].sort(), `${where}: the type cell lists the values ${prop.enum.join(", ")}`);
+      assert.deepEqual(
+        codeSpans(type).sort(),
+        [...prop.enum].sort(),
+        `${where}: the type cell lists the values ${prop.enum.join(", ")}`,
+      );
     }
 
     if (REQUIRED.has(field)) assert.match(required, YES, `${where}: required`);
@@ -83,10 +90,17 @@ function checkTable(file: string, rows: string[][]) {
     assert.ok(dflt.length > 0, `${where}: empty default cell`);
     if ("default" in prop) {
       const shown = codeSpans(dflt)[0] ?? dflt.split(/\s/)[0];
-      assert.equal(shown, String(prop.default), `${where}: default "${dflt}" vs schema ${JSON.stringify(prop.default)}`);
+      assert.equal(
+        shown,
+        String(prop.default),
+        `${where}: default "${dflt}" vs schema ${JSON.stringify(prop.default)}`,
+      );
     } else {
       // No fixed default in the schema: the cell explains (—, or a rule in words), it does not state a value.
-      assert.ok(!/^`[^`]*`$/.test(dflt) && !/^-?\d+(\.\d+)?$/.test(dflt), `${where}: the table gives the default ${dflt}, the schema none`);
+      assert.ok(
+        !/^`[^`]*`$/.test(dflt) && !/^-?\d+(\.\d+)?$/.test(dflt),
+        `${where}: the table gives the default ${dflt}, the schema none`,
+      );
     }
   }
 }

@@ -110,7 +110,10 @@ export function parseExample(file: string): ParsedExample {
         const [key, matcher] = present[0];
         const config = isObject(rule.config) ? rule.config : {};
         rules.push({ ...config, [matcher]: rule[key] });
-        result.configs.push({ where: `${name}, matchRules[${i}] over defaultConfig`, config: { ...global, ...config } });
+        result.configs.push({
+          where: `${name}, matchRules[${i}] over defaultConfig`,
+          config: { ...global, ...config },
+        });
       });
       result.configs.unshift({
         where: `${name}, as delivered to the plugin`,

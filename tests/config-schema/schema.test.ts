@@ -29,9 +29,23 @@ describe("plugin-config.schema.json", () => {
 
   it("lists the configuration fields of the plugin", () => {
     assert.deepEqual([...FIELDS].sort(), [
-      "_rules_", "apiKey", "jsonSchema", "maxRetries", "maxTokens", "model", "onFailure", "output",
-      "responseFormat", "serviceFQDN", "serviceHost", "servicePort", "streaming", "systemPrompt",
-      "temperature", "timeout", "url",
+      "_rules_",
+      "apiKey",
+      "jsonSchema",
+      "maxRetries",
+      "maxTokens",
+      "model",
+      "onFailure",
+      "output",
+      "responseFormat",
+      "serviceFQDN",
+      "serviceHost",
+      "servicePort",
+      "streaming",
+      "systemPrompt",
+      "temperature",
+      "timeout",
+      "url",
     ]);
   });
 
@@ -69,7 +83,9 @@ describe("plugin-config.schema.json", () => {
       if (!("default" in prop)) continue;
       assert.ok(ajv.validate(prop, prop.default), `${field}: default ${JSON.stringify(prop.default)}`);
     }
-    const defaults = Object.fromEntries(FIELDS.filter((f) => "default" in schema.properties[f]).map((f) => [f, schema.properties[f].default]));
+    const defaults = Object.fromEntries(
+      FIELDS.filter((f) => "default" in schema.properties[f]).map((f) => [f, schema.properties[f].default]),
+    );
     assert.deepEqual(defaults, {
       timeout: 50000,
       maxRetries: 2,

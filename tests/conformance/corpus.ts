@@ -170,7 +170,9 @@ export function resolveBody(spec: BodySpec | undefined): Buffer {
   if ("json" in spec) return Buffer.from(JSON.stringify(spec.json), "utf8");
   if ("file" in spec) return readFileSync(join(ROOT, spec.file));
   const { prefix = "", repeat = "x", suffix = "", size } = spec.fill;
-  const p = Buffer.from(prefix), r = Buffer.from(repeat), s = Buffer.from(suffix);
+  const p = Buffer.from(prefix),
+    r = Buffer.from(repeat),
+    s = Buffer.from(suffix);
   const middle = size - p.length - s.length;
   const parts: Buffer[] = [p];
   let n = 0;
@@ -183,14 +185,19 @@ export function resolveBody(spec: BodySpec | undefined): Buffer {
 
 /** Everything the upstream sent as the response body of `stream`. */
 export function upstreamBody(s: Scenario, stream: string): Buffer {
-  return Buffer.concat(s.steps.filter((st) => st.stream === stream && st.responseBody !== undefined).map((st) => resolveBody(st.responseBody)));
+  return Buffer.concat(
+    s.steps
+      .filter((st) => st.stream === stream && st.responseBody !== undefined)
+      .map((st) => resolveBody(st.responseBody)),
+  );
 }
 
 /** The API keys a scenario configures (none may ever reach a log line). */
 export function apiKeys(s: Scenario): string[] {
   const keys: string[] = [];
   const take = (c: unknown): void => {
-    if (c && typeof c === "object" && typeof (c as { apiKey?: unknown }).apiKey === "string") keys.push((c as { apiKey: string }).apiKey);
+    if (c && typeof c === "object" && typeof (c as { apiKey?: unknown }).apiKey === "string")
+      keys.push((c as { apiKey: string }).apiKey);
     const rules = c && typeof c === "object" ? (c as { _rules_?: unknown })._rules_ : undefined;
     if (Array.isArray(rules)) rules.forEach(take);
   };
@@ -292,7 +299,9 @@ export function isSubset(subset: unknown, value: unknown): boolean {
       if (!Array.isArray(value) || value.length < subset.length) return false;
       return subset.every((s, i) => isSubset(s, value[i]));
     }
-    return Object.entries(subset as Record<string, unknown>).every(([k, v]) => isSubset(v, (value as Record<string, unknown>)[k]));
+    return Object.entries(subset as Record<string, unknown>).every(([k, v]) =>
+      isSubset(v, (value as Record<string, unknown>)[k]),
+    );
   }
   return isDeepStrictEqual(subset, value);
 }
@@ -317,7 +326,8 @@ export function checkInvariants(s: Scenario, t: Transcript): string[] {
   if (t.name !== s.name) problems.push(`transcript is for ${t.name}`);
   if (!t.ok) problems.push(`scenario errors: ${t.errors.join("; ")}`);
   if (!s.expect?.trap) {
-    for (const e of t.events.filter((e) => e.ev === "vm_failed")) problems.push(`the VM failed in ${String(e.fn)} (${String(e.vm)})`);
+    for (const e of t.events.filter((e) => e.ev === "vm_failed"))
+      problems.push(`the VM failed in ${String(e.fn)} (${String(e.vm)})`);
   }
   for (const key of apiKeys(s)) {
     for (const e of t.events.filter((e) => e.ev === "log")) {
@@ -325,20 +335,33 @@ export function checkInvariants(s: Scenario, t: Transcript): string[] {
     }
   }
   // The plugin receives the configuration exactly as JSON.stringify writes it.
-  const configs = [s.config, ...s.steps.filter((st) => st.configure !== undefined).map((st) => st.configure)].filter((c) => c !== undefined);
-  const sizes = t.events.filter((e) => e.ev === "vm" && e.fn === "proxy_on_configure" && !String(e.ctx).startsWith("canary")).map((e) => (e.args as number[])[0]);
+  const configs = [s.config, ...s.steps.filter((st) => st.configure !== undefined).map((st) => st.configure)].filter(
+    (c) => c !== undefined,
+  );
+  const sizes = t.events
+    .filter((e) => e.ev === "vm" && e.fn === "proxy_on_configure" && !String(e.ctx).startsWith("canary"))
+    .map((e) => (e.args as number[])[0]);
   for (const size of sizes) {
     const known = configs.map((c) => Buffer.byteLength(typeof c === "string" ? c : JSON.stringify(c)));
-    if (!known.includes(size)) problems.push(`proxy_on_configure got ${size} bytes, none of the configurations is that long`);
+    if (!known.includes(size))
+      problems.push(`proxy_on_configure got ${size} bytes, none of the configurations is that long`);
   }
   for (const [name, c] of Object.entries(t.clients)) {
-    const resumes = t.events.filter((e) => e.ev === "call" && e.fn === "continue_stream" && e.stream === "response" && e.ctx === name).length;
+    const resumes = t.events.filter(
+      (e) => e.ev === "call" && e.fn === "continue_stream" && e.stream === "response" && e.ctx === name,
+    ).length;
     if (resumes > 1) problems.push(`${name}: resumed ${resumes} times`);
     // A response paused at its end and then delivered normally was resumed exactly once.
     const pausedAtEnd = t.events.some(
-      (e) => e.ev === "vm" && e.ctx === name && e.fn === "proxy_on_response_body" && (e.args as number[])[1] === 1 && e.ret === 1,
+      (e) =>
+        e.ev === "vm" &&
+        e.ctx === name &&
+        e.fn === "proxy_on_response_body" &&
+        (e.args as number[])[1] === 1 &&
+        e.ret === 1,
     );
-    if (pausedAtEnd && c.complete && !c.localReply && resumes !== 1) problems.push(`${name}: paused at its end, completed, resumed ${resumes} times`);
+    if (pausedAtEnd && c.complete && !c.localReply && resumes !== 1)
+      problems.push(`${name}: paused at its end, completed, resumed ${resumes} times`);
     // A client still waiting is waiting for a call that is still out (or that a failed VM dropped).
     if (c.pending && !t.calls.some((k) => k.stream === name && k.state !== "answered")) {
       problems.push(`${name}: the client waits, but no call of its stream is out (or was dropped)`);
@@ -351,7 +374,12 @@ function streamLogs(t: Transcript, stream: string | null): TEvent[] {
   return t.events.filter((e) => e.ev === "log" && (stream === null || e.ctx === stream));
 }
 
-function checkLogs(t: Transcript, stream: string | null, wanted: { level: string; contains: string }[], where: string): string[] {
+function checkLogs(
+  t: Transcript,
+  stream: string | null,
+  wanted: { level: string; contains: string }[],
+  where: string,
+): string[] {
   const problems: string[] = [];
   for (const w of wanted) {
     if (!streamLogs(t, stream).some((e) => e.level === w.level && String(e.msg).includes(w.contains))) {
@@ -375,38 +403,51 @@ export function checkExpectations(s: Scenario, t: Transcript): string[] {
       continue;
     }
     const where = stream;
-    if (e.status !== undefined && c.status !== e.status) problems.push(`${where}: status ${c.status}, expected ${e.status}`);
+    if (e.status !== undefined && c.status !== e.status)
+      problems.push(`${where}: status ${c.status}, expected ${e.status}`);
     if (e.mode !== undefined) {
       const mode = header(c.headers, "mode") ?? null;
       if (mode !== e.mode) problems.push(`${where}: mode header ${mode}, expected ${e.mode}`);
     }
     for (const [k, v] of Object.entries(e.headers ?? {})) {
       const got = header(c.headers, k);
-      if (got === undefined || !(got === v || got.startsWith(v + ";"))) problems.push(`${where}: header ${k} is ${got}, expected ${v}`);
+      if (got === undefined || !(got === v || got.startsWith(v + ";")))
+        problems.push(`${where}: header ${k} is ${got}, expected ${v}`);
     }
-    for (const k of e.absentHeaders ?? []) if (header(c.headers, k) !== undefined) problems.push(`${where}: header ${k} should be absent`);
+    for (const k of e.absentHeaders ?? [])
+      if (header(c.headers, k) !== undefined) problems.push(`${where}: header ${k} should be absent`);
     if (e.contentLengthMatches) {
       const cl = header(c.headers, "content-length");
       if (cl === undefined) problems.push(`${where}: no content-length`);
-      else if (Number(cl) !== bodySize(c.body)) problems.push(`${where}: content-length ${cl} but the body has ${bodySize(c.body)} bytes`);
+      else if (Number(cl) !== bodySize(c.body))
+        problems.push(`${where}: content-length ${cl} but the body has ${bodySize(c.body)} bytes`);
     }
     if (e.body) {
       const b = e.body;
-      if (b.sameAsUpstream && !sameBytes(c.body, upstreamBody(s, stream))) problems.push(`${where}: body is not the upstream's, byte for byte`);
-      if (b.text !== undefined && !sameBytes(c.body, Buffer.from(b.text, "utf8"))) problems.push(`${where}: body ${JSON.stringify(c.body)}, expected ${JSON.stringify(b.text)}`);
-      if (b.json !== undefined && !isDeepStrictEqual(bodyJsonValue(c.body), b.json)) problems.push(`${where}: body ${JSON.stringify(c.body)} is not the JSON ${JSON.stringify(b.json)}`);
-      if (b.jsonSubset !== undefined && !isSubset(b.jsonSubset, bodyJsonValue(c.body))) problems.push(`${where}: body ${JSON.stringify(c.body)} does not contain ${JSON.stringify(b.jsonSubset)}`);
+      if (b.sameAsUpstream && !sameBytes(c.body, upstreamBody(s, stream)))
+        problems.push(`${where}: body is not the upstream's, byte for byte`);
+      if (b.text !== undefined && !sameBytes(c.body, Buffer.from(b.text, "utf8")))
+        problems.push(`${where}: body ${JSON.stringify(c.body)}, expected ${JSON.stringify(b.text)}`);
+      if (b.json !== undefined && !isDeepStrictEqual(bodyJsonValue(c.body), b.json))
+        problems.push(`${where}: body ${JSON.stringify(c.body)} is not the JSON ${JSON.stringify(b.json)}`);
+      if (b.jsonSubset !== undefined && !isSubset(b.jsonSubset, bodyJsonValue(c.body)))
+        problems.push(`${where}: body ${JSON.stringify(c.body)} does not contain ${JSON.stringify(b.jsonSubset)}`);
       for (const piece of b.contains ?? []) {
         const bytes = bodyBytes(c.body);
-        if (!bytes || !bytes.toString("utf8").includes(piece)) problems.push(`${where}: body lacks ${JSON.stringify(piece)}`);
+        if (!bytes || !bytes.toString("utf8").includes(piece))
+          problems.push(`${where}: body lacks ${JSON.stringify(piece)}`);
       }
     }
-    if (e.localReply !== undefined && c.localReply?.details !== e.localReply) problems.push(`${where}: local reply ${c.localReply?.details}, expected ${e.localReply}`);
+    if (e.localReply !== undefined && c.localReply?.details !== e.localReply)
+      problems.push(`${where}: local reply ${c.localReply?.details}, expected ${e.localReply}`);
     if (e.pending !== undefined && c.pending !== e.pending) problems.push(`${where}: pending is ${c.pending}`);
-    if (e.pending === undefined && e.reset === undefined && !c.complete) problems.push(`${where}: the client's response never completed`);
+    if (e.pending === undefined && e.reset === undefined && !c.complete)
+      problems.push(`${where}: the client's response never completed`);
     if (e.reset !== undefined && c.reset !== e.reset) problems.push(`${where}: reset ${c.reset}, expected ${e.reset}`);
     if (e.resumes !== undefined) {
-      const n = t.events.filter((ev) => ev.ev === "call" && ev.fn === "continue_stream" && ev.stream === "response" && ev.ctx === stream).length;
+      const n = t.events.filter(
+        (ev) => ev.ev === "call" && ev.fn === "continue_stream" && ev.stream === "response" && ev.ctx === stream,
+      ).length;
       if (n !== e.resumes) problems.push(`${where}: resumed ${n} times, expected ${e.resumes}`);
     }
     problems.push(...checkLogs(t, stream, e.logs ?? [], where));
@@ -422,17 +463,23 @@ export function checkExpectations(s: Scenario, t: Transcript): string[] {
       const got = calls[i];
       if (!got) return;
       const where = `call ${i + 1}`;
-      if (want.stream !== undefined && got.ctx !== want.stream) problems.push(`${where}: made for ${String(got.ctx)}, expected ${want.stream}`);
-      if (want.root !== undefined && got.root !== want.root) problems.push(`${where}: on root ${String(got.root)}, expected ${want.root}`);
-      if (want.cluster !== undefined && got.cluster !== want.cluster) problems.push(`${where}: cluster ${String(got.cluster)}, expected ${want.cluster}`);
-      if (want.timeout !== undefined && got.timeout !== want.timeout) problems.push(`${where}: timeout ${String(got.timeout)}, expected ${want.timeout}`);
+      if (want.stream !== undefined && got.ctx !== want.stream)
+        problems.push(`${where}: made for ${String(got.ctx)}, expected ${want.stream}`);
+      if (want.root !== undefined && got.root !== want.root)
+        problems.push(`${where}: on root ${String(got.root)}, expected ${want.root}`);
+      if (want.cluster !== undefined && got.cluster !== want.cluster)
+        problems.push(`${where}: cluster ${String(got.cluster)}, expected ${want.cluster}`);
+      if (want.timeout !== undefined && got.timeout !== want.timeout)
+        problems.push(`${where}: timeout ${String(got.timeout)}, expected ${want.timeout}`);
       for (const [k, v] of Object.entries(want.headers ?? {})) {
         const h = header(got.headers as Pairs, k);
         if (h !== v) problems.push(`${where}: header ${k} is ${h}, expected ${v}`);
       }
       const body = bodyBytes(got.body as BodyJson);
-      if (want.bodyMinSize !== undefined && bodySize(got.body as BodyJson) < want.bodyMinSize) problems.push(`${where}: body smaller than ${want.bodyMinSize}`);
-      if (want.bodyContains !== undefined && !(body && body.toString("utf8").includes(want.bodyContains))) problems.push(`${where}: body lacks ${want.bodyContains}`);
+      if (want.bodyMinSize !== undefined && bodySize(got.body as BodyJson) < want.bodyMinSize)
+        problems.push(`${where}: body smaller than ${want.bodyMinSize}`);
+      if (want.bodyContains !== undefined && !(body && body.toString("utf8").includes(want.bodyContains)))
+        problems.push(`${where}: body lacks ${want.bodyContains}`);
       if (want.bodyJsonSubset !== undefined) {
         let parsed: unknown;
         try {
@@ -440,7 +487,8 @@ export function checkExpectations(s: Scenario, t: Transcript): string[] {
         } catch {
           parsed = undefined;
         }
-        if (!isSubset(want.bodyJsonSubset, parsed)) problems.push(`${where}: body does not contain ${JSON.stringify(want.bodyJsonSubset)}`);
+        if (!isSubset(want.bodyJsonSubset, parsed))
+          problems.push(`${where}: body does not contain ${JSON.stringify(want.bodyJsonSubset)}`);
       }
     });
   }
@@ -451,9 +499,12 @@ export function checkExpectations(s: Scenario, t: Transcript): string[] {
       continue;
     }
     for (const [k, v] of Object.entries(want.headers ?? {})) {
-      if (header(up.headers as Pairs, k) !== v) problems.push(`${stream}: upstream header ${k} is ${header(up.headers as Pairs, k)}, expected ${v}`);
+      if (header(up.headers as Pairs, k) !== v)
+        problems.push(`${stream}: upstream header ${k} is ${header(up.headers as Pairs, k)}, expected ${v}`);
     }
-    for (const k of want.absentHeaders ?? []) if (header(up.headers as Pairs, k) !== undefined) problems.push(`${stream}: upstream header ${k} should be absent`);
+    for (const k of want.absentHeaders ?? [])
+      if (header(up.headers as Pairs, k) !== undefined)
+        problems.push(`${stream}: upstream header ${k} should be absent`);
   }
   for (const [name, value] of Object.entries(x.metrics ?? {})) {
     if (t.metrics[name] !== value) problems.push(`metric ${name} is ${t.metrics[name]}, expected ${value}`);

@@ -18,8 +18,18 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import {
-  CPPHOST, ROOT, type Scenario, type Transcript, bodyBytes, buildCppHost, checkExpectations, checkInvariants,
-  compileTrapModule, header, loadScenarios, runCppHost,
+  CPPHOST,
+  ROOT,
+  type Scenario,
+  type Transcript,
+  bodyBytes,
+  buildCppHost,
+  checkExpectations,
+  checkInvariants,
+  compileTrapModule,
+  header,
+  loadScenarios,
+  runCppHost,
 } from "./corpus.ts";
 import { fuzzScenarios } from "./fuzz.ts";
 
@@ -34,9 +44,13 @@ if (!existsSync(WASM)) {
 const build = buildCppHost();
 const skip = build.status === "ok" ? false : build.message;
 
-test("the C++ embedder builds from the pinned sources", { skip: build.status === "missing" && !CI ? build.message : false }, () => {
-  assert.equal(build.status, "ok", build.message);
-});
+test(
+  "the C++ embedder builds from the pinned sources",
+  { skip: build.status === "missing" && !CI ? build.message : false },
+  () => {
+    assert.equal(build.status, "ok", build.message);
+  },
+);
 
 test("a second build with nothing changed rebuilds nothing", { skip }, () => {
   const before = statSync(CPPHOST).mtimeMs;
@@ -51,9 +65,11 @@ let runProblem = "";
 if (build.status === "ok") {
   const trap = await compileTrapModule();
   const run = runCppHost(WASM, scenarios, { trap });
-  if (run.status !== 0 || run.signal !== null) runProblem = `exit ${run.status} ${run.signal ?? ""}: ${run.stderr.slice(-2000)}`;
+  if (run.status !== 0 || run.signal !== null)
+    runProblem = `exit ${run.status} ${run.signal ?? ""}: ${run.stderr.slice(-2000)}`;
   transcripts = new Map(run.transcripts.map((t) => [String(t.name), t]));
-  if (transcripts.size !== scenarios.length) runProblem ||= `${transcripts.size} transcripts for ${scenarios.length} scenarios`;
+  if (transcripts.size !== scenarios.length)
+    runProblem ||= `${transcripts.size} transcripts for ${scenarios.length} scenarios`;
 }
 
 test("the corpus runs in one process, one transcript per scenario, without aborting", { skip }, () => {
@@ -111,14 +127,27 @@ test(`fuzz: ${fuzzCases} random scenarios (seed ${fuzzSeed}) in one process`, { 
     }
     if (found.length) problems.push(`${s.name}:\n  ${found.join("\n  ")}\n  ${summary(tr).replace(/\n/g, "\n  ")}`);
   });
-  assert.deepEqual(problems.slice(0, 5), [], `${problems.length} of ${cases.length} cases failed (${Date.now() - started} ms)`);
+  assert.deepEqual(
+    problems.slice(0, 5),
+    [],
+    `${problems.length} of ${cases.length} cases failed (${Date.now() - started} ms)`,
+  );
 });
 
 test("bench mode converts and reports CPU time per response", { skip }, () => {
-  const r = spawnSync(CPPHOST, ["bench", WASM, "--sizes", "1024,65536", "--responses", "3"], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(CPPHOST, ["bench", WASM, "--sizes", "1024,65536", "--responses", "3"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { size: number; responses: number; converted: number; cpuMsPerResponse: number });
-  assert.deepEqual(lines.map((l) => l.size), [1024, 65536]);
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { size: number; responses: number; converted: number; cpuMsPerResponse: number });
+  assert.deepEqual(
+    lines.map((l) => l.size),
+    [1024, 65536],
+  );
   for (const l of lines) {
     assert.equal(l.converted, l.responses, `${l.size}: ${l.converted} of ${l.responses} converted`);
     assert.ok(l.cpuMsPerResponse > 0, `${l.size}: no CPU time measured`);

@@ -37,7 +37,28 @@ class Gen {
     return this.r() < p;
   }
   text(max: number): string {
-    const parts = ["hello", "你好", "Alice", " ", "\"", "\\", "\n", "😀", "{", "}", "[", "]", ":", ",", "é", "\u0000", "\u2028", "null", "42", "```"];
+    const parts = [
+      "hello",
+      "你好",
+      "Alice",
+      " ",
+      '"',
+      "\\",
+      "\n",
+      "😀",
+      "{",
+      "}",
+      "[",
+      "]",
+      ":",
+      ",",
+      "é",
+      "\u0000",
+      "\u2028",
+      "null",
+      "42",
+      "```",
+    ];
     let s = "";
     const n = this.int(0, max);
     for (let i = 0; i < n; i++) s += this.pick(parts);
@@ -77,11 +98,23 @@ function upstreamBody(g: Gen): { body: BodySpec; type: string } {
     case 1:
       return { body: completion(g.text(40)).slice(0, g.int(1, 60)), type: "application/json" };
     case 2:
-      return { body: `{"choices":[{"message":{"content":"x"}}],"deep":${"[".repeat(g.int(100, 700))}`, type: "application/json" };
+      return {
+        body: `{"choices":[{"message":{"content":"x"}}],"deep":${"[".repeat(g.int(100, 700))}`,
+        type: "application/json",
+      };
     case 3:
-      return { body: JSON.stringify({ choices: [{ message: { content: g.pick([null, 1, [], {}, ""]) } }] }), type: "application/json" };
+      return {
+        body: JSON.stringify({ choices: [{ message: { content: g.pick([null, 1, [], {}, ""]) } }] }),
+        type: "application/json",
+      };
     case 4:
-      return { body: sse(g, Array.from({ length: g.int(1, 6) }, () => g.text(8))), type: "text/event-stream" };
+      return {
+        body: sse(
+          g,
+          Array.from({ length: g.int(1, 6) }, () => g.text(8)),
+        ),
+        type: "text/event-stream",
+      };
     case 5:
       return { body: "data: {not json}\n\n", type: "text/event-stream" };
     case 6:
@@ -89,7 +122,10 @@ function upstreamBody(g: Gen): { body: BodySpec; type: string } {
     case 7:
       return { body: "", type: "application/json" };
     default:
-      return { body: completion(g.text(60) || "hello"), type: g.pick(["application/json", "application/json", "Application/JSON; charset=UTF-8"]) };
+      return {
+        body: completion(g.text(60) || "hello"),
+        type: g.pick(["application/json", "application/json", "Application/JSON; charset=UTF-8"]),
+      };
   }
 }
 
@@ -109,9 +145,15 @@ function answerBody(g: Gen): Step {
     case 3:
       return ok(g.text(30));
     case 4:
-      return ok('{"output": "cut', { choices: [{ index: 0, message: { content: '{"output": "cut' }, finish_reason: "length" }] });
+      return ok('{"output": "cut', {
+        choices: [{ index: 0, message: { content: '{"output": "cut' }, finish_reason: "length" }],
+      });
     case 5:
-      return { status: g.pick([401, 429, 500, 502]), headers: [["content-type", "application/json"]], body: `{"error":{"message":"nope ${KEY.slice(0, 6)}","type":"server_error"}}` };
+      return {
+        status: g.pick([401, 429, 500, 502]),
+        headers: [["content-type", "application/json"]],
+        body: `{"error":{"message":"nope ${KEY.slice(0, 6)}","type":"server_error"}}`,
+      };
     case 6:
       return { status: 200, body: { base64: g.bytes(g.int(0, 80)) } };
     case 7:
@@ -164,12 +206,26 @@ export function fuzzScenarios(count: number, seed: number): Scenario[] {
     const streams = Array.from({ length: g.int(1, 3) }, (_, k) => "s" + k);
     const steps: Step[] = [];
     for (const s of streams) {
-      steps.push({ stream: s, route: "openai", cluster: "outbound|443||qwen.dns", requestHeaders: requestHeaders(g, s), endStream: true });
+      steps.push({
+        stream: s,
+        route: "openai",
+        cluster: "outbound|443||qwen.dns",
+        requestHeaders: requestHeaders(g, s),
+        endStream: true,
+      });
       const { body, type } = upstreamBody(g);
       const status = g.chance(0.88) ? "200" : g.pick(["404", "500", "429"]);
-      const headers: Pairs = [[":status", status], ["content-type", type]];
+      const headers: Pairs = [
+        [":status", status],
+        ["content-type", type],
+      ];
       if (g.chance(0.04)) headers.push(["content-encoding", "gzip"]);
-      steps.push({ stream: s, upstream: g.pick(["http1", "http2"]), responseHeaders: headers, endStream: g.chance(0.03) });
+      steps.push({
+        stream: s,
+        upstream: g.pick(["http1", "http2"]),
+        responseHeaders: headers,
+        endStream: g.chance(0.03),
+      });
       const step: Step = { stream: s, responseBody: body, endStream: true };
       if (g.chance(0.6)) step.chunkSize = g.int(1, 400);
       steps.push(step);

@@ -7,14 +7,32 @@ import assert from "node:assert/strict";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
-  assertConverted, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion, lessonConfig, loadPlugin, metric,
-  responseChunks, send, startStack, startUpstream, until, warnLines, type StackOptions, type UpstreamReply,
+  assertConverted,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  closedPort,
+  completion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  responseChunks,
+  send,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type StackOptions,
+  type UpstreamReply,
 } from "../kit/stack.ts";
 
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
-async function through(reply: UpstreamReply, opts: { ds?: StackOptions["ds"]; path?: string; envoy?: StackOptions["envoy"] } = {}) {
+async function through(
+  reply: UpstreamReply,
+  opts: { ds?: StackOptions["ds"]; path?: string; envoy?: StackOptions["envoy"] } = {},
+) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(),
@@ -37,7 +55,10 @@ describe("many chunks", () => {
   test("a completion written 1 byte at a time is converted", async () => {
     const body = completion("one byte at a time, with unicode: 中文 \u{1F680}");
     const { r, s, stack } = await through({
-      headers: [["content-type", "application/json"], ["content-length", String(Buffer.byteLength(body))]],
+      headers: [
+        ["content-type", "application/json"],
+        ["content-length", String(Buffer.byteLength(body))],
+      ],
       body,
       chunkSize: 1,
       delayMs: 1,
@@ -90,7 +111,11 @@ describe("many chunks", () => {
     for (let k = 0; k <= body.length; k++) {
       const s = host.stream();
       s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true);
-      s.responseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(body.length) });
+      s.responseHeaders({
+        ":status": "200",
+        "content-type": "application/json",
+        "content-length": String(body.length),
+      });
       s.responseBody(body.subarray(0, k), false).responseBody(body.subarray(k), true);
       const calls = host.pendingCalls();
       assert.equal(calls.length, 1, `split at ${k}`);
@@ -134,7 +159,11 @@ describe("a 4 MB body", () => {
 
   test("a failed 4 MB conversion gives the original 4 MB byte for byte", async () => {
     const body = completion(big);
-    const headers: Pairs = [["content-type", "application/json"], DATE, ["content-length", String(Buffer.byteLength(body))]];
+    const headers: Pairs = [
+      ["content-type", "application/json"],
+      DATE,
+      ["content-length", String(Buffer.byteLength(body))],
+    ];
     // Envoy 1.27 switch (envoy: ideal until the plugin copes): a buffered 4 MB body passes the 32 KiB buffer limit (500).
     const { r, s } = await through({ headers, body }, { ds: { behavior: { status: 500 } }, envoy: { model: "ideal" } });
     assertOriginal(r, 200, headers, body);
@@ -157,14 +186,28 @@ describe("responses the plugin must not touch", () => {
 
   for (const status of [201, 203, 400, 404, 429, 500, 503]) {
     test(`status ${status} with a chat completion body`, async () => {
-      const stack = await untouched(status, [["content-type", "application/json"], DATE, ["content-length", String(valid.length)]], valid);
+      const stack = await untouched(
+        status,
+        [["content-type", "application/json"], DATE, ["content-length", String(valid.length)]],
+        valid,
+      );
       assert.equal(metric(stack.host, "passthrough.status"), 1);
     });
   }
 
-  for (const type of ["text/plain", "text/html; charset=utf-8", "application/problem+json", "application/jsonl", "application/x-ndjson"]) {
+  for (const type of [
+    "text/plain",
+    "text/html; charset=utf-8",
+    "application/problem+json",
+    "application/jsonl",
+    "application/x-ndjson",
+  ]) {
     test(`content-type ${type}`, async () => {
-      const stack = await untouched(200, [["content-type", type], DATE, ["content-length", String(valid.length)]], valid);
+      const stack = await untouched(
+        200,
+        [["content-type", type], DATE, ["content-length", String(valid.length)]],
+        valid,
+      );
       assert.equal(metric(stack.host, "passthrough.content_type"), 1);
     });
   }
@@ -225,7 +268,13 @@ describe("content types and encodings the plugin converts", () => {
   for (const type of ["application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8;q=1"]) {
     test(`content-type ${type}`, async () => {
       const body = completion("typed");
-      const { r } = await through({ headers: [["content-type", type], ["content-length", String(body.length)]], body });
+      const { r } = await through({
+        headers: [
+          ["content-type", type],
+          ["content-length", String(body.length)],
+        ],
+        body,
+      });
       assert.deepEqual(assertConverted(r), { output: "typed" });
     });
   }
@@ -233,7 +282,11 @@ describe("content types and encodings the plugin converts", () => {
   test("content-encoding: identity", async () => {
     const body = completion("identity");
     const { r } = await through({
-      headers: [["content-type", "application/json"], ["content-encoding", "identity"], ["content-length", String(body.length)]],
+      headers: [
+        ["content-type", "application/json"],
+        ["content-encoding", "identity"],
+        ["content-length", String(body.length)],
+      ],
       body,
     });
     assert.deepEqual(assertConverted(r), { output: "identity" });

@@ -5,7 +5,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chatReply } from "../../host/index.ts";
 import {
-  assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, metric, send, chatRequest, startStack, until,
+  assertConverted,
+  assertLength,
+  assertNoKey,
+  assertNoLengthMismatch,
+  metric,
+  send,
+  chatRequest,
+  startStack,
+  until,
 } from "../kit/stack.ts";
 
 const N = 200;
@@ -19,7 +27,9 @@ test(`${N} concurrent requests, every answer correct`, async () => {
   });
   try {
     const replies = await Promise.all(
-      Array.from({ length: N }, (_, i) => send(stack.url(), { body: chatRequest(`request #${i} ${"é".repeat(i % 7)}`) })),
+      Array.from({ length: N }, (_, i) =>
+        send(stack.url(), { body: chatRequest(`request #${i} ${"é".repeat(i % 7)}`) }),
+      ),
     );
     replies.forEach((r, i) => {
       assert.deepEqual(assertConverted(r), { output: chatReply(`request #${i} ${"é".repeat(i % 7)}`) }, `request ${i}`);
@@ -29,7 +39,10 @@ test(`${N} concurrent requests, every answer correct`, async () => {
     assert.equal(stack.streams.length, N);
     for (const s of stack.streams) assert.equal(s.resumed, 1, `stream ${s.id}`);
     assert.equal(metric(stack.host, "converted"), N);
-    assert.deepEqual(stack.logs.filter((l) => l.level >= 3).map((l) => l.message), []);
+    assert.deepEqual(
+      stack.logs.filter((l) => l.level >= 3).map((l) => l.message),
+      [],
+    );
     assert.equal(stack.host.pendingCalls().length, 0);
     assertNoLengthMismatch(stack.logs);
     assertNoKey(stack.logs);
@@ -54,7 +67,9 @@ test(`${N} concurrent requests, half of them failing: no answer crosses streams`
     logLevel: "info",
   });
   try {
-    const replies = await Promise.all(Array.from({ length: N }, (_, i) => send(stack.url(), { body: chatRequest(`mix #${i} `) })));
+    const replies = await Promise.all(
+      Array.from({ length: N }, (_, i) => send(stack.url(), { body: chatRequest(`mix #${i} `) })),
+    );
     replies.forEach((r, i) => {
       assertLength(r);
       assert.equal(r.status, 200);

@@ -7,15 +7,35 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { MockBehavior, Pairs, HttpStream, ProxyWasmHost } from "../../host/index.ts";
 import {
-  DS_CLUSTER, KEY, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, closedPort, completion,
-  dsCompletion, lessonConfig, loadPlugin, metric, send, startStack, startUpstream, until, warnLines,
-  type StackOptions, type UpstreamReply,
+  DS_CLUSTER,
+  KEY,
+  assertNoKey,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  closedPort,
+  completion,
+  dsCompletion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  send,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type StackOptions,
+  type UpstreamReply,
 } from "../kit/stack.ts";
 
 const ORIGINAL = completion("Beijing is the capital of China; it has about 21 million people.");
 
 /** Headers an upstream sends (content-length added per body); a fixed date so Node adds none. */
-function upstreamHeaders(body: string | Uint8Array, type = "application/json; charset=utf-8", withLength = true): Pairs {
+function upstreamHeaders(
+  body: string | Uint8Array,
+  type = "application/json; charset=utf-8",
+  withLength = true,
+): Pairs {
   const h: Pairs = [
     ["content-type", type],
     ["x-upstream-id", "u-42"],
@@ -87,12 +107,30 @@ async function runCase(c: Case): Promise<void> {
   }
 }
 
-const raw = (body: string, extra: Partial<UpstreamReply> = {}): UpstreamReply => ({ headers: upstreamHeaders(body), body, ...extra });
+const raw = (body: string, extra: Partial<UpstreamReply> = {}): UpstreamReply => ({
+  headers: upstreamHeaders(body),
+  body,
+  ...extra,
+});
 
 describe("failures in the upstream's answer: never paused, original bytes", () => {
   const cases: Case[] = [
-    { name: "not JSON (an HTML page labelled application/json)", upstream: raw("<html><body>502 Bad Gateway</body></html>\n"), code: "upstream_not_json", reason: /not JSON/, paused: false, calls: 0 },
-    { name: "truncated JSON", upstream: raw(ORIGINAL.slice(0, 60)), code: "upstream_not_json", reason: /not JSON/, paused: false, calls: 0 },
+    {
+      name: "not JSON (an HTML page labelled application/json)",
+      upstream: raw("<html><body>502 Bad Gateway</body></html>\n"),
+      code: "upstream_not_json",
+      reason: /not JSON/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "truncated JSON",
+      upstream: raw(ORIGINAL.slice(0, 60)),
+      code: "upstream_not_json",
+      reason: /not JSON/,
+      paused: false,
+      calls: 0,
+    },
     {
       name: "an empty chunked body",
       upstream: { headers: upstreamHeaders("", "application/json", false), body: "" },
@@ -101,13 +139,62 @@ describe("failures in the upstream's answer: never paused, original bytes", () =
       paused: false,
       calls: 0,
     },
-    { name: "choices: []", upstream: raw(completion("x", { choices: [] })), code: "no_content", reason: /no choices/, paused: false, calls: 0 },
-    { name: "choices not an array", upstream: raw(completion("x", { choices: { 0: 1 } })), code: "no_content", reason: /not an array/, paused: false, calls: 0 },
-    { name: "message missing", upstream: raw(completion("x", { choices: [{ index: 0, delta: { content: "x" } }] })), code: "no_content", reason: /message missing/, paused: false, calls: 0 },
-    { name: "content null (a tool call)", upstream: raw(completion(null)), code: "no_content", reason: /content missing/, paused: false, calls: 0 },
-    { name: "content a number", upstream: raw(completion(42)), code: "no_content", reason: /not a string/, paused: false, calls: 0 },
-    { name: "content empty", upstream: raw(completion("")), code: "empty_content", reason: /empty/, paused: false, calls: 0 },
-    { name: "content only whitespace", upstream: raw(completion(" \n\t ")), code: "empty_content", reason: /empty/, paused: false, calls: 0 },
+    {
+      name: "choices: []",
+      upstream: raw(completion("x", { choices: [] })),
+      code: "no_content",
+      reason: /no choices/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "choices not an array",
+      upstream: raw(completion("x", { choices: { 0: 1 } })),
+      code: "no_content",
+      reason: /not an array/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "message missing",
+      upstream: raw(completion("x", { choices: [{ index: 0, delta: { content: "x" } }] })),
+      code: "no_content",
+      reason: /message missing/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "content null (a tool call)",
+      upstream: raw(completion(null)),
+      code: "no_content",
+      reason: /content missing/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "content a number",
+      upstream: raw(completion(42)),
+      code: "no_content",
+      reason: /not a string/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "content empty",
+      upstream: raw(completion("")),
+      code: "empty_content",
+      reason: /empty/,
+      paused: false,
+      calls: 0,
+    },
+    {
+      name: "content only whitespace",
+      upstream: raw(completion(" \n\t ")),
+      code: "empty_content",
+      reason: /empty/,
+      paused: false,
+      calls: 0,
+    },
   ];
   for (const c of cases) test(c.name, () => runCase(c));
 });
@@ -133,7 +220,11 @@ describe("JSON that is no chat completion: untouched and no failure, whatever on
           const s = stack.streams[0];
           assert.equal(s.resumed, 0, "never paused");
           assert.equal(stack.ds.requests.length, 0, "no JSON-mode call");
-          assert.deepEqual(warnLines(s).map((l) => l.message), [], "no warn line");
+          assert.deepEqual(
+            warnLines(s).map((l) => l.message),
+            [],
+            "no warn line",
+          );
           assert.equal(metric(stack.host, "passthrough.not_completion"), 1);
           assert.equal(metric(stack.host, "failed.no_content"), 0);
           assert.equal(metric(stack.host, "error_response"), 0);
@@ -157,21 +248,98 @@ describe("failures of the JSON-mode call: paused, resumed once, original bytes",
       calls: 0,
     },
     { name: "answered 500", ds: { status: 500 }, code: "call_failed", reason: /answered 500/, paused: true, calls: 1 },
-    { name: "answered 502 with an HTML page", ds: { status: 502, body: "<html>bad gateway</html>", contentType: "text/html" }, code: "call_failed", reason: /answered 502/, paused: true, calls: 1 },
+    {
+      name: "answered 502 with an HTML page",
+      ds: { status: 502, body: "<html>bad gateway</html>", contentType: "text/html" },
+      code: "call_failed",
+      reason: /answered 502/,
+      paused: true,
+      calls: 1,
+    },
     { name: "answered 429", ds: { status: 429 }, code: "call_failed", reason: /answered 429/, paused: true, calls: 1 },
     { name: "answered 401", ds: { status: 401 }, code: "call_failed", reason: /answered 401/, paused: true, calls: 1 },
     { name: "answered 400", ds: { status: 400 }, code: "call_failed", reason: /answered 400/, paused: true, calls: 1 },
-    { name: "connection reset before the answer (503 from Envoy)", ds: { malformed: "reset" }, code: "call_failed", reason: /answered 503/, paused: true, calls: 1 },
-    { name: "connection closed mid-answer (reset: zero headers)", ds: { malformed: "close-mid-body" }, code: "call_failed", reason: /reset/, paused: true, calls: 1 },
-    { name: "answer not JSON", ds: { malformed: "not-json" }, code: "invalid_answer", reason: /not JSON/, paused: true, calls: 1 },
-    { name: "answer without choices", ds: { malformed: "no-choices" }, code: "invalid_answer", reason: /no choices/, paused: true, calls: 1 },
-    { name: "answer content a number", ds: { malformed: "content-number" }, code: "invalid_answer", reason: /not a string/, paused: true, calls: 1 },
-    { name: "answer 200 with an empty body", ds: { body: "" }, code: "invalid_answer", reason: /empty body/, paused: true, calls: 1 },
+    {
+      name: "connection reset before the answer (503 from Envoy)",
+      ds: { malformed: "reset" },
+      code: "call_failed",
+      reason: /answered 503/,
+      paused: true,
+      calls: 1,
+    },
+    {
+      name: "connection closed mid-answer (reset: zero headers)",
+      ds: { malformed: "close-mid-body" },
+      code: "call_failed",
+      reason: /reset/,
+      paused: true,
+      calls: 1,
+    },
+    {
+      name: "answer not JSON",
+      ds: { malformed: "not-json" },
+      code: "invalid_answer",
+      reason: /not JSON/,
+      paused: true,
+      calls: 1,
+    },
+    {
+      name: "answer without choices",
+      ds: { malformed: "no-choices" },
+      code: "invalid_answer",
+      reason: /no choices/,
+      paused: true,
+      calls: 1,
+    },
+    {
+      name: "answer content a number",
+      ds: { malformed: "content-number" },
+      code: "invalid_answer",
+      reason: /not a string/,
+      paused: true,
+      calls: 1,
+    },
+    {
+      name: "answer 200 with an empty body",
+      ds: { body: "" },
+      code: "invalid_answer",
+      reason: /empty body/,
+      paused: true,
+      calls: 1,
+    },
     // Retryable answers are asked again (maxRetries defaults to 2): 3 calls, then the original.
-    { name: "answer content empty (DeepSeek's known failure)", ds: { malformed: "empty-content" }, code: "empty_content", reason: /empty/, paused: true, calls: 3 },
-    { name: "no JSON in the answer", ds: { content: "Sorry, I can only answer in prose." }, code: "invalid_json", reason: /no JSON/, paused: true, calls: 3 },
-    { name: "a bare scalar is not an answer", ds: { content: '"just a string"' }, code: "invalid_json", reason: /no JSON/, paused: true, calls: 3 },
-    { name: "answer truncated at max_tokens", ds: { malformed: "truncated" }, code: "invalid_json", reason: /truncated/, paused: true, calls: 3 },
+    {
+      name: "answer content empty (DeepSeek's known failure)",
+      ds: { malformed: "empty-content" },
+      code: "empty_content",
+      reason: /empty/,
+      paused: true,
+      calls: 3,
+    },
+    {
+      name: "no JSON in the answer",
+      ds: { content: "Sorry, I can only answer in prose." },
+      code: "invalid_json",
+      reason: /no JSON/,
+      paused: true,
+      calls: 3,
+    },
+    {
+      name: "a bare scalar is not an answer",
+      ds: { content: '"just a string"' },
+      code: "invalid_json",
+      reason: /no JSON/,
+      paused: true,
+      calls: 3,
+    },
+    {
+      name: "answer truncated at max_tokens",
+      ds: { malformed: "truncated" },
+      code: "invalid_json",
+      reason: /truncated/,
+      paused: true,
+      calls: 3,
+    },
   ];
   for (const c of cases) test(c.name, () => runCase(c));
 
@@ -215,12 +383,20 @@ test("a failure keeps a non-JSON-labelled but valid completion's bytes too (char
 
 describe("call failures driven through the host API", () => {
   const body = completion("free text");
-  const responseHeaders = { ":status": "200", "content-type": "application/json", "content-length": String(body.length), "x-orig": "1" };
+  const responseHeaders = {
+    ":status": "200",
+    "content-type": "application/json",
+    "content-length": String(body.length),
+    "x-orig": "1",
+  };
 
   async function paused() {
     const host = await loadPlugin(lessonConfig());
     const s = host.stream({ routeName: "r" });
-    s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", "accept-encoding": "gzip" }, false)
+    s.requestHeaders(
+      { ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", "accept-encoding": "gzip" },
+      false,
+    )
       .requestBody(chatRequest("q"), true)
       .responseHeaders(responseHeaders)
       .responseBody(body, true);
@@ -275,7 +451,9 @@ describe("call failures driven through the host API", () => {
     assert.ok(!host.logs.some((l) => l.level >= 4), JSON.stringify(host.logs.filter((l) => l.level >= 4)));
     // The VM still serves the next stream.
     const s2 = host.stream();
-    s2.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true).responseHeaders(responseHeaders).responseBody(body, true);
+    s2.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true)
+      .responseHeaders(responseHeaders)
+      .responseBody(body, true);
     host.answer(host.pendingCalls()[0], 200, {}, dsCompletion('{"output":"ok"}'));
     assert.equal(s2.bodyText, '{"output":"ok"}');
     assert.equal(s2.resumed, 1);
@@ -284,11 +462,19 @@ describe("call failures driven through the host API", () => {
   test("the key never appears in a log line, even at trace level", async () => {
     const host = await loadPlugin(lessonConfig({ timeout: 1000 }), { logLevel: 0 });
     for (const answer of [
-      () => host.answer(host.pendingCalls()[0], 401, { "content-type": "application/json" }, `{"error":{"message":"Authentication Fails, Your api key: ${KEY} is invalid","type":"authentication_error"}}`),
+      () =>
+        host.answer(
+          host.pendingCalls()[0],
+          401,
+          { "content-type": "application/json" },
+          `{"error":{"message":"Authentication Fails, Your api key: ${KEY} is invalid","type":"authentication_error"}}`,
+        ),
       () => host.answer(host.pendingCalls()[0], 200, {}, dsCompletion(`no json, but the key ${KEY}`)),
     ]) {
       const s = host.stream();
-      s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true).responseHeaders(responseHeaders).responseBody(body, true);
+      s.requestHeaders({ ":method": "POST", ":path": "/", ":authority": "gw" }, true)
+        .responseHeaders(responseHeaders)
+        .responseBody(body, true);
       answer();
       while (host.pendingCalls().length) host.answer(host.pendingCalls()[0], 500, {}, "");
       assert.equal(s.bodyText, body);

@@ -72,10 +72,20 @@ interface Case {
 }
 
 async function run(c: Case, protocol: Protocol, framing: Framing, failing: boolean): Promise<Reply> {
-  const up = await startUpstream({ headers: c.headers, chunks: frame(Buffer.from(c.body), framing) }, { http2: protocol === "http2" });
+  const up = await startUpstream(
+    { headers: c.headers, chunks: frame(Buffer.from(c.body), framing) },
+    { http2: protocol === "http2" },
+  );
   const stack = await startStack({
     config: lessonConfig(failing ? { onFailure: "error" } : {}),
-    routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: { url: up.url, http2: protocol === "http2" } }],
+    routes: [
+      {
+        name: "openai",
+        prefix: "/api/openai",
+        rewritePrefix: "",
+        upstream: { url: up.url, http2: protocol === "http2" },
+      },
+    ],
     ds: failing ? { behavior: { status: 500 } } : {},
     logLevel: "info",
   });
@@ -85,7 +95,10 @@ async function run(c: Case, protocol: Protocol, framing: Framing, failing: boole
     assertNoLengthMismatch(stack.logs);
     if (!failing && !c.tooLarge && r.status === 200) {
       const got: unknown = stack.ds.requests[0]?.json?.messages?.[1]?.content;
-      assert.ok(got === c.content, `DeepSeek got the whole content: ${typeof got === "string" ? got.length : "no call"} of ${c.content.length} characters`);
+      assert.ok(
+        got === c.content,
+        `DeepSeek got the whole content: ${typeof got === "string" ? got.length : "no call"} of ${c.content.length} characters`,
+      );
     }
     return r;
   } finally {
@@ -115,14 +128,22 @@ function jsonCase(size: number): Case {
   return {
     body,
     content,
-    headers: [["content-type", "application/json"], ["content-length", String(Buffer.byteLength(body))]],
+    headers: [
+      ["content-type", "application/json"],
+      ["content-length", String(Buffer.byteLength(body))],
+    ],
     tooLarge: size > 10 * MiB,
   };
 }
 
 function sseCase(events: number): Case {
   const pieces = Array.from({ length: events }, (_, i) => `w${i} `);
-  return { body: sseBody(pieces), content: pieces.join(""), headers: [["content-type", "text/event-stream"]], tooLarge: false };
+  return {
+    body: sseBody(pieces),
+    content: pieces.join(""),
+    headers: [["content-type", "text/event-stream"]],
+    tooLarge: false,
+  };
 }
 
 interface Row {

@@ -9,8 +9,20 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { startGateway, chatReply, startChatMock, startJsonModeMock } from "../../host/index.ts";
 import {
-  KEY, ROOT, WASM, ask, assertConverted, assertNoKey, assertNoLengthMismatch, captureStreams,
-  lessonConfig, metric, send, startStack, until, warnLines,
+  KEY,
+  ROOT,
+  WASM,
+  ask,
+  assertConverted,
+  assertNoKey,
+  assertNoLengthMismatch,
+  captureStreams,
+  lessonConfig,
+  metric,
+  send,
+  startStack,
+  until,
+  warnLines,
 } from "../kit/stack.ts";
 
 test("lesson: the client gets the JSON object, with mode: json and a correct content-length", async () => {
@@ -48,7 +60,10 @@ test("lesson: the client gets the JSON object, with mode: json and a correct con
     assert.equal(stack.streams.length, 1);
     const s = stack.streams[0];
     assert.equal(s.resumed, 1);
-    assert.deepEqual(warnLines(s).map((l) => l.message), []);
+    assert.deepEqual(
+      warnLines(s).map((l) => l.message),
+      [],
+    );
     await until(() => stack.host.liveContexts() === 0, "the stream context to be deleted");
     assertNoKey(stack.logs);
     assertNoLengthMismatch(stack.logs);
@@ -100,7 +115,7 @@ test("lesson: a path url calls :authority = serviceFQDN; an http:// url defaults
 test("lesson: non-ASCII content: content-length counts bytes, the JSON is UTF-8", async () => {
   const stack = await startStack();
   try {
-    const message = "你好, wörld \u{1F600} \"quoted\" back\\slash\nnew line\ttab \u2028";
+    const message = '你好, wörld \u{1F600} "quoted" back\\slash\nnew line\ttab \u2028';
     const reply = await ask(stack, message);
     const json = assertConverted(reply);
     assert.deepEqual(json, { output: chatReply(message) });
@@ -115,7 +130,10 @@ test("lesson: non-ASCII content: content-length counts bytes, the JSON is UTF-8"
 test("lesson: the JSON is taken out of a Markdown fence or prose and written compact", async () => {
   const stack = await startStack();
   try {
-    stack.ds.enqueue({ content: 'Sure! Here it is:\n```json\n{\n  "output": "fenced",\n  "n": [1, 2.5, -3],\n  "o": {"a": null, "b": true}\n}\n```\nAnything else?' });
+    stack.ds.enqueue({
+      content:
+        'Sure! Here it is:\n```json\n{\n  "output": "fenced",\n  "n": [1, 2.5, -3],\n  "o": {"a": null, "b": true}\n}\n```\nAnything else?',
+    });
     stack.ds.enqueue({ content: 'The answer is {"output": "prose"} as requested.' });
     stack.ds.enqueue({ content: '  [ {"k": 1} , {"k": 2} ]  ' });
     const fenced = await ask(stack, "a");
@@ -159,4 +177,3 @@ test("lesson: examples/local.yaml (npm start's default) answers the README's cur
     await ds.close();
   }
 });
-

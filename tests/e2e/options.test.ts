@@ -7,9 +7,29 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
-  DS_CLUSTER, KEY, ask, assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest,
-  completion, dsCompletion, lessonConfig, loadPlugin, metric, metricDelta, metricSnapshot, send, startStack,
-  startUpstream, until, warnLines, type Stack, type StackOptions,
+  DS_CLUSTER,
+  KEY,
+  ask,
+  assertConverted,
+  assertLength,
+  assertNoKey,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  completion,
+  dsCompletion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  metricDelta,
+  metricSnapshot,
+  send,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type Stack,
+  type StackOptions,
 } from "../kit/stack.ts";
 
 const SCHEMA = {
@@ -25,7 +45,11 @@ const SCHEMA = {
 const GOOD = '{"name": "Ada", "age": 36, "tags": ["math"]}';
 const BAD = '{"name": 42, "age": -1, "extra": true}';
 
-async function withStack(config: Record<string, unknown>, fn: (s: Stack) => Promise<void>, opts: Partial<StackOptions> = {}) {
+async function withStack(
+  config: Record<string, unknown>,
+  fn: (s: Stack) => Promise<void>,
+  opts: Partial<StackOptions> = {},
+) {
   const stack = await startStack({ config: lessonConfig(config), ...opts });
   try {
     await fn(stack);
@@ -46,7 +70,10 @@ describe("jsonSchema", () => {
       const r = await ask(stack, "who?");
       assert.deepEqual(assertConverted(r), { name: "Ada", age: 36, tags: ["math"] });
       const prompt: string = stack.ds.requests[0].json.messages[0].content;
-      assert.ok(!prompt.includes('{"output": "xxxx"}'), "the output example, which the schema would contradict, is gone");
+      assert.ok(
+        !prompt.includes('{"output": "xxxx"}'),
+        "the output example, which the schema would contradict, is gone",
+      );
       assert.ok(prompt.includes("JSON Schema"), `the prompt asks for JSON following the schema: ${prompt}`);
       assert.ok(squash(prompt).includes(JSON.stringify(SCHEMA)), `the schema is in the prompt: ${prompt}`);
       assert.equal(stack.ds.requests.length, 1);
@@ -63,7 +90,11 @@ describe("jsonSchema", () => {
 
   test("an answer failing the schema is not converted (maxRetries 0: one call, original body)", async () => {
     const body = completion("who is she");
-    const headers: Pairs = [["content-type", "application/json"], ["date", "Tue, 01 Jan 2030 00:00:00 GMT"], ["content-length", String(body.length)]];
+    const headers: Pairs = [
+      ["content-type", "application/json"],
+      ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
+      ["content-length", String(body.length)],
+    ];
     const up = await startUpstream({ headers, body });
     try {
       await withStack(
@@ -116,7 +147,11 @@ describe("jsonSchema", () => {
 
   for (const [keyword, schema, answer] of [
     ["pattern", { type: "object", properties: { code: { type: "string", pattern: "^[A-Z]+$" } } }, '{"code": "abc"}'],
-    ["format", { type: "object", properties: { mail: { type: "string", format: "email" } } }, '{"mail": "not an email"}'],
+    [
+      "format",
+      { type: "object", properties: { mail: { type: "string", format: "email" } } },
+      '{"mail": "not an email"}',
+    ],
     ["minProperties", { type: "object", minProperties: 2 }, '{"a": 1}'],
     ["dependencies", { type: "object", dependencies: { a: ["b"] } }, '{"a": 1}'],
   ] as const) {
@@ -140,8 +175,17 @@ describe("jsonSchema", () => {
   }
 
   test("an invalid schema rejects the configuration", async () => {
-    for (const jsonSchema of [{ type: "strange" }, { required: "name" }, { $ref: "#/definitions/missing" }, "not an object"]) {
-      await assert.rejects(startStack({ config: lessonConfig({ jsonSchema }) }), /rejected its configuration/, JSON.stringify(jsonSchema));
+    for (const jsonSchema of [
+      { type: "strange" },
+      { required: "name" },
+      { $ref: "#/definitions/missing" },
+      "not an object",
+    ]) {
+      await assert.rejects(
+        startStack({ config: lessonConfig({ jsonSchema }) }),
+        /rejected its configuration/,
+        JSON.stringify(jsonSchema),
+      );
     }
   });
 });
@@ -259,7 +303,11 @@ describe("maxRetries", () => {
 
   test("out-of-range maxRetries is refused", async () => {
     for (const maxRetries of [6, -1, 1.5, "2"]) {
-      await assert.rejects(startStack({ config: lessonConfig({ maxRetries }) }), /rejected its configuration/, String(maxRetries));
+      await assert.rejects(
+        startStack({ config: lessonConfig({ maxRetries }) }),
+        /rejected its configuration/,
+        String(maxRetries),
+      );
     }
   });
 });
@@ -302,8 +350,21 @@ describe("responseFormat, maxTokens, temperature", () => {
   });
 
   test("bad values are refused", async () => {
-    for (const extra of [{ responseFormat: "xml" }, { maxTokens: 0 }, { maxTokens: "100" }, { temperature: 3 }, { temperature: -0.1 }, { output: "xml" }, { onFailure: "drop" }, { streaming: "yes" }]) {
-      await assert.rejects(startStack({ config: lessonConfig(extra) }), /rejected its configuration/, JSON.stringify(extra));
+    for (const extra of [
+      { responseFormat: "xml" },
+      { maxTokens: 0 },
+      { maxTokens: "100" },
+      { temperature: 3 },
+      { temperature: -0.1 },
+      { output: "xml" },
+      { onFailure: "drop" },
+      { streaming: "yes" },
+    ]) {
+      await assert.rejects(
+        startStack({ config: lessonConfig(extra) }),
+        /rejected its configuration/,
+        JSON.stringify(extra),
+      );
     }
   });
 });
@@ -315,7 +376,12 @@ describe("output", () => {
     created: 1735689600,
     model: "qwen-plus",
     choices: [
-      { index: 0, message: { role: "assistant", content: "Ada Lovelace, 36, mathematician" }, finish_reason: "stop", logprobs: null },
+      {
+        index: 0,
+        message: { role: "assistant", content: "Ada Lovelace, 36, mathematician" },
+        finish_reason: "stop",
+        logprobs: null,
+      },
       { index: 1, message: { role: "assistant", content: "second choice" }, finish_reason: "stop" },
     ],
     usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 3 } },
@@ -326,7 +392,14 @@ describe("output", () => {
 
   async function run(config: Record<string, unknown>, upstream: object = UPSTREAM) {
     const body = JSON.stringify(upstream);
-    const up = await startUpstream({ headers: [["content-type", "application/json"], ["x-upstream", "kept"], ["content-length", String(body.length)]], body });
+    const up = await startUpstream({
+      headers: [
+        ["content-type", "application/json"],
+        ["x-upstream", "kept"],
+        ["content-length", String(body.length)],
+      ],
+      body,
+    });
     const stack = await startStack({
       config: lessonConfig(config),
       routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }],
@@ -347,7 +420,12 @@ describe("output", () => {
     const got = assertConverted(r);
     const expected = structuredClone(UPSTREAM) as any;
     expected.choices[0].message.content = '{"name":"Ada","age":36}';
-    expected.usage = { prompt_tokens: 41, completion_tokens: 19, total_tokens: 60, prompt_tokens_details: { cached_tokens: 3 } };
+    expected.usage = {
+      prompt_tokens: 41,
+      completion_tokens: 19,
+      total_tokens: 60,
+      prompt_tokens_details: { cached_tokens: 3 },
+    };
     assert.deepEqual(got, expected);
     assert.deepEqual(Object.keys(got), Object.keys(UPSTREAM), "field order kept");
     assert.equal(r.headers["x-upstream"], "kept", "other headers kept");
@@ -393,7 +471,13 @@ describe('onFailure: "error"', () => {
   for (const c of cases) {
     test(`${c.code}${c.config?.serviceFQDN ? " (call refused)" : c.ds ? ` (DeepSeek: ${JSON.stringify(c.ds)})` : ""}: a 502 OpenAI-style error`, async () => {
       const body = c.upstream ?? completion("the upstream's answer");
-      const up = await startUpstream({ headers: [["content-type", "application/json"], ["content-length", String(body.length)]], body });
+      const up = await startUpstream({
+        headers: [
+          ["content-type", "application/json"],
+          ["content-length", String(body.length)],
+        ],
+        body,
+      });
       try {
         await withStack(
           { onFailure: "error", ...c.config },
@@ -433,8 +517,21 @@ describe('onFailure: "error"', () => {
     const body = completion("x");
     const up = await startUpstream((req) =>
       req.body.includes("five-hundred")
-        ? { status: 500, headers: [["content-type", "application/json"], ["content-length", String(body.length)]], body }
-        : { headers: [["content-type", "text/plain"], ["content-length", String(body.length)]], body },
+        ? {
+            status: 500,
+            headers: [
+              ["content-type", "application/json"],
+              ["content-length", String(body.length)],
+            ],
+            body,
+          }
+        : {
+            headers: [
+              ["content-type", "text/plain"],
+              ["content-length", String(body.length)],
+            ],
+            body,
+          },
     );
     try {
       await withStack(
@@ -546,7 +643,14 @@ test("metrics: every outcome is counted once, by reason", async () => {
   const up = await startUpstream((req) => {
     if (req.body.includes("status-500")) return { status: 500, headers: [["content-type", "application/json"]], body };
     if (req.body.includes("text-plain")) return { headers: [["content-type", "text/plain"]], body };
-    if (req.body.includes("gzipped")) return { headers: [["content-type", "application/json"], ["content-encoding", "gzip"]], body: "\x1f\x8b" };
+    if (req.body.includes("gzipped"))
+      return {
+        headers: [
+          ["content-type", "application/json"],
+          ["content-encoding", "gzip"],
+        ],
+        body: "\x1f\x8b",
+      };
     if (req.body.includes("not-json")) return { headers: [["content-type", "application/json"]], body: "<html/>" };
     return { headers: [["content-type", "application/json"]], body };
   });
@@ -559,7 +663,9 @@ test("metrics: every outcome is counted once, by reason", async () => {
       async (stack) => {
         const snap = () => metricSnapshot(stack.host);
         const families = (d: Record<string, number>) =>
-          Object.fromEntries(Object.entries(d).filter(([k]) => /^(converted|retried|error_response|passthrough\.|failed\.)/.test(k)));
+          Object.fromEntries(
+            Object.entries(d).filter(([k]) => /^(converted|retried|error_response|passthrough\.|failed\.)/.test(k)),
+          );
         const expectDelta = async (what: string, fn: () => Promise<unknown>, expected: Record<string, number>) => {
           const before = snap();
           await fn();
@@ -569,22 +675,33 @@ test("metrics: every outcome is counted once, by reason", async () => {
         stack.ds.enqueue({ content: '{"nope": 1}' });
         await expectDelta("retried then converted", () => ask(stack, "retry"), { retried: 1, converted: 1 });
         stack.ds.set({ content: "prose" });
-        await expectDelta("failed after retries", () => ask(stack, "fail"), { retried: 2, "failed.invalid_json": 1, "passthrough.invalid_json": 1 });
+        await expectDelta("failed after retries", () => ask(stack, "fail"), {
+          retried: 2,
+          "failed.invalid_json": 1,
+          "passthrough.invalid_json": 1,
+        });
         await expectDelta("error response", () => ask(stack, "strict", { path: "/strict/v1/chat/completions" }), {
           "failed.invalid_json": 1,
           error_response: 1,
         });
         stack.ds.set({});
         await expectDelta("status", () => ask(stack, "status-500", { path: "/raw" }), { "passthrough.status": 1 });
-        await expectDelta("content type", () => ask(stack, "text-plain", { path: "/raw" }), { "passthrough.content_type": 1 });
-        await expectDelta("content encoding", () => ask(stack, "gzipped", { path: "/raw" }), { "passthrough.content_encoding": 1 });
+        await expectDelta("content type", () => ask(stack, "text-plain", { path: "/raw" }), {
+          "passthrough.content_type": 1,
+        });
+        await expectDelta("content encoding", () => ask(stack, "gzipped", { path: "/raw" }), {
+          "passthrough.content_encoding": 1,
+        });
         await expectDelta("upstream not json", () => ask(stack, "not-json", { path: "/raw" }), {
           "failed.upstream_not_json": 1,
           "passthrough.upstream_not_json": 1,
         });
-        await expectDelta("loop guard", () => ask(stack, "own", { headers: { "x-ai-json-mode": "1" } }), { "passthrough.loop_guard": 1 });
+        await expectDelta("loop guard", () => ask(stack, "own", { headers: { "x-ai-json-mode": "1" } }), {
+          "passthrough.loop_guard": 1,
+        });
         // Counters, as Envoy defines them.
-        for (const [name, m] of stack.host.metrics()) if (name.startsWith("ai_json_mode.")) assert.equal(m.type, 0, `${name} is a counter`);
+        for (const [name, m] of stack.host.metrics())
+          if (name.startsWith("ai_json_mode.")) assert.equal(m.type, 0, `${name} is a counter`);
       },
       {
         routes: [

@@ -6,8 +6,20 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
-  assertConverted, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, completion, metric, send,
-  startStack, startUpstream, until, warnLines, type Stack, type Upstream,
+  assertConverted,
+  assertNoKey,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  completion,
+  metric,
+  send,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type Stack,
+  type Upstream,
 } from "../kit/stack.ts";
 
 const KEYS = {
@@ -47,7 +59,13 @@ before(async () => {
       { name: "team-a", prefix: "/a", rewritePrefix: "", upstream: "$CHAT" },
       { name: "team-b", prefix: "/b", rewritePrefix: "", upstream: "$CHAT" },
       { name: "svc", prefix: "/s", rewritePrefix: "", upstream: "$CHAT", cluster: "outbound|8000||qwen.svc.static" },
-      { name: "svc-other-port", prefix: "/t", rewritePrefix: "", upstream: plain.url, cluster: "outbound|9000||qwen.svc.static" },
+      {
+        name: "svc-other-port",
+        prefix: "/t",
+        rewritePrefix: "",
+        upstream: plain.url,
+        cluster: "outbound|9000||qwen.svc.static",
+      },
       { name: "prefix-route-1", prefix: "/p", rewritePrefix: "", upstream: "$CHAT" },
       { name: "domain", prefix: "/d", rewritePrefix: "", upstream: "$CHAT" },
       { name: "other", prefix: "/c", rewritePrefix: "", upstream: plain.url },
@@ -86,7 +104,9 @@ test("two routes, two models and two keys: the DeepSeek mock sees the right pair
 
   // Interleaved, concurrently: no mix-up between the two configs.
   const many = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => send(stack.url(`${i % 2 ? "/b" : "/a"}/v1/chat/completions`), { body: chatRequest(`m${i}`) })),
+    Array.from({ length: 20 }, (_, i) =>
+      send(stack.url(`${i % 2 ? "/b" : "/a"}/v1/chat/completions`), { body: chatRequest(`m${i}`) }),
+    ),
   );
   const byMessage = new Map(stack.ds.requests.map((r) => [r.json.messages[1].content, r]));
   many.forEach((reply, i) => {

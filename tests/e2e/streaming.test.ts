@@ -7,16 +7,36 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { chatReply, type HttpStream, type ProxyWasmHost, type Pairs } from "../../host/index.ts";
 import {
-  assertConverted, assertLength, assertNoKey, assertNoLengthMismatch, assertOriginal, chatRequest, dsCompletion,
-  lessonConfig, loadPlugin, metric, responseChunks, send, sseBody, sseEvents, startStack, startUpstream, until,
-  warnLines, type UpstreamReply,
+  assertConverted,
+  assertLength,
+  assertNoKey,
+  assertNoLengthMismatch,
+  assertOriginal,
+  chatRequest,
+  dsCompletion,
+  lessonConfig,
+  loadPlugin,
+  metric,
+  responseChunks,
+  send,
+  sseBody,
+  sseEvents,
+  startStack,
+  startUpstream,
+  until,
+  warnLines,
+  type UpstreamReply,
 } from "../kit/stack.ts";
 
 const USAGE = { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 };
 const DS_USAGE = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 };
-const PIECES = ["The capital", " of 中国 is", " Beijing \u{1F1E8}\u{1F1F3}", ", \"quoted\"\nline"];
+const PIECES = ["The capital", " of 中国 is", " Beijing \u{1F1E8}\u{1F1F3}", ', "quoted"\nline'];
 const CONTENT = PIECES.join("");
-const SSE_HEADERS: Pairs = [["content-type", "text/event-stream; charset=utf-8"], ["cache-control", "no-cache"], ["date", "Tue, 01 Jan 2030 00:00:00 GMT"]];
+const SSE_HEADERS: Pairs = [
+  ["content-type", "text/event-stream; charset=utf-8"],
+  ["cache-control", "no-cache"],
+  ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
+];
 
 /** Checks an SSE body as a strict client would: `data: ` events separated by blank lines, ending with [DONE]. */
 function parseSseStrict(text: string): any[] {
@@ -29,7 +49,11 @@ function parseSseStrict(text: string): any[] {
   return events.slice(0, -1).map((e) => JSON.parse(e));
 }
 
-async function through(reply: UpstreamReply, config: Record<string, unknown>, ds = dsCompletion('{"output": "Beijing"}', DS_USAGE)) {
+async function through(
+  reply: UpstreamReply,
+  config: Record<string, unknown>,
+  ds = dsCompletion('{"output": "Beijing"}', DS_USAGE),
+) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(config),
@@ -76,7 +100,10 @@ describe("streaming: convert (default)", () => {
   });
 
   test('output "openai": usage in the stream includes the JSON-mode call\'s tokens', async () => {
-    const { r } = await through({ headers: SSE_HEADERS, body: sseBody(PIECES, { usage: USAGE }) }, { output: "openai" });
+    const { r } = await through(
+      { headers: SSE_HEADERS, body: sseBody(PIECES, { usage: USAGE }) },
+      { output: "openai" },
+    );
     const [c] = parseSseStrict(r.text);
     assert.deepEqual(c.usage, { prompt_tokens: 35, completion_tokens: 21, total_tokens: 56 });
     // Without usage in the stream, the call's tokens are still reported.
@@ -92,9 +119,14 @@ describe("streaming: convert (default)", () => {
   });
 
   test("the chat mock's stream (with include_usage), converted for an OpenAI SDK client", async () => {
-    const stack = await startStack({ config: lessonConfig({ output: "openai" }), chat: { behavior: { chunkSize: 3 } } });
+    const stack = await startStack({
+      config: lessonConfig({ output: "openai" }),
+      chat: { behavior: { chunkSize: 3 } },
+    });
     try {
-      const r = await send(stack.url(), { body: chatRequest("hi", { stream: true, stream_options: { include_usage: true } }) });
+      const r = await send(stack.url(), {
+        body: chatRequest("hi", { stream: true, stream_options: { include_usage: true } }),
+      });
       assertLength(r);
       assert.match(String(r.headers["content-type"]), /^text\/event-stream/);
       const [c] = parseSseStrict(r.text);
@@ -109,8 +141,18 @@ describe("streaming: convert (default)", () => {
     const good = sseBody(PIECES);
     const cases: { name: string; body: string; ds?: string; code: string; paused: boolean }[] = [
       { name: "call answered 500", body: good, ds: "", code: "call_failed", paused: true },
-      { name: "an event that is not JSON", body: good.replace('data: {"id"', "data: {oops\n\ndata: {\"id\""), code: "upstream_not_json", paused: false },
-      { name: "an error event", body: good.replace("data: [DONE]", 'data: {"error":{"message":"overloaded"}}\n\ndata: [DONE]'), code: "upstream_not_json", paused: false },
+      {
+        name: "an event that is not JSON",
+        body: good.replace('data: {"id"', 'data: {oops\n\ndata: {"id"'),
+        code: "upstream_not_json",
+        paused: false,
+      },
+      {
+        name: "an error event",
+        body: good.replace("data: [DONE]", 'data: {"error":{"message":"overloaded"}}\n\ndata: [DONE]'),
+        code: "upstream_not_json",
+        paused: false,
+      },
       { name: "no content in any delta", body: sseBody([]), code: "empty_content", paused: false },
     ];
     for (const c of cases) {
@@ -137,7 +179,11 @@ describe("streaming: convert (default)", () => {
   });
 
   test('onFailure "error" on a stream: a 502 application/json error', async () => {
-    const { r, s } = await through({ headers: SSE_HEADERS, body: sseBody(PIECES) }, { onFailure: "error", output: "openai" }, "not json");
+    const { r, s } = await through(
+      { headers: SSE_HEADERS, body: sseBody(PIECES) },
+      { onFailure: "error", output: "openai" },
+      "not json",
+    );
     assertLength(r);
     assert.equal(r.status, 502);
     assert.equal(r.headers["content-type"], "application/json");
@@ -150,7 +196,11 @@ describe("streaming: passthrough", () => {
   test("the stream reaches the client untouched and as it arrives", async () => {
     const body = sseBody(PIECES, { usage: USAGE });
     const first = body.indexOf("\n\n") + 2;
-    const up = await startUpstream({ headers: SSE_HEADERS, chunks: [body.slice(0, first), body.slice(first)], delayMs: 400 });
+    const up = await startUpstream({
+      headers: SSE_HEADERS,
+      chunks: [body.slice(0, first), body.slice(first)],
+      delayMs: 400,
+    });
     const stack = await startStack({
       config: lessonConfig({ streaming: "passthrough", output: "openai" }),
       routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }],
@@ -160,26 +210,37 @@ describe("streaming: passthrough", () => {
       const started = Date.now();
       let firstAt = 0;
       const r = await new Promise<{ status: number; raw: Pairs; body: Buffer }>((resolve, reject) => {
-        const req = http.request(stack.url(), { method: "POST", headers: { "content-type": "application/json" }, agent: false }, (res) => {
-          const parts: Buffer[] = [];
-          res.on("data", (c: Buffer) => {
-            if (!firstAt) firstAt = Date.now();
-            parts.push(c);
-          });
-          res.on("end", () => {
-            const raw: Pairs = [];
-            for (let i = 0; i < res.rawHeaders.length; i += 2) raw.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-            resolve({ status: res.statusCode!, raw, body: Buffer.concat(parts) });
-          });
-        });
+        const req = http.request(
+          stack.url(),
+          { method: "POST", headers: { "content-type": "application/json" }, agent: false },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on("data", (c: Buffer) => {
+              if (!firstAt) firstAt = Date.now();
+              parts.push(c);
+            });
+            res.on("end", () => {
+              const raw: Pairs = [];
+              for (let i = 0; i < res.rawHeaders.length; i += 2)
+                raw.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+              resolve({ status: res.statusCode!, raw, body: Buffer.concat(parts) });
+            });
+          },
+        );
         req.on("error", reject);
         req.end(chatRequest("q", { stream: true }));
       });
       const done = Date.now();
       assert.equal(r.status, 200);
       assert.equal(r.body.toString(), body);
-      assert.deepEqual(r.raw.filter(([k]) => !["connection", "keep-alive", "transfer-encoding"].includes(k)), SSE_HEADERS);
-      assert.ok(done - firstAt >= 300, `the first event arrived ${firstAt - started} ms after the start, the end ${done - started} ms: the stream was buffered`);
+      assert.deepEqual(
+        r.raw.filter(([k]) => !["connection", "keep-alive", "transfer-encoding"].includes(k)),
+        SSE_HEADERS,
+      );
+      assert.ok(
+        done - firstAt >= 300,
+        `the first event arrived ${firstAt - started} ms after the start, the end ${done - started} ms: the stream was buffered`,
+      );
       assert.equal(stack.ds.requests.length, 0);
       assert.equal(stack.streams[0].resumed, 0);
       assert.equal(metric(stack.host, "passthrough.streaming"), 1);
@@ -248,7 +309,10 @@ describe("a stream split anywhere gives the same result (host API)", () => {
         assert.equal(s.bodyText, refBody, "1-byte chunks");
         assert.equal(host.liveContexts(), 0);
         assert.equal(metric(host, "converted"), body.length + 3);
-        assert.deepEqual(host.logs.filter((l) => l.level >= 3).map((l) => l.message), []);
+        assert.deepEqual(
+          host.logs.filter((l) => l.level >= 3).map((l) => l.message),
+          [],
+        );
       });
     }
   }

@@ -9,7 +9,16 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { readFileSync } from "node:fs";
-import { startGateway, startChatMock, startJsonModeMock, type Gateway, type GatewayConfig, type MockServer, type MockBehavior, type LogEntry } from "../../host/index.ts";
+import {
+  startGateway,
+  startChatMock,
+  startJsonModeMock,
+  type Gateway,
+  type GatewayConfig,
+  type MockServer,
+  type MockBehavior,
+  type LogEntry,
+} from "../../host/index.ts";
 
 const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const COMPLETION = readFileSync(new URL("../fixtures/qwen-chat-completion.json", import.meta.url));
@@ -36,13 +45,24 @@ interface Reply {
 function post(url: string, path: string): Promise<Reply> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json", connection: "close" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started }));
-      res.on("error", reject);
-      res.on("aborted", () => reject(new Error("response aborted")));
-    });
+    const req = http.request(
+      `${url}${path}`,
+      { method: "POST", headers: { "content-type": "application/json", connection: "close" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            ms: performance.now() - started,
+          }),
+        );
+        res.on("error", reject);
+        res.on("aborted", () => reject(new Error("response aborted")));
+      },
+    );
     req.on("error", reject);
     req.end(JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: "hello" }] }));
   });
@@ -150,7 +170,10 @@ describe("fault injection through the gateway", () => {
         assertOriginal(r);
         assert.ok(r.ms < bound, `took ${r.ms.toFixed(0)} ms`);
         assert.ok(deepseek.requests.length > before, "DeepSeek was called");
-        assert.ok(logs.some((l) => l.level === 3 && l.message.includes("passthrough")), "a warn line says why");
+        assert.ok(
+          logs.some((l) => l.level === 3 && l.message.includes("passthrough")),
+          "a warn line says why",
+        );
       } finally {
         deepseek.set({});
       }
@@ -197,7 +220,11 @@ describe("fault injection through the gateway", () => {
     deepseek.set({ content: JSON.stringify({ output: big }) });
     // Envoy 1.27 switch (envoy: ideal until the plugin copes): the 10 MB conversion written into the buffered
     // body passes the 32 KiB buffer limit (500): this test runs on its own idealised gateway.
-    const ideal = await startGateway({ port: 0, onLog: (e) => logs.push(e), config: { ...config, envoy: { model: "ideal" } } });
+    const ideal = await startGateway({
+      port: 0,
+      onLog: (e) => logs.push(e),
+      config: { ...config, envoy: { model: "ideal" } },
+    });
     try {
       const r = await post(ideal.url, "/big/v1/chat/completions");
       assert.ok(r.body.length >= 10 * 1024 * 1024, `body ${r.body.length} bytes`);
@@ -221,12 +248,30 @@ describe("fault injection through the gateway", () => {
   });
 
   test("all of the above at once, 60 requests in parallel", async () => {
-    const behaviours: MockBehavior[] = [{ status: 401 }, { status: 429 }, { status: 500 }, { status: 503 }, { latencyMs: 2000 }, { malformed: "close-mid-body" }, { chunkSize: 1 }, {}];
+    const behaviours: MockBehavior[] = [
+      { status: 401 },
+      { status: 429 },
+      { status: 500 },
+      { status: 503 },
+      { latencyMs: 2000 },
+      { malformed: "close-mid-body" },
+      { chunkSize: 1 },
+      {},
+    ];
     // 48 of the 60 requests reach DeepSeek (every 10th goes to the broken upstream, every 10th + 8 to the refused cluster).
     for (let i = 0; i < 48; i++) deepseek.enqueue(behaviours[i % behaviours.length]);
     const started = performance.now();
     const results = await Promise.allSettled(
-      Array.from({ length: 60 }, (_, i) => post(gw.url, i % 10 === 9 ? "/broken/v1/chat/completions" : i % 10 === 8 ? "/refused/v1/chat/completions" : "/json/v1/chat/completions")),
+      Array.from({ length: 60 }, (_, i) =>
+        post(
+          gw.url,
+          i % 10 === 9
+            ? "/broken/v1/chat/completions"
+            : i % 10 === 8
+              ? "/refused/v1/chat/completions"
+              : "/json/v1/chat/completions",
+        ),
+      ),
     );
     assert.ok(performance.now() - started < 5000, "bounded");
     let converted = 0;

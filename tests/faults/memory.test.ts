@@ -8,7 +8,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { driveRequests, newHost } from "../kit/drive.ts";
 
-async function pagesAt(requests: number, bodySize: number, checkpoints: number[], ideal = false): Promise<Record<number, number>> {
+async function pagesAt(
+  requests: number,
+  bodySize: number,
+  checkpoints: number[],
+  ideal = false,
+): Promise<Record<number, number>> {
   const host = await newHost(undefined, ideal ? { envoy: "ideal" } : {});
   const pages: Record<number, number> = {};
   const stats = driveRequests(host, requests, {
@@ -17,7 +22,11 @@ async function pagesAt(requests: number, bodySize: number, checkpoints: number[]
       if (checkpoints.includes(i)) pages[i] = h.memoryPages();
     },
   });
-  assert.equal(stats.converted + stats.original + stats.other + stats.aborted, requests, `every outcome is counted: ${JSON.stringify(stats)}`);
+  assert.equal(
+    stats.converted + stats.original + stats.other + stats.aborted,
+    requests,
+    `every outcome is counted: ${JSON.stringify(stats)}`,
+  );
   assert.ok(stats.converted > requests / 2, `${stats.converted} conversions`);
   assert.ok(stats.original > 0, "some passthroughs");
   assert.equal(host.failed, false);

@@ -29,8 +29,22 @@ import { Ajv } from "ajv";
 import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 import * as ref from "../kit/reference.ts";
 import {
-  Rng, caseRng, genAnswer, genConfig, genRequest, genUpstream, mutateConfig, effectiveConfig, jsonDepth,
-  REFUSED_FQDN, type AnswerSpec, type ConfigModel, type GeneratedConfig, type Pairs, type RequestSpec, type UpstreamSpec,
+  Rng,
+  caseRng,
+  genAnswer,
+  genConfig,
+  genRequest,
+  genUpstream,
+  mutateConfig,
+  effectiveConfig,
+  jsonDepth,
+  REFUSED_FQDN,
+  type AnswerSpec,
+  type ConfigModel,
+  type GeneratedConfig,
+  type Pairs,
+  type RequestSpec,
+  type UpstreamSpec,
 } from "./gen.ts";
 
 export const DEFAULT_WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
@@ -76,7 +90,13 @@ export interface FuzzSummary {
   ms: number;
 }
 
-const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false, unicodeRegExp: false, ownProperties: true });
+const ajv = new Ajv({
+  strict: false,
+  validateSchema: false,
+  allErrors: false,
+  unicodeRegExp: false,
+  ownProperties: true,
+});
 const validators = new Map<string, ((v: unknown) => boolean) | null>();
 
 function schemaValidator(schema: unknown): ((v: unknown) => boolean) | null {
@@ -144,7 +164,8 @@ function sameJson(a: unknown, b: unknown, tally: { wtf: number }): boolean {
   if (ka.length !== kb.length) return false;
   const bo = b as Record<string, unknown>;
   const ao = a as Record<string, unknown>;
-  if (ka.every((k) => Object.prototype.hasOwnProperty.call(bo, k))) return ka.every((k) => sameJson(ao[k], bo[k], tally));
+  if (ka.every((k) => Object.prototype.hasOwnProperty.call(bo, k)))
+    return ka.every((k) => sameJson(ao[k], bo[k], tally));
   // Keys with lone surrogates: compare by their well-formed spelling.
   const norm = new Map(kb.map((k) => [k.toWellFormed(), k]));
   if (norm.size !== kb.length) return false;
@@ -159,7 +180,8 @@ function short(v: unknown, n = 160): string {
       typeof v === "string"
         ? v
         : v instanceof Uint8Array
-          ? Buffer.from(v.buffer, v.byteOffset, Math.min(v.length, n * 4)).toString("utf8") + (v.length > n * 4 ? ` ... (${v.length} bytes)` : "")
+          ? Buffer.from(v.buffer, v.byteOffset, Math.min(v.length, n * 4)).toString("utf8") +
+            (v.length > n * 4 ? ` ... (${v.length} bytes)` : "")
           : JSON.stringify(v);
   } catch {
     s = String(v);
@@ -289,7 +311,12 @@ export interface CaseResult {
 }
 
 /** Runs case `index` of `seed` on `host`. Never throws: harness errors are problems. */
-export function runCase(env: CaseEnv, seed: number, index: number, big: "none" | "content" | "sse" | "answer"): CaseResult {
+export function runCase(
+  env: CaseEnv,
+  seed: number,
+  index: number,
+  big: "none" | "content" | "sse" | "answer",
+): CaseResult {
   const { host, stats } = env;
   const rng = caseRng(seed, index);
   const problems: string[] = [];
@@ -310,12 +337,22 @@ export function runCase(env: CaseEnv, seed: number, index: number, big: "none" |
       const plain = { ...cfg.json };
       delete plain.jsonSchema;
       const stripModel = (m: ConfigModel | null): ConfigModel | null => (m ? { ...m, jsonSchema: undefined } : m);
-      cfg = { ...cfg, json: plain, global: stripModel(cfg.global), rules: cfg.rules.map((r) => ({ ...r, config: stripModel(r.config)! })), schemaData: undefined };
+      cfg = {
+        ...cfg,
+        json: plain,
+        global: stripModel(cfg.global),
+        rules: cfg.rules.map((r) => ({ ...r, config: stripModel(r.config)! })),
+        schemaData: undefined,
+      };
       ok = host.configure(cfg.json);
     }
     if (host.failed) return finish(`trap in proxy_on_configure (valid config): ${host.failure?.message}`);
     if (!ok) {
-      const why = host.logs.slice(logStart).filter((l) => l.level >= 3).map((l) => l.message).join(" | ");
+      const why = host.logs
+        .slice(logStart)
+        .filter((l) => l.level >= 3)
+        .map((l) => l.message)
+        .join(" | ");
       return finish(`valid config rejected: ${why}`);
     }
     let known = true;
@@ -340,7 +377,9 @@ export function runCase(env: CaseEnv, seed: number, index: number, big: "none" |
       r.abort = a < 3 ? "mid-body" : a < 7 ? "before-answer" : a < 8 ? "before-response" : "none";
       runs.push(r);
       count(stats, `upstream.${up.label}`);
-      ctx.push(`stream ${i}: route=${req.routeName} loop=${req.loop} abort=${r.abort} upstream=${up.label} headers=${short(up.responseHeaders, 300)} headersEnd=${up.headersEnd} chunks=${up.chunks.map((c) => c.length).join(",")}${up.trailingEmpty ? "+0" : ""} body=${short(r.body, 300)}`);
+      ctx.push(
+        `stream ${i}: route=${req.routeName} loop=${req.loop} abort=${r.abort} upstream=${up.label} headers=${short(up.responseHeaders, 300)} headersEnd=${up.headersEnd} chunks=${up.chunks.map((c) => c.length).join(",")}${up.trailingEmpty ? "+0" : ""} body=${short(r.body, 300)}`,
+      );
     }
 
     // Steps per stream, interleaved at random.
@@ -366,7 +405,10 @@ export function runCase(env: CaseEnv, seed: number, index: number, big: "none" |
     // While a response waits for its call, the client has received nothing of it.
     for (const r of runs) {
       if (r.abort !== "none" || r.endAction === undefined || r.endAction === 0) continue;
-      if (r.s.headers.length || r.s.body.length) r.problem(`paused, yet the client already has ${r.s.headers.length ? "the headers" : ""} ${r.s.body.length} body bytes`);
+      if (r.s.headers.length || r.s.body.length)
+        r.problem(
+          `paused, yet the client already has ${r.s.headers.length ? "the headers" : ""} ${r.s.body.length} body bytes`,
+        );
     }
     // Clients that go away before the answer.
     for (const r of runs) if (r.abort === "before-answer") r.s.done();
@@ -397,7 +439,9 @@ export function runCase(env: CaseEnv, seed: number, index: number, big: "none" |
       rec.answer = ans;
       rec.cls = classifyAnswer(ans);
       count(stats, `answer.${ans.label}`);
-      ctx.push(`stream ${r.n} call ${r.calls.length}: answered ${ans.label}${ans.kind === "http" ? ` ${ans.status} ${short(ans.body, 300)}` : ""}`);
+      ctx.push(
+        `stream ${r.n} call ${r.calls.length}: answered ${ans.label}${ans.kind === "http" ? ` ${ans.status} ${short(ans.body, 300)}` : ""}`,
+      );
       if (ans.kind === "timeout") host.timeout(call);
       else if (ans.kind === "refuse") host.refuse(call);
       else if (ans.kind === "reset") host.reset(call);
@@ -489,7 +533,8 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   const auth = all(h, "authorization");
   const clientAuth = first(toPairs(r.req.headers), "authorization");
   if (auth.length !== 1) r.problem(`call has ${auth.length} authorization headers`);
-  if (clientAuth !== undefined && auth.includes(clientAuth)) r.problem("the client's authorization header was forwarded to the JSON-mode call");
+  if (clientAuth !== undefined && auth.includes(clientAuth))
+    r.problem("the client's authorization header was forwarded to the JSON-mode call");
   if (first(h, "x-ai-json-mode") !== "1") r.problem(`call lacks x-ai-json-mode: 1 (${short(h)})`);
   if (call.method !== "POST") r.problem(`call method ${call.method}`);
   const p = ref.parseBytes(call.body);
@@ -512,16 +557,20 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   if (call.path !== u.path) r.problem(`call :path ${call.path}, expected ${u.path}`);
   if (call.authority !== authority) r.problem(`call :authority ${call.authority}, expected ${authority}`);
   if (auth[0] !== `Bearer ${cfg.apiKey}`) r.problem(`call authorization is not the configured key`);
-  if (call.timeoutMs !== (cfg.timeout ?? 50000)) r.problem(`call timeout ${call.timeoutMs}, expected ${cfg.timeout ?? 50000}`);
+  if (call.timeoutMs !== (cfg.timeout ?? 50000))
+    r.problem(`call timeout ${call.timeoutMs}, expected ${cfg.timeout ?? 50000}`);
   if (first(h, "content-type") !== "application/json") r.problem(`call content-type ${first(h, "content-type")}`);
   if (body.model !== cfg.model) r.problem(`call model ${short(body.model)}, expected ${cfg.model}`);
   if (body.stream !== false) r.problem(`call stream ${short(body.stream)}`);
   const wantFormat = cfg.responseFormat !== "text";
-  if (wantFormat !== (isObj(body.response_format) && body.response_format.type === "json_object")) r.problem(`call response_format ${short(body.response_format)}`);
+  if (wantFormat !== (isObj(body.response_format) && body.response_format.type === "json_object"))
+    r.problem(`call response_format ${short(body.response_format)}`);
   if (!wantFormat && "response_format" in body) r.problem("call has response_format with responseFormat: text");
-  if (cfg.maxTokens !== undefined && body.max_tokens !== cfg.maxTokens) r.problem(`call max_tokens ${short(body.max_tokens)}`);
+  if (cfg.maxTokens !== undefined && body.max_tokens !== cfg.maxTokens)
+    r.problem(`call max_tokens ${short(body.max_tokens)}`);
   if (cfg.maxTokens === undefined && "max_tokens" in body) r.problem("call has max_tokens");
-  if (cfg.temperature !== undefined && body.temperature !== cfg.temperature) r.problem(`call temperature ${short(body.temperature)}`);
+  if (cfg.temperature !== undefined && body.temperature !== cfg.temperature)
+    r.problem(`call temperature ${short(body.temperature)}`);
   if (cfg.temperature === undefined && "temperature" in body) r.problem("call has temperature");
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length < 2) {
@@ -529,16 +578,23 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
     return;
   }
   const sys = messages[0];
-  const prompt = cfg.systemPrompt ?? (cfg.jsonSchema !== undefined ? ref.SCHEMA_SYSTEM_PROMPT : ref.DEFAULT_SYSTEM_PROMPT);
-  if (!isObj(sys) || sys.role !== "system" || typeof sys.content !== "string" || !sys.content.startsWith(prompt)) r.problem(`call system message ${short(sys)}`);
-  else if (cfg.jsonSchema !== undefined && !sys.content.includes("JSON Schema")) r.problem("call prompt does not show jsonSchema");
+  const prompt =
+    cfg.systemPrompt ?? (cfg.jsonSchema !== undefined ? ref.SCHEMA_SYSTEM_PROMPT : ref.DEFAULT_SYSTEM_PROMPT);
+  if (!isObj(sys) || sys.role !== "system" || typeof sys.content !== "string" || !sys.content.startsWith(prompt))
+    r.problem(`call system message ${short(sys)}`);
+  else if (cfg.jsonSchema !== undefined && !sys.content.includes("JSON Schema"))
+    r.problem("call prompt does not show jsonSchema");
   const user = messages[1];
   const expected = expectedContent(r);
-  if (!isObj(user) || user.role !== "user" || typeof user.content !== "string") r.problem(`call user message ${short(user)}`);
+  if (!isObj(user) || user.role !== "user" || typeof user.content !== "string")
+    r.problem(`call user message ${short(user)}`);
   else if (expected !== undefined && user.content !== expected) {
     // A lone surrogate (\ud800 escape) may reach DeepSeek as is or as U+FFFD: both are fine.
     if (user.content.toWellFormed() === expected.toWellFormed()) r.wtf++;
-    else r.problem(`call content differs from the upstream content: got ${short(user.content)}, expected ${short(expected)}`);
+    else
+      r.problem(
+        `call content differs from the upstream content: got ${short(user.content)}, expected ${short(expected)}`,
+      );
   }
   // Retries: the earlier answers and what was wrong with them, in order.
   let want = 2;
@@ -546,11 +602,18 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   for (const c of prev) {
     if (c.cls?.type === "content") {
       const m = messages[want];
-      if (!isObj(m) || m.role !== "assistant" || m.content !== c.cls.content) r.problem(`retry: message ${want} should replay the previous answer, got ${short(m)}`);
+      if (!isObj(m) || m.role !== "assistant" || m.content !== c.cls.content)
+        r.problem(`retry: message ${want} should replay the previous answer, got ${short(m)}`);
       want++;
     }
     const m = messages[want];
-    if (!isObj(m) || m.role !== "user" || typeof m.content !== "string" || !m.content.startsWith("Your previous answer was not accepted")) r.problem(`retry: message ${want} should say what was wrong, got ${short(m)}`);
+    if (
+      !isObj(m) ||
+      m.role !== "user" ||
+      typeof m.content !== "string" ||
+      !m.content.startsWith("Your previous answer was not accepted")
+    )
+      r.problem(`retry: message ${want} should say what was wrong, got ${short(m)}`);
     want++;
   }
   if (messages.length !== want) r.problem(`call has ${messages.length} messages, expected ${want}`);
@@ -610,10 +673,15 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
   const released = s.request.headers;
   if (applies) {
     if (first(released, "accept-encoding") !== undefined) r.problem("accept-encoding forwarded upstream");
-    if (!pairsEqual(without(released, ["accept-encoding"]), without(reqIn, ["accept-encoding"]))) r.problem(`request headers changed: ${short(released, 400)}`);
-  } else if (!pairsEqual(released, reqIn)) r.problem(`request headers changed although the plugin does not apply: ${short(released, 400)}`);
+    if (!pairsEqual(without(released, ["accept-encoding"]), without(reqIn, ["accept-encoding"])))
+      r.problem(`request headers changed: ${short(released, 400)}`);
+  } else if (!pairsEqual(released, reqIn))
+    r.problem(`request headers changed although the plugin does not apply: ${short(released, 400)}`);
   if (!applies) {
-    if (mine.length) r.problem(`${mine.length} calls although the plugin does not apply (${cfg === null ? "no config for route " + r.req.routeName : "loop guard"})`);
+    if (mine.length)
+      r.problem(
+        `${mine.length} calls although the plugin does not apply (${cfg === null ? "no config for route " + r.req.routeName : "loop guard"})`,
+      );
     if (outcome !== "original") r.problem(`outcome ${outcome}, expected the original response (plugin does not apply)`);
     return;
   }
@@ -658,7 +726,10 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
   if (!mayCall && mine.length) r.problem(`called out for a body V8 finds unusable (${sse ? "SSE" : "JSON"})`);
   if (!mine.length) {
     // The plugin gave up before calling (no usable content, or the host refused the call).
-    if (outcome !== failOutcome) r.problem(`outcome ${outcome} without a call, expected ${failOutcome} (onFailure ${cfg.onFailure ?? "passthrough"})`);
+    if (outcome !== failOutcome)
+      r.problem(
+        `outcome ${outcome} without a call, expected ${failOutcome} (onFailure ${cfg.onFailure ?? "passthrough"})`,
+      );
     return;
   }
   const maxCalls = (cfg.maxRetries ?? 2) + 1;
@@ -667,16 +738,21 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
   for (let i = 0; i < mine.length - 1; i++) {
     const c = mine[i].cls!;
     if (c.type === "final") r.problem(`retried after a final failure (${c.why}) on call ${i + 1}`);
-    if (c.type === "content" && c.exactOk && schema === undefined) r.problem(`retried after a good answer on call ${i + 1}`);
+    if (c.type === "content" && c.exactOk && schema === undefined)
+      r.problem(`retried after a good answer on call ${i + 1}`);
   }
   const last = mine[mine.length - 1].cls!;
   if (outcome === "converted") {
-    if (last.type !== "content") r.problem(`converted after a ${last.type === "final" ? "final failure (" + last.why + ")" : "blank"} answer`);
+    if (last.type !== "content")
+      r.problem(`converted after a ${last.type === "final" ? "final failure (" + last.why + ")" : "blank"} answer`);
     return;
   }
-  if (last.type === "content" && last.exactOk && schema === undefined) r.problem(`outcome ${outcome} for a good answer (the whole content is JSON): ${short(last.content)}`);
-  if ((last.type === "empty" || last.type === "content") && mine.length < maxCalls) r.problem(`gave up after ${mine.length} of ${maxCalls} attempts on a retryable answer (${last.type})`);
-  if (outcome !== failOutcome) r.problem(`outcome ${outcome}, expected ${failOutcome} (onFailure ${cfg.onFailure ?? "passthrough"})`);
+  if (last.type === "content" && last.exactOk && schema === undefined)
+    r.problem(`outcome ${outcome} for a good answer (the whole content is JSON): ${short(last.content)}`);
+  if ((last.type === "empty" || last.type === "content") && mine.length < maxCalls)
+    r.problem(`gave up after ${mine.length} of ${maxCalls} attempts on a retryable answer (${last.type})`);
+  if (outcome !== failOutcome)
+    r.problem(`outcome ${outcome}, expected ${failOutcome} (onFailure ${cfg.onFailure ?? "passthrough"})`);
 }
 
 /** What the client got: the original, a conversion (checked), a 502 error (checked), or invalid. */
@@ -688,20 +764,24 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
   const out = s.headers;
   const lengths = all(out, "content-length");
   const problems: string[] = [];
-  if (lengths.length !== 1 || lengths[0] !== String(s.body.length)) problems.push(`content-length ${short(lengths)} for ${s.body.length} body bytes`);
+  if (lengths.length !== 1 || lengths[0] !== String(s.body.length))
+    problems.push(`content-length ${short(lengths)} for ${s.body.length} body bytes`);
   const types = all(out, "content-type");
   const untouched = ["content-type", "content-length", "mode", ":status"];
-  if (!pairsEqual(without(out, untouched), without(resIn, untouched))) problems.push(`other headers changed: ${short(out, 300)}`);
+  if (!pairsEqual(without(out, untouched), without(resIn, untouched)))
+    problems.push(`other headers changed: ${short(out, 300)}`);
   const parsed = ref.parseBytes(s.body);
   if (s.status === 502) {
     if (types.length !== 1 || types[0] !== "application/json") problems.push(`error content-type ${short(types)}`);
     const e = parsed.ok && isObj(parsed.value) ? parsed.value.error : undefined;
-    if (!isObj(e) || e.type !== "json_mode_error" || typeof e.message !== "string" || typeof e.code !== "string") problems.push(`error body ${short(s.body)}`);
+    if (!isObj(e) || e.type !== "json_mode_error" || typeof e.message !== "string" || typeof e.code !== "string")
+      problems.push(`error body ${short(s.body)}`);
     if (r.cfg && r.cfg.onFailure !== "error") problems.push("502 error although onFailure is not error");
     return verdict("error");
   }
   if (first(out, ":status") !== first(resIn, ":status")) problems.push(`:status ${first(out, ":status")}`);
-  if (all(out, "mode").length !== 1 || first(out, "mode") !== "json") problems.push(`mode header ${short(all(out, "mode"))}`);
+  if (all(out, "mode").length !== 1 || first(out, "mode") !== "json")
+    problems.push(`mode header ${short(all(out, "mode"))}`);
   const last = r.calls.length ? r.calls[r.calls.length - 1].cls : undefined;
   const expected = last?.type === "content" && last.exactOk ? last.exact : undefined;
   const sse = mediaType(first(resIn, "content-type")) === "text/event-stream";
@@ -727,12 +807,16 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
     }
   } else if (types.length === 1 && types[0] === "application/json") {
     if (!parsed.ok) problems.push(`converted body is not JSON: ${short(s.body)}`);
-    else if (cfg?.output === "openai" || (cfg === undefined && isObj(parsed.value) && Array.isArray(parsed.value.choices) && !sse)) {
+    else if (
+      cfg?.output === "openai" ||
+      (cfg === undefined && isObj(parsed.value) && Array.isArray(parsed.value.choices) && !sse)
+    ) {
       shape = "openai";
       const v = parsed.value;
       const c0 = isObj(v) && Array.isArray(v.choices) && isObj(v.choices[0]) ? v.choices[0] : undefined;
       const msg = c0 && isObj(c0.message) ? c0.message : undefined;
-      if (!msg || typeof msg.content !== "string") problems.push(`openai output lacks choices[0].message.content: ${short(s.body)}`);
+      if (!msg || typeof msg.content !== "string")
+        problems.push(`openai output lacks choices[0].message.content: ${short(s.body)}`);
       else {
         json = parseText(msg.content, problems);
         const orig = ref.parseBytes(original);
@@ -746,24 +830,29 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
     } else {
       shape = "body";
       json = parsed.value;
-      if (typeof json !== "object" || json === null) problems.push(`converted body is not an object or array: ${short(s.body)}`);
+      if (typeof json !== "object" || json === null)
+        problems.push(`converted body is not an object or array: ${short(s.body)}`);
     }
   } else problems.push(`content-type ${short(types)}`);
   if (cfg && shape) {
     const want = cfg.output === "openai" ? (sse ? "openai-sse" : "openai") : "body";
     if (shape !== want) problems.push(`output shape ${shape}, expected ${want}`);
   }
-  if (json !== undefined && expected !== undefined && !sameJson(json, expected, env.tally)) problems.push(`converted JSON differs from the answer's JSON: got ${short(json)}, expected ${short(expected)}`);
+  if (json !== undefined && expected !== undefined && !sameJson(json, expected, env.tally))
+    problems.push(`converted JSON differs from the answer's JSON: got ${short(json)}, expected ${short(expected)}`);
   if (json !== undefined && cfg?.jsonSchema !== undefined) {
     const validate = schemaValidator(cfg.jsonSchema);
-    if (validate && !validate(json)) problems.push(`converted JSON fails jsonSchema (ajv): ${short(json)} vs ${short(cfg.jsonSchema)}`);
+    if (validate && !validate(json))
+      problems.push(`converted JSON fails jsonSchema (ajv): ${short(json)} vs ${short(cfg.jsonSchema)}`);
   }
   return verdict("converted");
 
   function verdict(o: Outcome): Outcome {
     if (!problems.length) return o;
-    if (bytesEqual(s.body, original)) r.problem(`original body but headers changed: ${short(s.headers, 400)} (in: ${short(resIn, 400)})`);
-    else r.problem(`neither the original nor a valid ${o === "error" ? "error" : "conversion"}: ${problems.join("; ")}`);
+    if (bytesEqual(s.body, original))
+      r.problem(`original body but headers changed: ${short(s.headers, 400)} (in: ${short(resIn, 400)})`);
+    else
+      r.problem(`neither the original nor a valid ${o === "error" ? "error" : "conversion"}: ${problems.join("; ")}`);
     return "invalid";
   }
 }
@@ -771,7 +860,8 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
 function parseText(text: string, problems: string[]): unknown {
   try {
     const v = JSON.parse(text);
-    if (typeof v !== "object" || v === null) problems.push(`converted content is not an object or array: ${short(text)}`);
+    if (typeof v !== "object" || v === null)
+      problems.push(`converted content is not an object or array: ${short(text)}`);
     return v;
   } catch {
     problems.push(`converted content is not JSON: ${short(text)}`);
@@ -789,8 +879,22 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const bigEvery = o.bigEvery ?? 1000;
   const maxFailures = o.maxFailures ?? 20;
   const given = o.wasm;
-  const wasm = typeof given === "string" || given === undefined ? new Uint8Array(await import("node:fs").then((fs) => fs.readFileSync(given ?? DEFAULT_WASM))) : given;
-  const summary: FuzzSummary = { seed: o.seed, from, cases: 0, failures: [], stats: {}, streams: 0, calls: 0, hosts: 0, maxPages: 0, ms: 0 };
+  const wasm =
+    typeof given === "string" || given === undefined
+      ? new Uint8Array(await import("node:fs").then((fs) => fs.readFileSync(given ?? DEFAULT_WASM)))
+      : given;
+  const summary: FuzzSummary = {
+    seed: o.seed,
+    from,
+    cases: 0,
+    failures: [],
+    stats: {},
+    streams: 0,
+    calls: 0,
+    hosts: 0,
+    maxPages: 0,
+    ms: 0,
+  };
   const tally = { wtf: 0 };
   let host: ProxyWasmHost | null = null;
   let hostStart = from;
@@ -813,7 +917,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       hostStart = index;
     }
     let big: "none" | "content" | "sse" | "answer" = "none";
-    if (bigEvery > 0 && index % bigEvery === bigEvery - 1) big = (["content", "sse", "answer"] as const)[Math.floor(index / bigEvery) % 3];
+    if (bigEvery > 0 && index % bigEvery === bigEvery - 1)
+      big = (["content", "sse", "answer"] as const)[Math.floor(index / bigEvery) % 3];
     const r = runCase({ host, stats: summary.stats, tally }, o.seed, index, big);
     summary.cases++;
     summary.streams += r.streams;
@@ -840,7 +945,9 @@ export function formatFailure(f: CaseFailure, withContext = true): string {
     `case ${f.index} (seed ${f.seed}):`,
     ...f.problems.map((p) => `  - ${p}`),
     `  reproduce: npm run fuzz -- --seed ${f.seed} --case ${f.index}` +
-      (f.hostStart !== f.index ? `   (same host history: npm run fuzz -- --seed ${f.seed} --from ${f.hostStart} --cases ${f.index - f.hostStart + 1})` : ""),
+      (f.hostStart !== f.index
+        ? `   (same host history: npm run fuzz -- --seed ${f.seed} --from ${f.hostStart} --cases ${f.index - f.hostStart + 1})`
+        : ""),
   ];
   if (withContext) lines.push(...f.context.split("\n").map((l) => `    | ${l}`));
   return lines.join("\n");

@@ -145,7 +145,10 @@ export function suiteSchemas(): SuiteSchema[] {
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith(".json")) continue;
     try {
-      const groups = JSON.parse(readFileSync(join(dir, f), "utf8")) as { schema: unknown; tests: { data: unknown }[] }[];
+      const groups = JSON.parse(readFileSync(join(dir, f), "utf8")) as {
+        schema: unknown;
+        tests: { data: unknown }[];
+      }[];
       for (const g of groups) out.push({ schema: g.schema, data: g.tests.map((t) => t.data) });
     } catch {
       // an unreadable file is simply not a seed
@@ -159,16 +162,73 @@ export function suiteSchemas(): SuiteSchema[] {
 // Text
 
 const WORDS = [
-  "the", "answer", "is", "JSON", "hello", "world", "output", "name", "value", "data", "Qwen", "DeepSeek",
-  "lorem", "ipsum", "dolor", "sit", "amet", "weather", "Beijing", "Hangzhou", "sunny", "25°C", "naïve", "café",
+  "the",
+  "answer",
+  "is",
+  "JSON",
+  "hello",
+  "world",
+  "output",
+  "name",
+  "value",
+  "data",
+  "Qwen",
+  "DeepSeek",
+  "lorem",
+  "ipsum",
+  "dolor",
+  "sit",
+  "amet",
+  "weather",
+  "Beijing",
+  "Hangzhou",
+  "sunny",
+  "25°C",
+  "naïve",
+  "café",
 ];
 const CJK = "你好我是通义千问由阿里云开发的大规模语言模型可以回答问题写作翻译编程还能陪聊天有什么帮吗天气晴朗温度";
 const ASTRAL = ["😀", "🚀", "𝄞", "👩‍💻", "🇨🇳", "𠮷"];
 /** Characters that stress escaping, including lone surrogates and NUL. */
 const SPECIAL = [
-  '"', "\\", "/", "\n", "\r", "\t", "\b", "\f", "\u0000", "\u0001", "\u001f", "\u007f", "\u0080", "\u00ff",
-  "\u2028", "\u2029", "\ufeff", "\ufffd", "\uffff", "\ud800", "\udbff", "\udc00", "\udfff", "\ud83d", "\ude00",
-  "```", "```json\n", "{", "}", "[", "]", "<", ">", "&", "'", "%s", "${x}", "\u001b[31m",
+  '"',
+  "\\",
+  "/",
+  "\n",
+  "\r",
+  "\t",
+  "\b",
+  "\f",
+  "\u0000",
+  "\u0001",
+  "\u001f",
+  "\u007f",
+  "\u0080",
+  "\u00ff",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\ufffd",
+  "\uffff",
+  "\ud800",
+  "\udbff",
+  "\udc00",
+  "\udfff",
+  "\ud83d",
+  "\ude00",
+  "```",
+  "```json\n",
+  "{",
+  "}",
+  "[",
+  "]",
+  "<",
+  ">",
+  "&",
+  "'",
+  "%s",
+  "${x}",
+  "\u001b[31m",
 ];
 
 /** Random text: words, CJK, astral characters, escapes, control characters, lone surrogates. */
@@ -203,11 +263,36 @@ export function plainText(rng: Rng, maxLen = 200): string {
 // JSON text
 
 const NUMBERS = [
-  "0", "-0", "1", "-1", "42", "0.5", "-0.25", "1e400", "-1e400", "1E+2", "1e-400", "2.5e-324", "4.9e-324",
-  "1.7976931348623157e308", "1.7976931348623159e308", "123456789012345678901234567890", "9007199254740993",
-  "-9223372036854775809", "18446744073709551616", "0.1", "3.141592653589793", "1.0", "1.00000000000000000001",
-  "0.000000000000000000000000000001", "100000000000000000000000000000000000000000000000000000e-40", "5e-1",
-  "-0.0", "0e0", "0E-0", "123.456e7",
+  "0",
+  "-0",
+  "1",
+  "-1",
+  "42",
+  "0.5",
+  "-0.25",
+  "1e400",
+  "-1e400",
+  "1E+2",
+  "1e-400",
+  "2.5e-324",
+  "4.9e-324",
+  "1.7976931348623157e308",
+  "1.7976931348623159e308",
+  "123456789012345678901234567890",
+  "9007199254740993",
+  "-9223372036854775809",
+  "18446744073709551616",
+  "0.1",
+  "3.141592653589793",
+  "1.0",
+  "1.00000000000000000001",
+  "0.000000000000000000000000000001",
+  "100000000000000000000000000000000000000000000000000000e-40",
+  "5e-1",
+  "-0.0",
+  "0e0",
+  "0E-0",
+  "123.456e7",
 ];
 
 /** A JSON string literal for `s`, escaping some characters as \uXXXX at random. */
@@ -254,7 +339,9 @@ function value(rng: Rng, depth: number, width: number): string {
     case 0:
       return rng.pick(["null", "true", "false"]);
     case 1:
-      return rng.chance(0.5) ? rng.pick(NUMBERS) : String(rng.int(1000000) - 500000) + (rng.chance(0.3) ? "." + rng.int(1000) : "");
+      return rng.chance(0.5)
+        ? rng.pick(NUMBERS)
+        : String(rng.int(1000000) - 500000) + (rng.chance(0.3) ? "." + rng.int(1000) : "");
     case 2:
     case 3:
       return jsonStringText(rng, randText(rng, 30));
@@ -347,7 +434,19 @@ export function completionText(rng: Rng, contentText: string): string {
     ["logprobs", "null"],
   ]);
   const choices = [choice];
-  if (rng.chance(0.1)) choices.push(members(rng, [["index", "1"], ["message", members(rng, [["role", '"assistant"'], ["content", jsonStringText(rng, randText(rng))]])]]));
+  if (rng.chance(0.1))
+    choices.push(
+      members(rng, [
+        ["index", "1"],
+        [
+          "message",
+          members(rng, [
+            ["role", '"assistant"'],
+            ["content", jsonStringText(rng, randText(rng))],
+          ]),
+        ],
+      ]),
+    );
   const m: [string, string][] = [
     ["choices", `[${choices.join(",")}]`],
     ["object", '"chat.completion"'],
@@ -372,7 +471,23 @@ export function upstreamContentText(rng: Rng): string {
     [10, () => JSON.stringify(plainText(rng, 400))],
     [6, () => jsonStringText(rng, randText(rng, 120))],
     [2, () => JSON.stringify(randJsonObjectText(rng))],
-    [1, () => rng.pick(['""', '"   "', '" \\n\\t\\r "', "null", "42", "{}", "[]", "true", '"\\u0000"', '"\\ud800"', '"\\u00a0"'])],
+    [
+      1,
+      () =>
+        rng.pick([
+          '""',
+          '"   "',
+          '" \\n\\t\\r "',
+          "null",
+          "42",
+          "{}",
+          "[]",
+          "true",
+          '"\\u0000"',
+          '"\\ud800"',
+          '"\\u00a0"',
+        ]),
+    ],
     [1, () => JSON.stringify("x".repeat(rng.pick([1000, 20000, 70000])))],
   ])();
 }
@@ -391,7 +506,9 @@ export function sseText(rng: Rng, content: string): string {
   const chunk = (delta: string | null, finish: string | null, extra = ""): string =>
     `{"choices":[{"delta":${delta === null ? "{}" : `{"content":${delta}}`},"index":0,"finish_reason":${finish === null ? "null" : JSON.stringify(finish)}}],"object":"chat.completion.chunk","usage":null,"created":1764142512,"model":"qwen-max","id":"${id}"${extra}}`;
   const events: string[] = [];
-  events.push(`{"choices":[{"delta":{"content":"","role":"assistant"},"index":0,"finish_reason":null}],"object":"chat.completion.chunk","created":1764142512,"model":"qwen-max","id":"${id}"}`);
+  events.push(
+    `{"choices":[{"delta":{"content":"","role":"assistant"},"index":0,"finish_reason":null}],"object":"chat.completion.chunk","created":1764142512,"model":"qwen-max","id":"${id}"}`,
+  );
   const cps = Array.from(content);
   let i = 0;
   while (i < cps.length) {
@@ -400,7 +517,10 @@ export function sseText(rng: Rng, content: string): string {
     i += n;
     events.push(chunk(jsonStringText(rng, piece), i >= cps.length ? "stop" : null));
   }
-  if (rng.chance(0.3)) events.push(`{"choices":[],"object":"chat.completion.chunk","usage":{"prompt_tokens":9,"completion_tokens":38,"total_tokens":47},"created":1764142512,"model":"qwen-max","id":"${id}"}`);
+  if (rng.chance(0.3))
+    events.push(
+      `{"choices":[],"object":"chat.completion.chunk","usage":{"prompt_tokens":9,"completion_tokens":38,"total_tokens":47},"created":1764142512,"model":"qwen-max","id":"${id}"}`,
+    );
   let out = "";
   for (const e of events) {
     if (rng.chance(0.05)) out += `: keep-alive${eol}`;
@@ -408,7 +528,10 @@ export function sseText(rng: Rng, content: string): string {
     if (rng.chance(0.05)) {
       // One event's data split over several data: lines (joined with LF; JSON allows it between tokens).
       const parts = e.split(",");
-      out += parts.map((p, k) => `data:${rng.chance(0.5) ? " " : ""}${p}${k < parts.length - 1 ? "," : ""}`).join(eol) + eol + eol;
+      out +=
+        parts.map((p, k) => `data:${rng.chance(0.5) ? " " : ""}${p}${k < parts.length - 1 ? "," : ""}`).join(eol) +
+        eol +
+        eol;
     } else {
       out += `data:${rng.chance(0.9) ? " " : ""}${e}${eol}${eol}`;
     }
@@ -422,15 +545,61 @@ export function sseText(rng: Rng, content: string): string {
 // Bytes
 
 const INTERESTING: Uint8Array[] = [
-  [0x00], [0xff], [0xfe], [0xc0, 0x80], [0xc3], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80],
-  [0xf0, 0x9f, 0x98], [0xe2, 0x82], [0x80], [0xef, 0xbb, 0xbf], [0x22], [0x5c], [0x7b], [0x7d], [0x5b], [0x5d],
-  [0x2c], [0x3a], [0x0a], [0x0d], [0x20],
+  [0x00],
+  [0xff],
+  [0xfe],
+  [0xc0, 0x80],
+  [0xc3],
+  [0xed, 0xa0, 0x80],
+  [0xed, 0xbf, 0xbf],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf0, 0x9f, 0x98],
+  [0xe2, 0x82],
+  [0x80],
+  [0xef, 0xbb, 0xbf],
+  [0x22],
+  [0x5c],
+  [0x7b],
+  [0x7d],
+  [0x5b],
+  [0x5d],
+  [0x2c],
+  [0x3a],
+  [0x0a],
+  [0x0d],
+  [0x20],
 ].map((a) => new Uint8Array(a));
 
 const TOKENS = [
-  "null", "true", "false", "\\u0000", "\\ud800", "\\udc00\\ud800", "\\uD83D\\uDE00", "1e999999", "-", "0x1F", "NaN",
-  "Infinity", "\\x41", "\\'", "\"\"", "{}", "[]", "[[[[", "]]]]", '"choices":', '"content":', '"message":', "\n\n",
-  "data: ", "data: [DONE]\n\n", "\r\n\r\n", ":", "```json\n", "```",
+  "null",
+  "true",
+  "false",
+  "\\u0000",
+  "\\ud800",
+  "\\udc00\\ud800",
+  "\\uD83D\\uDE00",
+  "1e999999",
+  "-",
+  "0x1F",
+  "NaN",
+  "Infinity",
+  "\\x41",
+  "\\'",
+  '""',
+  "{}",
+  "[]",
+  "[[[[",
+  "]]]]",
+  '"choices":',
+  '"content":',
+  '"message":',
+  "\n\n",
+  "data: ",
+  "data: [DONE]\n\n",
+  "\r\n\r\n",
+  ":",
+  "```json\n",
+  "```",
 ].map(utf8);
 
 /** 1-4 byte-level mutations: flips, interesting bytes, deletions, truncation, duplication, token splices. */
@@ -533,11 +702,27 @@ export interface UpstreamSpec {
 }
 
 const JSON_TYPES = [
-  "application/json", "application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8",
-  " application/json ", "application/json ; foo=bar",
+  "application/json",
+  "application/json; charset=utf-8",
+  "Application/JSON",
+  "application/json;charset=UTF-8",
+  " application/json ",
+  "application/json ; foo=bar",
 ];
 const SSE_TYPES = ["text/event-stream", "text/event-stream;charset=UTF-8", "TEXT/EVENT-STREAM"];
-const OTHER_TYPES = ["text/plain", "text/html", "application/jsonp", "application/json-seq", "application/problem+json", "", "applicationjson", "json", "application/json\u0000", "application/jsön", "text/event-stream2"];
+const OTHER_TYPES = [
+  "text/plain",
+  "text/html",
+  "application/jsonp",
+  "application/json-seq",
+  "application/problem+json",
+  "",
+  "applicationjson",
+  "json",
+  "application/json\u0000",
+  "application/jsön",
+  "text/event-stream2",
+];
 
 function extraHeaders(rng: Rng): Pairs {
   const out: Pairs = [];
@@ -607,7 +792,10 @@ export function genUpstream(rng: Rng, big?: "content" | "sse"): UpstreamSpec {
         body = FIXTURES.stream;
         break;
       case "mutated":
-        body = mutateBytes(rng, rng.chance(0.5) ? FIXTURES.completion : utf8(completionText(rng, upstreamContentText(rng))));
+        body = mutateBytes(
+          rng,
+          rng.chance(0.5) ? FIXTURES.completion : utf8(completionText(rng, upstreamContentText(rng))),
+        );
         break;
       case "mutated-sse":
         sse = true;
@@ -617,7 +805,9 @@ export function genUpstream(rng: Rng, big?: "content" | "sse"): UpstreamSpec {
         body = utf8(randJsonText(rng, 6, 5));
         break;
       case "not-json":
-        body = utf8(rng.pick(["<html>502</html>", "", " ", "null", "{", "\u0000", "data: x\n\n", '{"choices":'] as const));
+        body = utf8(
+          rng.pick(["<html>502</html>", "", " ", "null", "{", "\u0000", "data: x\n\n", '{"choices":'] as const),
+        );
         break;
       case "error-body":
         body = FIXTURES.upstream500;
@@ -653,8 +843,10 @@ export function genUpstream(rng: Rng, big?: "content" | "sse"): UpstreamSpec {
   ] as const);
   if (clMode === "right") headers.push(["content-length", String(body.length)]);
   else if (clMode === "wrong") headers.push(["content-length", String(body.length + rng.range(-5, 5))]);
-  else if (clMode === "twice") headers.push(["content-length", String(body.length)], ["content-length", String(body.length)]);
-  if (rng.chance(0.06)) headers.push(["content-encoding", rng.pick(["gzip", "br", "identity", "IDENTITY", "", "deflate"])]);
+  else if (clMode === "twice")
+    headers.push(["content-length", String(body.length)], ["content-length", String(body.length)]);
+  if (rng.chance(0.06))
+    headers.push(["content-encoding", rng.pick(["gzip", "br", "identity", "IDENTITY", "", "deflate"])]);
   headers.push(...extraHeaders(rng));
   rng.shuffle(headers);
   const headersEnd = !big && rng.chance(0.03);
@@ -692,7 +884,10 @@ export const ROUTES = ["json-route", "other-route", "chat", "chat-json", "r-x"];
 
 export function genRequest(rng: Rng): RequestSpec {
   const headers: Pairs = [
-    [":authority", rng.pick(["gw.example.com", "api.example.com:8080", "localhost", "Evil.Example.COM", "[::1]:80", ""])],
+    [
+      ":authority",
+      rng.pick(["gw.example.com", "api.example.com:8080", "localhost", "Evil.Example.COM", "[::1]:80", ""]),
+    ],
     [":path", rng.pick(["/v1/chat/completions", "/api/openai/v1/chat/completions", "/", "/x?y=1"])],
     [":method", rng.pick(["POST", "POST", "GET"])],
     [":scheme", "http"],
@@ -717,7 +912,9 @@ export function genRequest(rng: Rng): RequestSpec {
   return {
     routeName: rng.pick(ROUTES),
     headers,
-    body: hasBody ? utf8(JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: plainText(rng, 40) }] })) : undefined,
+    body: hasBody
+      ? utf8(JSON.stringify({ model: "qwen-max", messages: [{ role: "user", content: plainText(rng, 40) }] }))
+      : undefined,
     loop,
   };
 }
@@ -737,10 +934,26 @@ function deepseekCompletion(rng: Rng, contentText: string, finish = "stop"): str
     ["object", '"chat.completion"'],
     ["created", "1764142514"],
     ["model", '"deepseek-chat"'],
-    ["choices", `[${members(rng, [["index", "0"], ["message", members(rng, [["role", '"assistant"'], ["content", contentText]])], ["logprobs", "null"], ["finish_reason", JSON.stringify(finish)]])}]`],
+    [
+      "choices",
+      `[${members(rng, [
+        ["index", "0"],
+        [
+          "message",
+          members(rng, [
+            ["role", '"assistant"'],
+            ["content", contentText],
+          ]),
+        ],
+        ["logprobs", "null"],
+        ["finish_reason", JSON.stringify(finish)],
+      ])}]`,
+    ],
     [
       "usage",
-      rng.chance(0.9) ? `{"prompt_tokens":${rng.int(500)},"completion_tokens":${rng.int(500)},"total_tokens":${rng.int(1000)},"prompt_cache_hit_tokens":0}` : rng.pick(["null", '"u"', "{}"]),
+      rng.chance(0.9)
+        ? `{"prompt_tokens":${rng.int(500)},"completion_tokens":${rng.int(500)},"total_tokens":${rng.int(1000)},"prompt_cache_hit_tokens":0}`
+        : rng.pick(["null", '"u"', "{}"]),
     ],
     ["system_fingerprint", '"fp_ffc7281d48"'],
   ]);
@@ -750,7 +963,10 @@ function deepseekCompletion(rng: Rng, contentText: string, finish = "stop"): str
 export function genAnswer(rng: Rng, apiKey: string, schemaData?: unknown[], big = false): AnswerSpec {
   const http = (label: string, status: number, body: string | Uint8Array, type = "application/json"): AnswerSpec => {
     const b = typeof body === "string" ? utf8(body) : body;
-    const headers: Pairs = [["content-type", type], ["content-length", String(b.length)]];
+    const headers: Pairs = [
+      ["content-type", type],
+      ["content-length", String(b.length)],
+    ];
     if (rng.chance(0.2)) headers.push(...extraHeaders(rng));
     return { kind: "http", label, status, headers, body: b };
   };
@@ -780,22 +996,39 @@ export function genAnswer(rng: Rng, apiKey: string, schemaData?: unknown[], big 
       return http("schema-data", 200, deepseekCompletion(rng, JSON.stringify(JSON.stringify(d))));
     }
     case "fixture":
-      return http("fixture", 200, rng.pick([FIXTURES.answerObject, FIXTURES.answerFenced, FIXTURES.answerEmpty, FIXTURES.answerTruncated]));
+      return http(
+        "fixture",
+        200,
+        rng.pick([FIXTURES.answerObject, FIXTURES.answerFenced, FIXTURES.answerEmpty, FIXTURES.answerTruncated]),
+      );
     case "fenced": {
       const j = randJsonObjectText(rng);
-      const fence = rng.pick(["```json\n" + j + "\n```", "```\n" + j + "\n```", "```JSON\r\n" + j + "```", "Here you go:\n```json\n" + j + "\n```\nDone."]);
+      const fence = rng.pick([
+        "```json\n" + j + "\n```",
+        "```\n" + j + "\n```",
+        "```JSON\r\n" + j + "```",
+        "Here you go:\n```json\n" + j + "\n```\nDone.",
+      ]);
       return http("fenced", 200, deepseekCompletion(rng, JSON.stringify(fence)));
     }
     case "prose": {
       const j = randJsonObjectText(rng);
-      return http("prose", 200, deepseekCompletion(rng, JSON.stringify(`${plainText(rng, 40)} ${j} ${plainText(rng, 40)}`)));
+      return http(
+        "prose",
+        200,
+        deepseekCompletion(rng, JSON.stringify(`${plainText(rng, 40)} ${j} ${plainText(rng, 40)}`)),
+      );
     }
     case "status": {
       const status = rng.pick([400, 401, 402, 404, 422, 429, 500, 502, 503, 504, 302, 204, 201]);
       const body = rng.weighted<() => string | Uint8Array>([
         [3, () => FIXTURES.error401],
         [2, () => FIXTURES.error429],
-        [3, () => `{"error":{"message":"Authentication Fails, Your api key: ${apiKey} is invalid","type":"authentication_error ${apiKey}","param":null,"code":"invalid_request_error"}}`],
+        [
+          3,
+          () =>
+            `{"error":{"message":"Authentication Fails, Your api key: ${apiKey} is invalid","type":"authentication_error ${apiKey}","param":null,"code":"invalid_request_error"}}`,
+        ],
         [1, () => ""],
         [1, () => `<html>${apiKey}</html>`],
         [2, () => deepseekCompletion(rng, JSON.stringify('{"output":"ok"}'))],
@@ -829,11 +1062,17 @@ export function genAnswer(rng: Rng, apiKey: string, schemaData?: unknown[], big 
       return http("malformed-" + m[0], 200, m[1]);
     }
     case "mutated": {
-      const base = rng.chance(0.5) ? FIXTURES.answerObject : utf8(deepseekCompletion(rng, jsonStringText(rng, randJsonObjectText(rng))));
+      const base = rng.chance(0.5)
+        ? FIXTURES.answerObject
+        : utf8(deepseekCompletion(rng, jsonStringText(rng, randJsonObjectText(rng))));
       return http("mutated", 200, mutateBytes(rng, base));
     }
     default:
-      return http("not-object", 200, deepseekCompletion(rng, JSON.stringify(rng.pick(["[]", "[1,2]", "{}", '{"":""}', '{"\\u0000":"\\ud800"}']))));
+      return http(
+        "not-object",
+        200,
+        deepseekCompletion(rng, JSON.stringify(rng.pick(["[]", "[1,2]", "{}", '{"":""}', '{"\\u0000":"\\ud800"}']))),
+      );
   }
 }
 
@@ -905,13 +1144,20 @@ export function genConfigModel(rng: Rng, apiKey: string): { model: ConfigModel; 
     ]),
     model: rng.pick(["deepseek-chat", "deepseek-reasoner", "m\u00fcdel", "x"]),
     apiKey,
-    serviceFQDN: rng.chance(0.03) ? REFUSED_FQDN : rng.pick(["deepseek.dns", "deepseek.default.svc.cluster.local", "ds.static"]),
+    serviceFQDN: rng.chance(0.03)
+      ? REFUSED_FQDN
+      : rng.pick(["deepseek.dns", "deepseek.default.svc.cluster.local", "ds.static"]),
   };
   let schemaData: unknown[] | undefined;
   if (rng.chance(0.3)) m.servicePort = rng.pick([1, 80, 443, 8443, 65535]);
   if (rng.chance(0.3)) m.serviceHost = rng.pick(["api.deepseek.com", "ds.internal:8080", "x"]);
   if (rng.chance(0.4)) m.timeout = rng.pick([1, 100, 5000, 50000, 600000]);
-  if (rng.chance(0.2)) m.systemPrompt = rng.pick(["Reply in JSON.", "输出 JSON 对象", randText(rng, 30).replace(/^\s+|\s+$/g, "") || "json"]);
+  if (rng.chance(0.2))
+    m.systemPrompt = rng.pick([
+      "Reply in JSON.",
+      "输出 JSON 对象",
+      randText(rng, 30).replace(/^\s+|\s+$/g, "") || "json",
+    ]);
   if (rng.chance(0.25)) {
     if (rng.chance(0.5)) m.jsonSchema = simpleSchema(rng);
     else {
@@ -919,7 +1165,8 @@ export function genConfigModel(rng: Rng, apiKey: string): { model: ConfigModel; 
       m.jsonSchema = s.schema;
       schemaData = s.data;
     }
-    if (typeof m.jsonSchema !== "object" || m.jsonSchema === null || Array.isArray(m.jsonSchema)) m.jsonSchema = { type: "object" };
+    if (typeof m.jsonSchema !== "object" || m.jsonSchema === null || Array.isArray(m.jsonSchema))
+      m.jsonSchema = { type: "object" };
   }
   if (rng.chance(0.4)) m.maxRetries = rng.range(0, 5);
   if (rng.chance(0.3)) m.responseFormat = rng.pick(["json_object", "text"] as const);
@@ -1001,8 +1248,23 @@ export interface MutatedConfig {
 }
 
 const CONFIG_FIELDS = [
-  "url", "model", "apiKey", "serviceFQDN", "servicePort", "serviceHost", "timeout", "systemPrompt", "jsonSchema",
-  "maxRetries", "responseFormat", "maxTokens", "temperature", "output", "onFailure", "streaming", "_rules_",
+  "url",
+  "model",
+  "apiKey",
+  "serviceFQDN",
+  "servicePort",
+  "serviceHost",
+  "timeout",
+  "systemPrompt",
+  "jsonSchema",
+  "maxRetries",
+  "responseFormat",
+  "maxTokens",
+  "temperature",
+  "output",
+  "onFailure",
+  "streaming",
+  "_rules_",
 ];
 
 /** A config that may well be invalid: wrong types, out of range, broken JSON, invalid UTF-8, deep nesting... */
@@ -1022,7 +1284,8 @@ export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
   ] as const);
   switch (kind) {
     case "field-value":
-      for (let i = rng.range(1, 3); i > 0; i--) json[rng.pick(CONFIG_FIELDS.filter((f) => f !== "apiKey"))] = RANDOM_VALUES(rng);
+      for (let i = rng.range(1, 3); i > 0; i--)
+        json[rng.pick(CONFIG_FIELDS.filter((f) => f !== "apiKey"))] = RANDOM_VALUES(rng);
       if (rng.chance(0.2)) json.apiKey = rng.pick<unknown>([1, null, "", " ", ["k"], { k: 1 }]);
       break;
     case "delete-field":
@@ -1053,7 +1316,10 @@ export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
         () => rng.pick(suiteSchemas()).schema,
         () => ({ type: "strin" }),
         () => ({ $ref: "#" }),
-        () => ({ $ref: "#/definitions/a", definitions: { a: { $ref: "#/definitions/b" }, b: { $ref: "#/definitions/a" } } }),
+        () => ({
+          $ref: "#/definitions/a",
+          definitions: { a: { $ref: "#/definitions/b" }, b: { $ref: "#/definitions/a" } },
+        }),
         () => ({ definitions: { a: { anyOf: [{ $ref: "#/definitions/a" }] } }, $ref: "#/definitions/a" }),
         () => ({ $ref: "http://example.com/x.json" }),
         () => ({ $ref: "#/definitions/%25" }),
@@ -1078,12 +1344,18 @@ export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
       return { label: "config-bytes", bytes: mutateBytes(rng, text) };
     }
     case "not-object":
-      return { label: "config-not-object", bytes: utf8(rng.pick(["", "null", "[]", "42", '"x"', "true", "[{}]", " ", "\u0000"])) };
+      return {
+        label: "config-not-object",
+        bytes: utf8(rng.pick(["", "null", "[]", "42", '"x"', "true", "[{}]", " ", "\u0000"])),
+      };
     case "deep":
       return { label: "config-deep", bytes: utf8(deepNest(rng, rng.pick([100, 511, 512, 513, 100000]))) };
     case "duplicate-keys": {
       const text = JSON.stringify(json);
-      return { label: "config-duplicate-keys", bytes: utf8(text.slice(0, -1) + `,"model":${JSON.stringify(rng.pick(["", 5, "dup"]))},"apiKey":"sk-dup"}`) };
+      return {
+        label: "config-duplicate-keys",
+        bytes: utf8(text.slice(0, -1) + `,"model":${JSON.stringify(rng.pick(["", 5, "dup"]))},"apiKey":"sk-dup"}`),
+      };
     }
     default:
       json.systemPrompt = "p".repeat(1024 * 1024);

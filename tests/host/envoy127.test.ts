@@ -76,12 +76,15 @@ function limitsModule(): Promise<Uint8Array> {
   });
 }
 
-async function limitsHost(opts: HostOptions = {}): Promise<{ host: ProxyWasmHost; g: Record<string, WebAssembly.Global> }> {
+async function limitsHost(
+  opts: HostOptions = {},
+): Promise<{ host: ProxyWasmHost; g: Record<string, WebAssembly.Global> }> {
   const host = await loadHost(await limitsModule(), opts);
   return { host, g: host.exports as Record<string, WebAssembly.Global> };
 }
 
-const frames = (n: number, size: number): Uint8Array[] => Array.from({ length: n }, (_, i) => new Uint8Array(size).fill(97 + (i % 26)));
+const frames = (n: number, size: number): Uint8Array[] =>
+  Array.from({ length: n }, (_, i) => new Uint8Array(size).fill(97 + (i % 26)));
 
 function openResponse(host: ProxyWasmHost, reqHeaders: Record<string, string> = {}, protocol?: string): HttpStream {
   return host
@@ -117,12 +120,29 @@ test("buffer limit: a buffered response body over 32768 bytes gets Envoy's 500, 
   s.responseBody(new Uint8Array(1), false);
   assert.equal(s.status, 500);
   assert.equal(s.bodyText, "Internal Server Error");
-  assert.deepEqual(s.headers, [[":status", "500"], ["content-length", "21"], ["content-type", "text/plain"]]);
+  assert.deepEqual(s.headers, [
+    [":status", "500"],
+    ["content-length", "21"],
+    ["content-type", "text/plain"],
+  ]);
   assert.equal(s.localResponse?.details, "response_payload_too_large");
   assert.equal(s.complete, true);
   s.responseBody(new Uint8Array(100), true); // ignored, as Envoy ignores it
-  assert.deepEqual(messages(s.logs), ["response headers :status 200", "size 8192", "size 8192", "size 16384", "size 24576", "size 32768"]);
-  assert.ok(host.logs.some((l) => l.source === "host" && /response data too large: 32769 bytes buffered, over the buffer limit of 32768/.test(l.message)));
+  assert.deepEqual(messages(s.logs), [
+    "response headers :status 200",
+    "size 8192",
+    "size 8192",
+    "size 16384",
+    "size 24576",
+    "size 32768",
+  ]);
+  assert.ok(
+    host.logs.some(
+      (l) =>
+        l.source === "host" &&
+        /response data too large: 32769 bytes buffered, over the buffer limit of 32768/.test(l.message),
+    ),
+  );
   s.done();
   assert.equal(host.liveContexts(), 0);
 });
@@ -185,9 +205,14 @@ test("buffer limit: past it after the response headers went out, Envoy resets th
 
 test("set_encoder_buffer_limit / set_decoder_buffer_limit: decimal bytes parsed as std::stoul, one limit per stream", async () => {
   const { host } = await limitsHost();
-  const limitAfter = (headers: Record<string, string>): number => host.stream().requestHeaders({ ":path": "/", ...headers }, true).bufferLimit;
+  const limitAfter = (headers: Record<string, string>): number =>
+    host.stream().requestHeaders({ ":path": "/", ...headers }, true).bufferLimit;
   assert.equal(limitAfter({ "x-limit": "1048576" }), 1048576);
-  assert.equal(limitAfter({ "x-limit": " 70000abc" }), 70000, "leading space skipped, parsing stops at the first non-digit");
+  assert.equal(
+    limitAfter({ "x-limit": " 70000abc" }),
+    70000,
+    "leading space skipped, parsing stops at the first non-digit",
+  );
   assert.equal(limitAfter({ "x-limit": "+5" }), 5);
   assert.equal(limitAfter({ "x-limit": "0" }), 0, "0 removes the limit");
   assert.equal(limitAfter({ "x-limit": "-1" }), 32768, "a negative value wraps past 32 bits: refused");
@@ -223,7 +248,11 @@ test("after StopIterationAndBuffer at the end, a call answer reads and replaces 
   const wasm = await buildModule({
     strings: {
       known: CLUSTER,
-      hdrs: handEncodedPairs([[":method", "POST"], [":path", "/"], [":authority", "x"]]),
+      hdrs: handEncodedPairs([
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "x"],
+      ]),
       got: "answer reads ",
       rc: "answer set rc ",
       neu: "CONVERTED",
@@ -290,7 +319,11 @@ test("stream idle timeout: a paused response is answered 504 stream timeout, str
   await sleep(120);
   assert.equal(s.status, 504);
   assert.equal(s.bodyText, "stream timeout");
-  assert.deepEqual(s.headers, [[":status", "504"], ["content-length", "14"], ["content-type", "text/plain"]]);
+  assert.deepEqual(s.headers, [
+    [":status", "504"],
+    ["content-length", "14"],
+    ["content-type", "text/plain"],
+  ]);
   assert.equal(s.localResponse?.details, "stream_idle_timeout");
   assert.deepEqual(local, ["stream_idle_timeout"]);
   assert.deepEqual(messages(s.logs), ["response headers :status 200"], "the module does not see the reply");
@@ -340,7 +373,11 @@ test("proxy_http_call: an unknown cluster is BadArgument; a known one without a 
       known: CLUSTER,
       sick: "outbound|443||sick.dns",
       other: "outbound|80||nowhere.dns",
-      hdrs: handEncodedPairs([[":method", "GET"], [":path", "/"], [":authority", "x"]]),
+      hdrs: handEncodedPairs([
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "x"],
+      ]),
       rc: "rc ",
       tok: "token ",
     },
@@ -362,7 +399,13 @@ test("proxy_http_call: an unknown cluster is BadArgument; a known one without a 
     onHttpCall: (c) => dispatched.push(c.cluster),
   });
   const s = host.stream().requestHeaders({ ":path": "/" }, true);
-  assert.deepEqual(messages(s.logs), [`rc ${WasmResult.BadArgument}`, `rc ${WasmResult.InternalFailure}`, "token 0", "rc 0", "token 1"]);
+  assert.deepEqual(messages(s.logs), [
+    `rc ${WasmResult.BadArgument}`,
+    `rc ${WasmResult.InternalFailure}`,
+    "token 0",
+    "rc 0",
+    "token 1",
+  ]);
   assert.deepEqual(dispatched, [CLUSTER], "only the healthy cluster's call goes out");
   assert.equal(host.pendingCalls().length, 1);
 });
@@ -377,7 +420,11 @@ function trapModule(): Promise<Uint8Array> {
       hold: "x-hold",
       call: "x-call",
       known: CLUSTER,
-      hdrs: handEncodedPairs([[":method", "GET"], [":path", "/"], [":authority", "x"]]),
+      hdrs: handEncodedPairs([
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "x"],
+      ]),
       start: "vm start",
       conf: "configure",
       req: "request headers",
@@ -409,15 +456,27 @@ function trapModule(): Promise<Uint8Array> {
 
 test("a trap, fail closed: the trapping stream gets 503 (no body) at once, the others at their next callback; late answers are dropped; the next stream gets a new VM", async () => {
   const host = await loadHost(await trapModule(), { clusters: [CLUSTER], config: "{}" });
-  const held = host.stream().requestHeaders({ ":path": "/held" }, true).responseHeaders({ ":status": "200", "x-hold": "1" });
-  const waiting = host.stream().requestHeaders({ ":path": "/waiting" }, true).responseHeaders({ ":status": "200", "x-call": "1", "x-hold": "1" });
+  const held = host
+    .stream()
+    .requestHeaders({ ":path": "/held" }, true)
+    .responseHeaders({ ":status": "200", "x-hold": "1" });
+  const waiting = host
+    .stream()
+    .requestHeaders({ ":path": "/waiting" }, true)
+    .responseHeaders({ ":status": "200", "x-call": "1", "x-hold": "1" });
   const [call] = host.pendingCalls();
   assert.ok(call);
 
   const bad = host.stream().requestHeaders({ ":path": "/boom", "x-trap": "1" }, true);
   assert.equal(host.failed, true);
   assert.match(host.failure!.message, /unreachable/);
-  assert.ok(host.logs.some((l) => l.source === "host" && /Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable/.test(l.message)));
+  assert.ok(
+    host.logs.some(
+      (l) =>
+        l.source === "host" &&
+        /Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable/.test(l.message),
+    ),
+  );
   assert.equal(bad.status, 503);
   assert.equal(bad.bodyText, "");
   assert.deepEqual(bad.headers, [[":status", "503"]]);
@@ -481,10 +540,20 @@ test("VM re-creation happens at most once per vmRestartIntervalMs, and never wit
 
 test("a trap, fail open: the trapping stream and later callbacks pass through the module untouched; then a new VM", async () => {
   const host = await loadHost(await trapModule(), { failStrategy: "open" });
-  const held = host.stream().requestHeaders({ ":path": "/held" }, true).responseHeaders({ ":status": "200", "x-hold": "1" });
+  const held = host
+    .stream()
+    .requestHeaders({ ":path": "/held" }, true)
+    .responseHeaders({ ":status": "200", "x-hold": "1" });
   const bad = host.stream().requestHeaders({ ":path": "/boom", "x-trap": "1" }, true);
   assert.equal(host.failed, true);
-  assert.deepEqual(bad.request.headers, [[":path", "/boom"], ["x-trap", "1"]], "the request goes upstream");
+  assert.deepEqual(
+    bad.request.headers,
+    [
+      [":path", "/boom"],
+      ["x-trap", "1"],
+    ],
+    "the request goes upstream",
+  );
   bad.responseHeaders({ ":status": "201" }).responseBody("ok", true);
   assert.equal(bad.status, 201);
   assert.equal(bad.bodyText, "ok");
@@ -502,7 +571,16 @@ test("a trap, fail open: the trapping stream and later callbacks pass through th
 
 function rerouteModule(): Promise<Uint8Array> {
   return buildModule({
-    strings: { path: ":path", v2: "/v2/moved", crc: "clear_route_cache", off: "off", xoff: "x-off", xhold: "x-hold", xa: "x-added", yes: "yes" },
+    strings: {
+      path: ":path",
+      v2: "/v2/moved",
+      crc: "clear_route_cache",
+      off: "off",
+      xoff: "x-off",
+      xhold: "x-hold",
+      xa: "x-added",
+      yes: "yes",
+    },
     body: `
       (global $stream (mut i32) (i32.const 0))
       (func (export "proxy_on_request_headers") (param $c i32) (param i32 i32) (result i32)
@@ -526,7 +604,9 @@ test("route cache: a request-header edit clears it and the route is matched agai
     if (path.startsWith("/v2/")) return { routeName: "v2", clusterName: "outbound|80||v2.static" };
     return null;
   };
-  let s = host.stream({ routeName: "v1", clusterName: "outbound|80||v1.static", route: routes }).requestHeaders({ ":path": "/v1/chat" }, true);
+  let s = host
+    .stream({ routeName: "v1", clusterName: "outbound|80||v1.static", route: routes })
+    .requestHeaders({ ":path": "/v1/chat" }, true);
   assert.equal(s.routeCacheCleared, true);
   assert.equal(s.routeCacheClears, 1);
   assert.equal(s.routeName, "v2");
@@ -538,7 +618,9 @@ test("route cache: a request-header edit clears it and the route is matched agai
   assert.equal(s.routeName, "v1");
 
   // Held request headers edited again from the body callback: two clears, one match when they go upstream.
-  s = host.stream({ routeName: "v1", route: routes }).requestHeaders({ ":method": "POST", ":path": "/v1/chat", "x-hold": "1" });
+  s = host
+    .stream({ routeName: "v1", route: routes })
+    .requestHeaders({ ":method": "POST", ":path": "/v1/chat", "x-hold": "1" });
   assert.equal(s.routeName, "v1", "not matched again until the request goes upstream");
   s.requestBody("{}", true);
   assert.equal(s.routeCacheClears, 2);

@@ -82,11 +82,15 @@ test("start-up: _start is called when there is no _initialize (and main is not)"
 });
 
 test("start-up: on_vm_start false, a start-up trap, or a rejected config option make loadHost fail", async () => {
-  const refuse = await buildModule({ body: `(func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 0))` });
+  const refuse = await buildModule({
+    body: `(func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 0))`,
+  });
   await assert.rejects(loadHost(refuse), /proxy_on_vm_start returned false/);
   const trap = await buildModule({ body: `(func (export "_initialize") unreachable)` });
   await assert.rejects(loadHost(trap), /failed during start-up: .*unreachable/);
-  const reject = await buildModule({ body: `(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))` });
+  const reject = await buildModule({
+    body: `(func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))`,
+  });
   await assert.rejects(loadHost(reject, { config: { a: 1 } }), /rejected its configuration/);
 });
 
@@ -112,10 +116,15 @@ test("imports the host does not offer make loading fail, naming them", async () 
     (memory (export "memory") 1)
     (func (export "malloc") (param i32) (result i32) (i32.const 8))
     (func (export "proxy_abi_version_0_2_100")))`);
-  await assert.rejects(loadHost(mismatch), /import type mismatch: env\.proxy_log: module wants \(i32,i32->i32\), host provides \(i32,i32,i32->i32\)/);
+  await assert.rejects(
+    loadHost(mismatch),
+    /import type mismatch: env\.proxy_log: module wants \(i32,i32->i32\), host provides \(i32,i32,i32->i32\)/,
+  );
   const noAbi = await buildModule({ abi: null, body: "" });
   await assert.rejects(loadHost(noAbi), /missing the Proxy-Wasm ABI version/);
-  const noMalloc = await compileWat(`(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_100")))`);
+  const noMalloc = await compileWat(
+    `(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_100")))`,
+  );
   await assert.rejects(loadHost(noMalloc), /neither malloc nor proxy_on_memory_allocate/);
 });
 
@@ -197,16 +206,54 @@ test("results are written through the module's malloc; empty results are 0/0 wit
 
 test("header maps: exact bytes host -> module, module -> host, 0 or 4 bytes for empty", async () => {
   const mapBlob = new Uint8Array([
-    3, 0, 0, 0, // three pairs
-    7, 0, 0, 0, 3, 0, 0, 0, // ":status" / "201"
-    1, 0, 0, 0, 2, 0, 0, 0, // "a" / "xy"
-    1, 0, 0, 0, 0, 0, 0, 0, // "A" / ""  (keys are lower-cased by the host)
-    ...new TextEncoder().encode(":status"), 0, ...new TextEncoder().encode("201"), 0,
-    97, 0, 120, 121, 0,
-    65, 0, 0,
+    3,
+    0,
+    0,
+    0, // three pairs
+    7,
+    0,
+    0,
+    0,
+    3,
+    0,
+    0,
+    0, // ":status" / "201"
+    1,
+    0,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0, // "a" / "xy"
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0, // "A" / ""  (keys are lower-cased by the host)
+    ...new TextEncoder().encode(":status"),
+    0,
+    ...new TextEncoder().encode("201"),
+    0,
+    97,
+    0,
+    120,
+    121,
+    0,
+    65,
+    0,
+    0,
   ]);
   const wasm = await buildModule({
-    strings: { blob: mapBlob, zero4: new Uint8Array([0, 0, 0, 0]), empty: "", malformed: new Uint8Array([5, 0, 0, 0, 1]) },
+    strings: {
+      blob: mapBlob,
+      zero4: new Uint8Array([0, 0, 0, 0]),
+      empty: "",
+      malformed: new Uint8Array([5, 0, 0, 0, 1]),
+    },
     body: `
       (global $got_ptr (export "got_ptr") (mut i32) (i32.const 0))
       (global $got_len (export "got_len") (mut i32) (i32.const 0))
@@ -238,26 +285,89 @@ test("header maps: exact bytes host -> module, module -> host, 0 or 4 bytes for 
     new Uint8Array((host.exports.memory as WebAssembly.Memory).buffer, g.got_ptr.value, g.got_len.value).slice();
 
   // host -> module
-  host.stream().requestHeaders([[":method", "GET"], ["a", "xy"], ["e", ""]]);
+  host.stream().requestHeaders([
+    [":method", "GET"],
+    ["a", "xy"],
+    ["e", ""],
+  ]);
   const expected = new Uint8Array([
-    3, 0, 0, 0,
-    7, 0, 0, 0, 3, 0, 0, 0,
-    1, 0, 0, 0, 2, 0, 0, 0,
-    1, 0, 0, 0, 0, 0, 0, 0,
-    58, 109, 101, 116, 104, 111, 100, 0, 71, 69, 84, 0, // ":method\0GET\0"
-    97, 0, 120, 121, 0, // "a\0xy\0"
-    101, 0, 0, // "e\0\0"
+    3,
+    0,
+    0,
+    0,
+    7,
+    0,
+    0,
+    0,
+    3,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    2,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    58,
+    109,
+    101,
+    116,
+    104,
+    111,
+    100,
+    0,
+    71,
+    69,
+    84,
+    0, // ":method\0GET\0"
+    97,
+    0,
+    120,
+    121,
+    0, // "a\0xy\0"
+    101,
+    0,
+    0, // "e\0\0"
   ]);
   assert.deepEqual(mem(), expected);
 
   // module -> host
-  const s = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200", "content-length": "0" }, true);
+  const s = host
+    .stream()
+    .requestHeaders({ ":path": "/" }, true)
+    .responseHeaders({ ":status": "200", "content-length": "0" }, true);
   assert.equal(s.status, 201);
-  assert.deepEqual(s.headers, [[":status", "201"], ["a", "xy"], ["a", ""]]);
+  assert.deepEqual(s.headers, [
+    [":status", "201"],
+    ["a", "xy"],
+    ["a", ""],
+  ]);
   // Read back: the host serializes the (lower-cased) map it now holds.
-  assert.deepEqual(mem(), handEncodedPairs([[":status", "201"], ["a", "xy"], ["a", ""]]));
+  assert.deepEqual(
+    mem(),
+    handEncodedPairs([
+      [":status", "201"],
+      ["a", "xy"],
+      ["a", ""],
+    ]),
+  );
 
-  for (const [mode, what] of [[1, "4 zero bytes"], [2, "0 bytes"], [3, "malformed bytes"]] as const) {
+  for (const [mode, what] of [
+    [1, "4 zero bytes"],
+    [2, "0 bytes"],
+    [3, "malformed bytes"],
+  ] as const) {
     g.mode.value = mode;
     const t = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200", x: "1" }, true);
     assert.deepEqual(t.headers, [], `${what} clear the map`);
@@ -306,7 +416,11 @@ test("properties: route_name, cluster_name, plugin_name, plugin_root_id, request
   });
   const host = await loadHost(wasm, { pluginName: "ai-json-mode", rootId: "root-a" });
   const s = host
-    .stream({ routeName: "json-route", clusterName: "outbound|443||qwen.dns", properties: { "source.address": "10.0.0.1:5" } })
+    .stream({
+      routeName: "json-route",
+      clusterName: "outbound|443||qwen.dns",
+      properties: { "source.address": "10.0.0.1:5" },
+    })
     .requestHeaders({ ":path": "/v1/chat?x=1", ":method": "POST" }, true)
     .responseHeaders({ ":status": "418" }, true);
   assert.deepEqual(messages(s.logs), [
@@ -328,7 +442,16 @@ test("properties: route_name, cluster_name, plugin_name, plugin_root_id, request
 
 test("logs: level filtering, levels and context ids; log level query; WASI stdout/stderr", async () => {
   const wasm = await buildModule({
-    strings: { t: "trace line", d: "debug line", i: "info line", w: "warn line", e: "error line", lvl: "level ", out: "from stdout\n", err: "from stderr\n" },
+    strings: {
+      t: "trace line",
+      d: "debug line",
+      i: "info line",
+      w: "warn line",
+      e: "error line",
+      lvl: "level ",
+      out: "from stdout\n",
+      err: "from stderr\n",
+    },
     body: `
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
         (drop (call $proxy_log (i32.const 0) @t))
@@ -411,5 +534,8 @@ test("metrics: define, increment, record, get; BadArgument and NotFound cases", 
 });
 
 test("the kit's WAT assembles (sanity)", () => {
-  assert.match(buildWat({ strings: { a: "x" }, body: "(func (call $log @a))" }), /\(i32\.const 1024\) \(i32\.const 1\)/);
+  assert.match(
+    buildWat({ strings: { a: "x" }, body: "(func (call $log @a))" }),
+    /\(i32\.const 1024\) \(i32\.const 1\)/,
+  );
 });

@@ -99,7 +99,18 @@ test("bodies, Envoy 1.27: after StopIterationAndBuffer a callback sees the buffe
 
 test("set_buffer_bytes: start 0 drops then prepends, start >= size appends, else BadArgument; read-only buffers; get clamps", async () => {
   const wasm = await buildModule({
-    strings: { q: "Q", lt: "<", gt: ">", bang: "!", qm: "?", neu: "NEW", x: "x", rc: "rc ", got: "got ", status: "status len " },
+    strings: {
+      q: "Q",
+      lt: "<",
+      gt: ">",
+      bang: "!",
+      qm: "?",
+      neu: "NEW",
+      x: "x",
+      rc: "rc ",
+      got: "got ",
+      status: "status len ",
+    },
     body: `
       (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 1))
       (func (export "proxy_on_response_body") (param $c i32) (param $size i32) (param $eos i32) (result i32)
@@ -160,9 +171,20 @@ test("set_buffer_bytes: start 0 drops then prepends, start >= size appends, else
 
 /** A module that calls the cluster from on_response_headers and resumes in the callback. */
 function callerModule(): Promise<Uint8Array> {
-  const full = handEncodedPairs([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.deepseek.com"], ["content-type", "application/json"]]);
-  const noAuthority = handEncodedPairs([[":method", "POST"], [":path", "/v1"]]);
-  const noMethod = handEncodedPairs([[":path", "/v1"], [":authority", "a"]]);
+  const full = handEncodedPairs([
+    [":method", "POST"],
+    [":path", "/v1/chat/completions"],
+    [":authority", "api.deepseek.com"],
+    ["content-type", "application/json"],
+  ]);
+  const noAuthority = handEncodedPairs([
+    [":method", "POST"],
+    [":path", "/v1"],
+  ]);
+  const noMethod = handEncodedPairs([
+    [":path", "/v1"],
+    [":authority", "a"],
+  ]);
   return buildModule({
     strings: {
       known: CLUSTER,
@@ -268,21 +290,23 @@ test("http call outcomes: timeout -> 504 answer, refused -> 503 answer, reset ->
     assert.ok(host.logs.slice(before).every((l) => l.contextId === host.rootContextId));
     return messages(host.logs.slice(before));
   };
-  assert.deepEqual(run((c) => host.timeout(c)), [
-    "answer headers 3",
-    "answer body size 24",
-    "answer :status 504",
-    "answer body upstream request timeout",
-    `set call body rc ${WasmResult.BadArgument}`,
-  ]);
+  assert.deepEqual(
+    run((c) => host.timeout(c)),
+    [
+      "answer headers 3",
+      "answer body size 24",
+      "answer :status 504",
+      "answer body upstream request timeout",
+      `set call body rc ${WasmResult.BadArgument}`,
+    ],
+  );
   const refused = run((c) => host.refuse(c));
   assert.deepEqual(refused.slice(0, 3), ["answer headers 3", "answer body size 91", "answer :status 503"]);
   assert.match(refused[3], /^answer body upstream connect error or disconnect\/reset before headers/);
-  assert.deepEqual(run((c) => host.reset(c)), [
-    "answer headers 0",
-    "answer body size 0",
-    `answer :status rc ${WasmResult.BadArgument}`,
-  ]);
+  assert.deepEqual(
+    run((c) => host.reset(c)),
+    ["answer headers 0", "answer body size 0", `answer :status rc ${WasmResult.BadArgument}`],
+  );
   // An answer for a call that no longer exists is ignored; a token never issued is an error.
   assert.throws(() => host.answer(999, 200), /no pending HTTP call with token 999/);
 });
@@ -291,7 +315,16 @@ test("ABI 0.2.100 keeps StopIteration (body callbacks arrive); 0.2.1 turns it in
   const spec = (abi: string) =>
     buildModule({
       abi,
-      strings: { known: CLUSTER, hdrs: handEncodedPairs([[":method", "GET"], [":path", "/"], [":authority", "x"]]), size: "body size ", eos: "body eos " },
+      strings: {
+        known: CLUSTER,
+        hdrs: handEncodedPairs([
+          [":method", "GET"],
+          [":path", "/"],
+          [":authority", "x"],
+        ]),
+        size: "body size ",
+        eos: "body eos ",
+      },
       body: `
         (global $stream (mut i32) (i32.const 0))
         (global $waiting (mut i32) (i32.const 0))
@@ -317,7 +350,14 @@ test("ABI 0.2.100 keeps StopIteration (body callbacks arrive); 0.2.1 turns it in
   let s = h100.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200" });
   s.responseFrames(["aa", "bb"], "http1");
   // Envoy 1.27: the "bb" callback sees the buffered "aa"; the empty end chunk sees both.
-  assert.deepEqual(messages(s.logs), ["body size 2", "body eos 0", "body size 2", "body eos 0", "body size 4", "body eos 1"]);
+  assert.deepEqual(messages(s.logs), [
+    "body size 2",
+    "body eos 0",
+    "body size 2",
+    "body eos 0",
+    "body size 4",
+    "body eos 1",
+  ]);
   assert.equal(s.status, undefined);
   h100.answer(h100.pendingCalls()[0], 200);
   assert.equal(s.status, 200);
@@ -352,9 +392,15 @@ test("headers are released as mutated by then; content-length is never recompute
     `,
   });
   const host = await loadHost(wasm);
-  let s = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200", "content-length": "5" });
+  let s = host
+    .stream()
+    .requestHeaders({ ":path": "/" }, true)
+    .responseHeaders({ ":status": "200", "content-length": "5" });
   s.responseBody("hello", true);
-  assert.deepEqual(s.headers, [[":status", "200"], ["x-plugin", "yes"]]);
+  assert.deepEqual(s.headers, [
+    [":status", "200"],
+    ["x-plugin", "yes"],
+  ]);
   assert.equal(s.bodyText, "a much longer replacement body");
 
   (host.exports.fix as WebAssembly.Global).value = 0;
@@ -366,7 +412,16 @@ test("headers are released as mutated by then; content-length is never recompute
 
 test("no re-entrancy: an answer given from inside proxy_http_call is delivered after the VM call returns", async () => {
   const wasm = await buildModule({
-    strings: { known: CLUSTER, hdrs: handEncodedPairs([[":method", "GET"], [":path", "/"], [":authority", "x"]]), after: "after dispatch", cb: "callback, in headers = " },
+    strings: {
+      known: CLUSTER,
+      hdrs: handEncodedPairs([
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "x"],
+      ]),
+      after: "after dispatch",
+      cb: "callback, in headers = ",
+    },
     body: `
       (global $inHeaders (mut i32) (i32.const 0))
       (global $stream (mut i32) (i32.const 0))
@@ -394,7 +449,15 @@ test("no re-entrancy: an answer given from inside proxy_http_call is delivered a
 
 test("effective context: continue from the root context without proxy_set_effective_context resumes nothing", async () => {
   const wasm = await buildModule({
-    strings: { known: CLUSTER, hdrs: handEncodedPairs([[":method", "GET"], [":path", "/"], [":authority", "x"]]), rc: "set_effective_context(bad) rc " },
+    strings: {
+      known: CLUSTER,
+      hdrs: handEncodedPairs([
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "x"],
+      ]),
+      rc: "set_effective_context(bad) rc ",
+    },
     body: `
       (global $stream (mut i32) (i32.const 0))
       (global $proper (export "proper") (mut i32) (i32.const 0))
@@ -454,10 +517,18 @@ test("local responses: from the request phase (through the module's response cal
   const s = host.stream().requestHeaders({ ":path": "/", "x-deny": "1" }, true);
   assert.equal(s.status, 403);
   assert.equal(s.bodyText, "nope");
-  assert.deepEqual(s.headers, [[":status", "403"], ["x-why", "test"], ["content-length", "4"], ["content-type", "text/plain"]]);
+  assert.deepEqual(s.headers, [
+    [":status", "403"],
+    ["x-why", "test"],
+    ["content-length", "4"],
+    ["content-type", "text/plain"],
+  ]);
   assert.equal(s.localResponse?.details, "denied_by_test");
   assert.equal(s.request.headers.length, 0, "not forwarded upstream");
-  assert.deepEqual(messages(s.logs), [`second local response rc ${WasmResult.BadArgument}`, "response callback sees :status 403"]);
+  assert.deepEqual(messages(s.logs), [
+    `second local response rc ${WasmResult.BadArgument}`,
+    "response callback sees :status 403",
+  ]);
   // A late upstream response is ignored.
   s.responseHeaders({ ":status": "200" }, true);
   assert.equal(s.status, 403);
@@ -465,7 +536,11 @@ test("local responses: from the request phase (through the module's response cal
   const t = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200", "x-deny": "1" });
   assert.equal(t.status, 502);
   assert.equal(t.bodyText, "nope");
-  assert.deepEqual(messages(t.logs), ["response callback sees :status 200"], "a direct reply does not go through the module");
+  assert.deepEqual(
+    messages(t.logs),
+    ["response callback sees :status 200"],
+    "a direct reply does not go through the module",
+  );
   t.responseBody("ignored", true);
   assert.equal(t.bodyText, "nope");
 });
@@ -501,7 +576,15 @@ test("close_stream resets the stream; done() runs on_log, on_done, on_delete; li
 
 test("request phase: held headers see body callbacks (0.2.100), body replaced, headers mutated from the body callback; on_log reads the maps", async () => {
   const wasm = await buildModule({
-    strings: { repl: "REPLACED", cl: "content-length", eight: "8", x: "x-body-seen", yes: "yes", path: ":path", logPath: "on_log :path " },
+    strings: {
+      repl: "REPLACED",
+      cl: "content-length",
+      eight: "8",
+      x: "x-body-seen",
+      yes: "yes",
+      path: ":path",
+      logPath: "on_log :path ",
+    },
     body: `
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 1))
       (func (export "proxy_on_request_body") (param $c i32) (param $size i32) (param $eos i32) (result i32)
@@ -521,9 +604,17 @@ test("request phase: held headers see body callbacks (0.2.100), body replaced, h
   s.on("upstream-headers", () => upstream.push("headers"));
   s.on("upstream-data", (c: Uint8Array) => upstream.push(`data ${c.length}`));
   s.on("upstream-end", () => upstream.push("end"));
-  s.requestHeaders({ ":method": "POST", ":path": "/v1", "content-length": "11" }).requestFrames(["hello ", "world"], "http1");
+  s.requestHeaders({ ":method": "POST", ":path": "/v1", "content-length": "11" }).requestFrames(
+    ["hello ", "world"],
+    "http1",
+  );
   assert.deepEqual(upstream, ["headers", "data 8", "end"]);
-  assert.deepEqual(s.request.headers, [[":method", "POST"], [":path", "/v1"], ["content-length", "8"], ["x-body-seen", "yes"]]);
+  assert.deepEqual(s.request.headers, [
+    [":method", "POST"],
+    [":path", "/v1"],
+    ["content-length", "8"],
+    ["x-body-seen", "yes"],
+  ]);
   assert.equal(s.request.bodyText, "REPLACED");
   assert.equal(s.request.complete, true);
   s.responseHeaders({ ":status": "200" }, true).done();

@@ -31,7 +31,11 @@ function tracedModule(): Promise<Uint8Array> {
       value: "v1",
       metric: "ai_json_mode.traced",
       cluster: CLUSTER,
-      call: handEncodedPairs([[":method", "POST"], [":path", "/v1"], [":authority", "api.deepseek.com"]]),
+      call: handEncodedPairs([
+        [":method", "POST"],
+        [":path", "/v1"],
+        [":authority", "api.deepseek.com"],
+      ]),
       pairs: handEncodedPairs([["x-new", "yes"]]),
       body: "{}",
       neu: "NEW",
@@ -83,7 +87,11 @@ function tracedModule(): Promise<Uint8Array> {
 
 test("trace: every state-changing call with its decoded arguments and result; reads are not traced", async () => {
   const entries: TraceEntry[] = [];
-  const host = await loadHost(await tracedModule(), { clusters: [CLUSTER], logLevel: LogLevel.info, trace: (e) => entries.push(e) });
+  const host = await loadHost(await tracedModule(), {
+    clusters: [CLUSTER],
+    logLevel: LogLevel.info,
+    trace: (e) => entries.push(e),
+  });
   const s = host.stream().requestHeaders({ ":path": "/", "x-b": "old", "x-c": "gone" }, true);
   const id = s.id;
   const view = () => entries.map((e) => [e.name, e.args, e.result, e.contextId]);
@@ -105,12 +113,34 @@ test("trace: every state-changing call with its decoded arguments and result; re
     ["proxy_increment_metric", [metricId, 3n], WasmResult.Ok, id],
     ["proxy_record_metric", [metricId, 5n], WasmResult.Ok, id],
     ["fd_write", [1, "from stdout\n"], 0, id],
-    ["proxy_http_call", [CLUSTER, [[":method", "POST"], [":path", "/v1"], [":authority", "api.deepseek.com"]], 2, [], 500], WasmResult.Ok, id],
+    [
+      "proxy_http_call",
+      [
+        CLUSTER,
+        [
+          [":method", "POST"],
+          [":path", "/v1"],
+          [":authority", "api.deepseek.com"],
+        ],
+        2,
+        [],
+        500,
+      ],
+      WasmResult.Ok,
+      id,
+    ],
   ]);
   // What the module changed is what the trace says.
-  assert.deepEqual(s.request.headers.filter(([k]) => k.startsWith("x-")), []);
+  assert.deepEqual(
+    s.request.headers.filter(([k]) => k.startsWith("x-")),
+    [],
+  );
   assert.equal(host.metrics().get("ai_json_mode.traced")?.value, 8n);
-  assert.deepEqual(messages(s.logs), ["info line", "warn line", "error line", "critical line", "from stdout"], "log lines below the level are traced, not recorded");
+  assert.deepEqual(
+    messages(s.logs),
+    ["info line", "warn line", "error line", "critical line", "from stdout"],
+    "log lines below the level are traced, not recorded",
+  );
 
   entries.length = 0;
   host.answer(host.pendingCalls()[0], 200, {}, "{}");
@@ -121,7 +151,10 @@ test("trace: every state-changing call with its decoded arguments and result; re
   ]);
   assert.deepEqual(
     s.request.headers.filter(([k]) => k.startsWith("x-")),
-    [["x-b", "2"], ["x-a", "1"]],
+    [
+      ["x-b", "2"],
+      ["x-a", "1"],
+    ],
     "the request went upstream with the edits",
   );
 
@@ -167,33 +200,66 @@ test("trace: arguments the host cannot read are reported raw; a throwing tracer 
   assert.ok(s.request.complete, "the request went on");
 });
 
-test("trace: a conversion by the compiled plugin, as a conformance run will compare it", { skip: existsSync(WASM) ? false : "needs build/plugin.wasm" }, async () => {
-  const entries: TraceEntry[] = [];
-  const host = await loadHost(WASM, { pluginName: "ai-json-mode", clusters: [CLUSTER], trace: (e) => entries.push(e) });
-  assert.equal(host.configure({ url: "https://api.deepseek.com/v1/chat/completions", model: "deepseek-chat", apiKey: "sk-trace", serviceFQDN: "deepseek.dns", servicePort: 443 }), true);
-  const body = JSON.stringify({ choices: [{ message: { role: "assistant", content: "sunny, 25 C" }, finish_reason: "stop", index: 0 }] });
-  const s = host
-    .stream({ routeName: "r" })
-    .requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw" }, true)
-    .responseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(body.length) })
-    .responseBody(body, true);
-  const [call] = host.pendingCalls();
-  host.answer(call, 200, { "content-type": "application/json" }, JSON.stringify({ choices: [{ message: { content: '{"output": "sunny"}' } }] }));
-  assert.equal(s.header("mode"), "json");
-  s.done();
+test(
+  "trace: a conversion by the compiled plugin, as a conformance run will compare it",
+  { skip: existsSync(WASM) ? false : "needs build/plugin.wasm" },
+  async () => {
+    const entries: TraceEntry[] = [];
+    const host = await loadHost(WASM, {
+      pluginName: "ai-json-mode",
+      clusters: [CLUSTER],
+      trace: (e) => entries.push(e),
+    });
+    assert.equal(
+      host.configure({
+        url: "https://api.deepseek.com/v1/chat/completions",
+        model: "deepseek-chat",
+        apiKey: "sk-trace",
+        serviceFQDN: "deepseek.dns",
+        servicePort: 443,
+      }),
+      true,
+    );
+    const body = JSON.stringify({
+      choices: [{ message: { role: "assistant", content: "sunny, 25 C" }, finish_reason: "stop", index: 0 }],
+    });
+    const s = host
+      .stream({ routeName: "r" })
+      .requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw" }, true)
+      .responseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(body.length) })
+      .responseBody(body, true);
+    const [call] = host.pendingCalls();
+    host.answer(
+      call,
+      200,
+      { "content-type": "application/json" },
+      JSON.stringify({ choices: [{ message: { content: '{"output": "sunny"}' } }] }),
+    );
+    assert.equal(s.header("mode"), "json");
+    s.done();
 
-  assert.ok(entries.every((e) => !/^proxy_get_/.test(e.name)), "reads are not traced");
-  const names = entries.map((e) => e.name);
-  const httpCall = entries.find((e) => e.name === "proxy_http_call")!;
-  assert.equal(httpCall.args[0], CLUSTER);
-  assert.equal(httpCall.result, WasmResult.Ok);
-  assert.ok((httpCall.args[1] as [string, string][]).some(([k, v]) => k === "authorization" && v === "Bearer sk-trace"));
-  assert.equal(httpCall.args[2], call.body.length, "the body as a byte length");
-  const after = names.slice(names.indexOf("proxy_http_call"));
-  assert.ok(after.includes("proxy_set_effective_context"), after.join(" "));
-  assert.ok(after.includes("proxy_set_buffer_bytes"), after.join(" "));
-  const resume = entries.filter((e) => e.name === "proxy_continue_stream");
-  assert.deepEqual(resume.map((e) => [e.args, e.result, e.contextId]), [[[1], WasmResult.Ok, s.id]], "one resume of the response");
-  assert.ok(entries.every((e) => typeof e.result === "number"));
-  host.close();
-});
+    assert.ok(
+      entries.every((e) => !/^proxy_get_/.test(e.name)),
+      "reads are not traced",
+    );
+    const names = entries.map((e) => e.name);
+    const httpCall = entries.find((e) => e.name === "proxy_http_call")!;
+    assert.equal(httpCall.args[0], CLUSTER);
+    assert.equal(httpCall.result, WasmResult.Ok);
+    assert.ok(
+      (httpCall.args[1] as [string, string][]).some(([k, v]) => k === "authorization" && v === "Bearer sk-trace"),
+    );
+    assert.equal(httpCall.args[2], call.body.length, "the body as a byte length");
+    const after = names.slice(names.indexOf("proxy_http_call"));
+    assert.ok(after.includes("proxy_set_effective_context"), after.join(" "));
+    assert.ok(after.includes("proxy_set_buffer_bytes"), after.join(" "));
+    const resume = entries.filter((e) => e.name === "proxy_continue_stream");
+    assert.deepEqual(
+      resume.map((e) => [e.args, e.result, e.contextId]),
+      [[[1], WasmResult.Ok, s.id]],
+      "one resume of the response",
+    );
+    assert.ok(entries.every((e) => typeof e.result === "number"));
+    host.close();
+  },
+);

@@ -16,11 +16,10 @@ export function buildEntry() {
   try {
     const out = join(dir, "entry.wasm");
     const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
-    const r = spawnSync(
-      process.execPath,
-      [asc, join(here, "entry.ts"), "-o", out, "--runtime", "incremental", "-O1"],
-      { cwd: dir, encoding: "utf8" },
-    );
+    const r = spawnSync(process.execPath, [asc, join(here, "entry.ts"), "-o", out, "--runtime", "incremental", "-O1"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`asc failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return readFileSync(out);
   } finally {

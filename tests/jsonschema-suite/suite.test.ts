@@ -19,17 +19,60 @@ const docsPath = join(root, "docs", "schema-support.md");
 // Keywords compileSchema() implements or accepts as annotations. Any other
 // keyword is rejected; "$id" and "$schema" are rejected outside the root.
 const ACCEPTED = new Set([
-  "type", "properties", "required", "additionalProperties", "items", "additionalItems",
-  "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-  "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "anyOf", "oneOf",
-  "allOf", "not", "$ref", "minProperties", "maxProperties", "multipleOf", "contains",
-  "propertyNames", "dependencies", "if", "then", "else",
-  "title", "description", "default", "examples", "$comment", "$schema", "$id",
-  "readOnly", "writeOnly", "contentMediaType", "contentEncoding", "definitions", "$defs",
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "additionalItems",
+  "enum",
+  "const",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "not",
+  "$ref",
+  "minProperties",
+  "maxProperties",
+  "multipleOf",
+  "contains",
+  "propertyNames",
+  "dependencies",
+  "if",
+  "then",
+  "else",
+  "title",
+  "description",
+  "default",
+  "examples",
+  "$comment",
+  "$schema",
+  "$id",
+  "readOnly",
+  "writeOnly",
+  "contentMediaType",
+  "contentEncoding",
+  "definitions",
+  "$defs",
 ]);
 
 type Validator = Awaited<ReturnType<typeof loadValidator>>;
-interface Row { file: string; passed: number; total: number; unsupported: number; groups: number }
+interface Row {
+  file: string;
+  passed: number;
+  total: number;
+  unsupported: number;
+  groups: number;
+}
 
 let validator: Validator;
 const rows: Row[] = [];
@@ -76,7 +119,9 @@ function justify(message: string, schema: unknown): string | null {
   return null;
 }
 
-const files = readdirSync(suiteDir).filter((f) => f.endsWith(".json")).sort();
+const files = readdirSync(suiteDir)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
 
 for (const file of files) {
   test(`draft7/${file}`, () => {
@@ -89,20 +134,29 @@ for (const file of files) {
       assert.notEqual(compiled.status, -1, `${group.description}: schema text did not parse: ${compiled.message}`);
       if (compiled.status === 0) {
         const why = justify(compiled.message, group.schema);
-        assert.ok(why, `${file} / ${group.description}: rejected without naming a rejected keyword: ${compiled.message}`);
+        assert.ok(
+          why,
+          `${file} / ${group.description}: rejected without naming a rejected keyword: ${compiled.message}`,
+        );
         row.unsupported++;
         continue;
       }
       for (const t of group.tests) {
         const data = JSON.stringify(t.data);
         const r = validator.validate(data, 10);
-        assert.ok(r.status === 0 || r.status === 1, `${group.description} / ${t.description}: status ${r.status}: ${r.message}`);
+        assert.ok(
+          r.status === 0 || r.status === 1,
+          `${group.description} / ${t.description}: status ${r.status}: ${r.message}`,
+        );
         const one = validator.validate(data, 1);
         assert.equal(one.status, r.status, `${group.description} / ${t.description}: maxErrors 1 and 10 disagree`);
         if (r.status === 1) assert.equal(r.message, "", "a valid instance reports no errors");
         else assert.ok(r.message.startsWith("$"), `errors start with a JSON path: ${r.message}`);
         if ((r.status === 1) === t.valid) row.passed++;
-        else mismatches.push(`${group.description} / ${t.description}: expected ${t.valid ? "valid" : "invalid"}, got ${r.message || "valid"}`);
+        else
+          mismatches.push(
+            `${group.description} / ${t.description}: expected ${t.valid ? "valid" : "invalid"}, got ${r.message || "valid"}`,
+          );
       }
     }
     rows.push(row);
@@ -112,21 +166,27 @@ for (const file of files) {
 
 function table(): string {
   const sorted = [...rows].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const lines = [
-    "| file | passed / total | groups rejected as unsupported |",
-    "|---|---|---|",
-  ];
-  let p = 0, t = 0, u = 0, g = 0;
+  const lines = ["| file | passed / total | groups rejected as unsupported |", "|---|---|---|"];
+  let p = 0,
+    t = 0,
+    u = 0,
+    g = 0;
   for (const r of sorted) {
     lines.push(`| ${r.file} | ${r.passed} / ${r.total} | ${r.unsupported} of ${r.groups} |`);
-    p += r.passed; t += r.total; u += r.unsupported; g += r.groups;
+    p += r.passed;
+    t += r.total;
+    u += r.unsupported;
+    g += r.groups;
   }
   lines.push(`| **all** | **${p} / ${t}** | **${u} of ${g}** |`);
   return lines.join("\n");
 }
 
 test("the validator module imports nothing but env.abort", () => {
-  assert.deepEqual(validator.imports.map((i) => `${i.module}.${i.name}`), ["env.abort"]);
+  assert.deepEqual(
+    validator.imports.map((i) => `${i.module}.${i.name}`),
+    ["env.abort"],
+  );
 });
 
 test("docs/schema-support.md holds the current pass table", () => {

@@ -53,8 +53,10 @@ export function answer(json: string): string {
 }
 
 function sse(content: string): string {
-  let out = 'data: {"choices":[{"delta":{"content":"","role":"assistant"},"index":0}],"object":"chat.completion.chunk","model":"qwen-max","id":"x"}\n\n';
-  for (let i = 0; i < content.length; i += 64) out += `data: ${JSON.stringify({ choices: [{ delta: { content: content.slice(i, i + 64) }, index: 0 }], object: "chat.completion.chunk" })}\n\n`;
+  let out =
+    'data: {"choices":[{"delta":{"content":"","role":"assistant"},"index":0}],"object":"chat.completion.chunk","model":"qwen-max","id":"x"}\n\n';
+  for (let i = 0; i < content.length; i += 64)
+    out += `data: ${JSON.stringify({ choices: [{ delta: { content: content.slice(i, i + 64) }, index: 0 }], object: "chat.completion.chunk" })}\n\n`;
   return out + "data: [DONE]\n\n";
 }
 
@@ -67,7 +69,11 @@ export const CONFIG = {
 };
 
 export async function newHost(wasm: string = WASM, opts: HostOptions = {}): Promise<ProxyWasmHost> {
-  const host = await loadHost(readFileSync(wasm), { pluginName: "ai-json-mode", logLevel: 3 /* warn: keep the host's log array small */, ...opts });
+  const host = await loadHost(readFileSync(wasm), {
+    pluginName: "ai-json-mode",
+    logLevel: 3 /* warn: keep the host's log array small */,
+    ...opts,
+  });
   if (!host.configure(CONFIG)) throw new Error("config rejected");
   return host;
 }
@@ -115,9 +121,28 @@ export function driveRequests(host: ProxyWasmHost, n: number, o: DriveOptions): 
   for (let i = 1; i <= n; i++) {
     const r = o.mix === false ? 0 : rand();
     const kind =
-      r < 0.7 ? "ok" : r < 0.76 ? "retry" : r < 0.82 ? "status500" : r < 0.86 ? "timeout" : r < 0.89 ? "reset" : r < 0.93 ? "sse" : r < 0.96 ? "notjson" : r < 0.98 ? "abort" : "upstream500";
+      r < 0.7
+        ? "ok"
+        : r < 0.76
+          ? "retry"
+          : r < 0.82
+            ? "status500"
+            : r < 0.86
+              ? "timeout"
+              : r < 0.89
+                ? "reset"
+                : r < 0.93
+                  ? "sse"
+                  : r < 0.96
+                    ? "notjson"
+                    : r < 0.98
+                      ? "abort"
+                      : "upstream500";
     const s = host.stream({ routeName: "json-route" });
-    s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", "accept-encoding": "gzip" }, false);
+    s.requestHeaders(
+      { ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw", "accept-encoding": "gzip" },
+      false,
+    );
     s.requestBody('{"model":"qwen-max","messages":[{"role":"user","content":"hi"}]}', true);
     const body = kind === "sse" ? bodies.sse : kind === "notjson" ? bodies.notJson : bodies.completion;
     s.responseHeaders({
@@ -125,15 +150,18 @@ export function driveRequests(host: ProxyWasmHost, n: number, o: DriveOptions): 
       "content-type": kind === "sse" ? "text/event-stream" : "application/json",
       "content-length": String(body.length),
     });
-    for (let off = 0; off < body.length; off += chunk) s.responseBody(body.subarray(off, off + chunk), off + chunk >= body.length);
+    for (let off = 0; off < body.length; off += chunk)
+      s.responseBody(body.subarray(off, off + chunk), off + chunk >= body.length);
     if (kind === "abort") s.done();
     let guard = 0;
     for (let call = host.pendingCalls()[0]; call; call = host.pendingCalls()[0]) {
       if (++guard > 10) throw new Error("retry loop");
-      if (kind === "status500") host.answer(call, 500, { "content-type": "application/json" }, '{"error":{"type":"server_error"}}');
+      if (kind === "status500")
+        host.answer(call, 500, { "content-type": "application/json" }, '{"error":{"type":"server_error"}}');
       else if (kind === "timeout") host.timeout(call);
       else if (kind === "reset") host.reset(call);
-      else if (kind === "retry" && guard === 1) host.answer(call, 200, { "content-type": "application/json" }, bodies.empty);
+      else if (kind === "retry" && guard === 1)
+        host.answer(call, 200, { "content-type": "application/json" }, bodies.empty);
       else host.answer(call, 200, { "content-type": "application/json" }, bodies.answer);
     }
     if (host.failed) throw new Error(`request ${i} (${kind}): the VM trapped: ${host.failure?.message}`);

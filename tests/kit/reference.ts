@@ -275,7 +275,11 @@ export function phase1Sse(body: Uint8Array, o: RequestOptions): Uint8Array | und
 }
 
 /** The whole transform: upstream completion + the call's answer -> the new body. */
-export function transform(completion: Uint8Array, answer: (request: Uint8Array) => Uint8Array, o: RequestOptions): Uint8Array | undefined {
+export function transform(
+  completion: Uint8Array,
+  answer: (request: Uint8Array) => Uint8Array,
+  o: RequestOptions,
+): Uint8Array | undefined {
   const request = phase1(completion, o);
   if (!request) return undefined;
   return phase2(answer(request));

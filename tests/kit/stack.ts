@@ -140,7 +140,12 @@ export async function startUpstream(
         const plain: http.IncomingHttpHeaders = {};
         for (const [k, v] of Object.entries(headers)) if (!k.startsWith(":")) plain[k] = v as string;
         plain.host = String(headers[":authority"] ?? "");
-        const rec = { method: String(headers[":method"]), url: String(headers[":path"]), headers: plain, body: Buffer.concat(parts).toString() };
+        const rec = {
+          method: String(headers[":method"]),
+          url: String(headers[":path"]),
+          headers: plain,
+          body: Buffer.concat(parts).toString(),
+        };
         requests.push(rec);
         const r = typeof reply === "function" ? reply(rec) : reply;
         const out: http2.OutgoingHttpHeaders = { ":status": r.status ?? 200 };
@@ -183,7 +188,12 @@ export async function startUpstream(
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
     req.on("end", async () => {
-      const rec = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(parts).toString() };
+      const rec = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(parts).toString(),
+      };
       requests.push(rec);
       const r = typeof reply === "function" ? reply(rec) : reply;
       res.sendDate = false;
@@ -268,10 +278,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const ds = await startJsonModeMock(opts.ds ?? {});
   const logs: LogEntry[] = [];
   const sub = (v: string) => v.replace("$CHAT", chat.url).replace("$DS", ds.url);
-  const routes = (opts.routes ?? [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: "$CHAT" }]).map((r) => ({
-    ...r,
-    upstream: typeof r.upstream === "string" ? sub(r.upstream) : r.upstream,
-  }));
+  const routes = (opts.routes ?? [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: "$CHAT" }]).map(
+    (r) => ({
+      ...r,
+      upstream: typeof r.upstream === "string" ? sub(r.upstream) : r.upstream,
+    }),
+  );
   const clusters: Record<string, string | ClusterTarget> = {};
   for (const [k, v] of Object.entries(opts.clusters ?? { [DS_CLUSTER]: "$DS" })) {
     clusters[k] = typeof v === "string" ? sub(v) : v;
@@ -368,7 +380,8 @@ export function send(
     let error: string | undefined;
     const body = opts.body === undefined ? undefined : Buffer.from(opts.body as any);
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (body && !Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
+    if (body && !Object.keys(headers).some((k) => k.toLowerCase() === "content-type"))
+      headers["content-type"] = "application/json";
     const req = http.request(url, { method: opts.method ?? (body ? "POST" : "GET"), headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -377,7 +390,8 @@ export function send(
       res.on("close", () => {
         const b = Buffer.concat(chunks);
         const rawHeaders: Pairs = [];
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) rawHeaders.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+          rawHeaders.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
         resolveReply({
           status: res.statusCode ?? 0,
           rawHeaders,
@@ -400,7 +414,11 @@ export function chatRequest(message: string, extra: Record<string, unknown> = {}
 }
 
 /** Posts a chat request to the stack's route. */
-export function ask(stack: Stack, message: string, opts: { headers?: Record<string, string>; path?: string; extra?: Record<string, unknown> } = {}): Promise<Reply> {
+export function ask(
+  stack: Stack,
+  message: string,
+  opts: { headers?: Record<string, string>; path?: string; extra?: Record<string, unknown> } = {},
+): Promise<Reply> {
   return send(stack.url(opts.path), { body: chatRequest(message, opts.extra), headers: opts.headers });
 }
 
@@ -422,7 +440,11 @@ export function completion(content: unknown, extra: Record<string, unknown> = {}
 }
 
 /** A DeepSeek-shaped answer to the JSON-mode call. */
-export function dsCompletion(content: string, usage = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 }, finish = "stop"): string {
+export function dsCompletion(
+  content: string,
+  usage = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 },
+  finish = "stop",
+): string {
   return JSON.stringify({
     id: "ds-e2e-0001",
     object: "chat.completion",
@@ -436,11 +458,19 @@ export function dsCompletion(content: string, usage = { prompt_tokens: 30, compl
 /** An SSE stream of chat.completion.chunk events carrying `pieces`. */
 export function sseBody(pieces: string[], opts: { usage?: object; eol?: string; id?: string } = {}): string {
   const eol = opts.eol ?? "\n";
-  const base = { id: opts.id ?? "chatcmpl-sse-e2e", object: "chat.completion.chunk", created: 1735689600, model: "qwen-plus" };
+  const base = {
+    id: opts.id ?? "chatcmpl-sse-e2e",
+    object: "chat.completion.chunk",
+    created: 1735689600,
+    model: "qwen-plus",
+  };
   const ev = (o: unknown) => `data: ${typeof o === "string" ? o : JSON.stringify(o)}${eol}${eol}`;
   let out = ev({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
   pieces.forEach((p, i) => {
-    out += ev({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: i === pieces.length - 1 ? "stop" : null }] });
+    out += ev({
+      ...base,
+      choices: [{ index: 0, delta: { content: p }, finish_reason: i === pieces.length - 1 ? "stop" : null }],
+    });
   });
   if (opts.usage) out += ev({ ...base, choices: [], usage: opts.usage });
   return out + ev("[DONE]");
@@ -517,7 +547,11 @@ export function assertNoKey(logs: LogEntry[], key = KEY): void {
 /** No gateway line about a content-length that does not match the body. */
 export function assertNoLengthMismatch(logs: LogEntry[]): void {
   const bad = logs.filter((l) => /content-length says/.test(l.message));
-  assert.deepEqual(bad.map((l) => l.message), [], "stale content-length");
+  assert.deepEqual(
+    bad.map((l) => l.message),
+    [],
+    "stale content-length",
+  );
 }
 
 /** Waits until `cond` holds (the gateway calls done() right after the client's response ends). */

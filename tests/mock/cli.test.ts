@@ -51,7 +51,11 @@ describe("parseArgs", () => {
     assert.throws(() => parseArgs(["-p", "-1"], {}), /^Error: -p: expected a port number 0-65535, got -1$/);
     assert.throws(() => parseArgs(["--port=-1"], {}), /--port: expected a port number 0-65535, got -1$/);
     assert.throws(() => parseArgs([], { PORT: "-1" }), /^Error: PORT: expected a port number 0-65535, got -1$/);
-    assert.throws(() => parseArgs(["--host", "-1"], {}), /--host needs a value/, "only port flags take a negative number");
+    assert.throws(
+      () => parseArgs(["--host", "-1"], {}),
+      /--host needs a value/,
+      "only port flags take a negative number",
+    );
   });
 
   test("--config, -c and AI_JSON_MODE_CONFIG; the flag wins", () => {
@@ -101,7 +105,9 @@ clusters:
 
   test("configEnvRefs finds every reference in values, not in keys or comments", () => {
     assert.deepEqual(
-      configEnvRefs(yaml).map((r) => `${r.name}${r.hasDefault ? "?" : ""}`).sort(),
+      configEnvRefs(yaml)
+        .map((r) => `${r.name}${r.hasDefault ? "?" : ""}`)
+        .sort(),
       ["CHAT_URL?", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY", "DEEPSEEK_MODEL?", "DEEPSEEK_URL"],
     );
     assert.deepEqual(configEnvRefs("a: $${LITERAL}\nb: ${X:-1}\nc: ${X}"), [{ name: "X", hasDefault: false }]);
@@ -109,7 +115,9 @@ clusters:
 
   test("missingEnvVars names the unset or empty ones without a default", () => {
     assert.deepEqual(missingEnvVars(yaml, {}), ["DEEPSEEK_API_KEY", "DASHSCOPE_API_KEY", "DEEPSEEK_URL"]);
-    assert.deepEqual(missingEnvVars(yaml, { DEEPSEEK_API_KEY: "k", DASHSCOPE_API_KEY: "", DEEPSEEK_URL: "u" }), ["DASHSCOPE_API_KEY"]);
+    assert.deepEqual(missingEnvVars(yaml, { DEEPSEEK_API_KEY: "k", DASHSCOPE_API_KEY: "", DEEPSEEK_URL: "u" }), [
+      "DASHSCOPE_API_KEY",
+    ]);
     assert.deepEqual(missingEnvVars(yaml, { DEEPSEEK_API_KEY: "k", DASHSCOPE_API_KEY: "d", DEEPSEEK_URL: "u" }), []);
   });
 
@@ -179,16 +187,28 @@ describe("helpers", () => {
   });
 
   test("provider hints for the curl command of a real config", () => {
-    assert.deepEqual(providerHint("https://dashscope.aliyuncs.com"), { model: "qwen-plus", keyVar: "DASHSCOPE_API_KEY" });
+    assert.deepEqual(providerHint("https://dashscope.aliyuncs.com"), {
+      model: "qwen-plus",
+      keyVar: "DASHSCOPE_API_KEY",
+    });
     assert.deepEqual(providerHint("https://api.deepseek.com"), { model: "deepseek-chat", keyVar: "DEEPSEEK_API_KEY" });
     assert.equal(providerHint("http://10.0.0.1:8000").keyVar, "API_KEY");
   });
 
   test("log lines show the source, the level and the message", () => {
-    const line = formatLogEntry({ level: 3, levelName: "warn", message: "passthrough: reason", contextId: 2, source: "plugin" });
+    const line = formatLogEntry({
+      level: 3,
+      levelName: "warn",
+      message: "passthrough: reason",
+      contextId: 2,
+      source: "plugin",
+    });
     assert.match(line, /\[plugin\] .*warn.* \[ctx 2\] passthrough: reason$/);
     assert.match(formatLogEntry({ level: 2, levelName: "", message: "m", contextId: 0 }), /\[plugin\] .*info.* m$/);
-    assert.match(formatLogEntry({ level: 3, message: "upstream failed", source: "gateway" }), /\[gateway\] .*warn.* upstream failed$/);
+    assert.match(
+      formatLogEntry({ level: 3, message: "upstream failed", source: "gateway" }),
+      /\[gateway\] .*warn.* upstream failed$/,
+    );
   });
 
   test("needsBuild: missing, stale, up to date", () => {
@@ -263,7 +283,10 @@ describe("the command", () => {
       assert.equal(r.status, 1);
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
       assert.equal(errors.length, 1, r.stderr);
-      assert.match(errors[0], /needs these environment variables, which are not set: DEEPSEEK_API_KEY, CHAT_PROVIDER_URL$/);
+      assert.match(
+        errors[0],
+        /needs these environment variables, which are not set: DEEPSEEK_API_KEY, CHAT_PROVIDER_URL$/,
+      );
       assert.doesNotMatch(r.stdout, /\[mock\]|Gateway listening/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -273,7 +296,10 @@ describe("the command", () => {
   test("examples/real.yaml through AI_JSON_MODE_CONFIG without DEEPSEEK_API_KEY", () => {
     const r = cli(["--no-build"], { AI_JSON_MODE_CONFIG: "examples/real.yaml" });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /examples\/real\.yaml needs these environment variables, which are not set: DEEPSEEK_API_KEY\n/);
+    assert.match(
+      r.stderr,
+      /examples\/real\.yaml needs these environment variables, which are not set: DEEPSEEK_API_KEY\n/,
+    );
     assert.doesNotMatch(r.stdout, /\[mock\]/, "no mock for a real config");
   });
 
@@ -302,7 +328,10 @@ describe("the command", () => {
     for (const host of ["999.1.1.1", "no-such-host.invalid"]) {
       const r = cli(["--no-build", "--port", "0", "--host", host]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, new RegExp(`^error: --host ${host.replace(/\./g, "\\.")} is not a valid address to listen on \\(`, "m"));
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: --host ${host.replace(/\./g, "\\.")} is not a valid address to listen on \\(`, "m"),
+      );
       assert.doesNotMatch(r.stdout + r.stderr, /busy|Gateway listening/);
     }
   });

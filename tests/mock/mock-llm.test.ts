@@ -29,7 +29,10 @@ interface RawAnswer {
 }
 
 /** A plain HTTP request that keeps the raw bytes (no decompression) and reports resets. */
-function raw(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
+function raw(
+  url: string,
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawAnswer> {
   const u = new URL(opts.path ?? "/v1/chat/completions", url);
   return new Promise((resolve) => {
     const ans: RawAnswer = { status: 0, headers: {}, body: Buffer.alloc(0), reads: [], aborted: false };
@@ -44,7 +47,10 @@ function raw(url: string, opts: { method?: string; path?: string; headers?: Reco
     };
     const req = request(
       u,
-      { method: opts.method ?? "POST", headers: { "content-type": "application/json", connection: "close", ...opts.headers } },
+      {
+        method: opts.method ?? "POST",
+        headers: { "content-type": "application/json", connection: "close", ...opts.headers },
+      },
       (res) => {
         ans.status = res.statusCode ?? 0;
         ans.headers = res.headers;
@@ -69,13 +75,23 @@ function raw(url: string, opts: { method?: string; path?: string; headers?: Reco
 }
 
 const chatBody = (content: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model: "qwen-max", messages: [{ role: "system", content: "You are helpful." }, { role: "user", content }], ...extra });
+  JSON.stringify({
+    model: "qwen-max",
+    messages: [
+      { role: "system", content: "You are helpful." },
+      { role: "user", content },
+    ],
+    ...extra,
+  });
 
 const SYSTEM_PROMPT = 'Answer with a JSON object as defined, for example {"output": "xxxx"}.';
 const jsonBody = (content: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     model: "deepseek-chat",
-    messages: [{ role: "system", content: SYSTEM_PROMPT }, { role: "user", content }],
+    messages: [
+      { role: "system", content: SYSTEM_PROMPT },
+      { role: "user", content },
+    ],
     stream: false,
     ...extra,
   });
@@ -137,7 +153,13 @@ describe("chat mock (Qwen-shaped)", () => {
       messages: [
         { role: "user", content: "first" },
         { role: "assistant", content: "ok" },
-        { role: "user", content: [{ type: "text", text: "你好，" }, { type: "text", text: "世界 🌍" }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "你好，" },
+            { type: "text", text: "世界 🌍" },
+          ],
+        },
       ],
     });
     const a = JSON.parse((await raw(chat.url, { body })).body.toString());
@@ -278,7 +300,10 @@ describe("JSON-mode mock (DeepSeek-shaped)", () => {
   });
 
   test("401 with DeepSeek's error body without an authorization: Bearer key", async () => {
-    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: "Bearer " }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: "Bearer " }] as Record<
+      string,
+      string
+    >[]) {
       const r = await raw(ds.url, { headers, body: jsonBody("hello") });
       assert.equal(r.status, 401, JSON.stringify(headers));
       assert.equal(r.body.toString(), ERROR_BODIES[401]);
@@ -341,13 +366,22 @@ describe("behaviours", () => {
 
   test("the list of malformed kinds", () => {
     assert.deepEqual([...MALFORMED_KINDS].sort(), [
-      "close-mid-body", "content-number", "empty-content", "no-choices", "not-json", "reset", "truncated",
+      "close-mid-body",
+      "content-number",
+      "empty-content",
+      "no-choices",
+      "not-json",
+      "reset",
+      "truncated",
     ]);
   });
 
   test("truncated: half the content and finish_reason length", async () => {
     ds.set({ malformed: "truncated" });
-    const r = await raw(ds.url, { headers: AUTH, body: jsonBody("a fairly long answer", { response_format: { type: "json_object" } }) });
+    const r = await raw(ds.url, {
+      headers: AUTH,
+      body: jsonBody("a fairly long answer", { response_format: { type: "json_object" } }),
+    });
     assert.equal(r.status, 200);
     const j = JSON.parse(r.body.toString());
     const full = jsonModeObject("a fairly long answer");
@@ -405,7 +439,9 @@ describe("behaviours", () => {
     const r = await raw(ds.url, { headers: AUTH, body: jsonBody("x") });
     assert.equal(r.status, 0, "no status line");
     assert.ok(r.error === "ECONNRESET" || r.error === "socket hang up", `error: ${r.error}`);
-    await assert.rejects(fetch(`${ds.url}/v1/chat/completions`, { method: "POST", headers: AUTH, body: jsonBody("x") }));
+    await assert.rejects(
+      fetch(`${ds.url}/v1/chat/completions`, { method: "POST", headers: AUTH, body: jsonBody("x") }),
+    );
     assert.equal(ds.requests.length > 0, true, "the request was still recorded");
   });
 
@@ -418,7 +454,9 @@ describe("behaviours", () => {
     assert.equal(Number(r.headers["content-length"]), full.body.length);
     assert.ok(r.aborted, "the body ended early");
     assert.equal(r.body.length, Math.floor(full.body.length / 2));
-    assert.ok(r.body.toString().startsWith('{"choices":[{"message":{"role":"assistant","content":"Mock reply to: a body'));
+    assert.ok(
+      r.body.toString().startsWith('{"choices":[{"message":{"role":"assistant","content":"Mock reply to: a body'),
+    );
   });
 
   test("close-mid-body with chunks still stops at half", async () => {
@@ -449,7 +487,10 @@ describe("behaviours", () => {
 
   test("gzip: content-encoding gzip and a compressed body", async () => {
     ds.set({ gzip: true });
-    const r = await raw(ds.url, { headers: AUTH, body: jsonBody("zipped", { response_format: { type: "json_object" } }) });
+    const r = await raw(ds.url, {
+      headers: AUTH,
+      body: jsonBody("zipped", { response_format: { type: "json_object" } }),
+    });
     assert.equal(r.status, 200);
     assert.equal(r.headers["content-encoding"], "gzip");
     assert.equal(Number(r.headers["content-length"]), r.body.length, "content-length is the compressed size");
@@ -506,7 +547,10 @@ describe("behaviours", () => {
     assert.equal(k.choices[0].message.content, `len=${body.length}`);
     chat.set({ content: "streamed override" });
     const s = await raw(chat.url, { body: chatBody("y", { stream: true }) });
-    const text = sseEvents(s.body.toString()).slice(0, -1).map((e) => JSON.parse(e).choices[0].delta.content).join("");
+    const text = sseEvents(s.body.toString())
+      .slice(0, -1)
+      .map((e) => JSON.parse(e).choices[0].delta.content)
+      .join("");
     assert.equal(text, "streamed override");
   });
 
@@ -537,7 +581,11 @@ describe("recording and logs", () => {
     const ds = await startJsonModeMock();
     try {
       const body = jsonBody("Mock reply to: hello", { response_format: { type: "json_object" } });
-      await raw(ds.url, { path: "/v1/chat/completions?trace=1", headers: { ...AUTH, "x-custom": "yes", host: "api.deepseek.com" }, body });
+      await raw(ds.url, {
+        path: "/v1/chat/completions?trace=1",
+        headers: { ...AUTH, "x-custom": "yes", host: "api.deepseek.com" },
+        body,
+      });
       await raw(ds.url, { path: "/nowhere", method: "PUT", body: "not json" });
       assert.equal(ds.requests.length, 2);
       const [a, b] = ds.requests;
@@ -613,7 +661,11 @@ function shape(v: unknown): unknown {
   if (v === null) return "null";
   if (Array.isArray(v)) return v.length ? [shape(v[0])] : [];
   if (typeof v === "object") {
-    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, shape((v as any)[k])]));
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, shape((v as any)[k])]),
+    );
   }
   if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
   return typeof v;
@@ -644,7 +696,10 @@ describe("same shapes as the provider fixtures", { skip: fixturesSkip }, () => {
     const [t0, t1] = theirs.map((e) => (e === "[DONE]" ? e : JSON.parse(e)));
     assert.deepEqual(shape(m0), shape(t0), "the first chunk (role)");
     assert.deepEqual(shape(m1), shape(t1), "a content chunk");
-    assert.equal(JSON.parse(mine.at(-2)!).choices[0].finish_reason, JSON.parse(theirs.at(-2)!).choices[0].finish_reason);
+    assert.equal(
+      JSON.parse(mine.at(-2)!).choices[0].finish_reason,
+      JSON.parse(theirs.at(-2)!).choices[0].finish_reason,
+    );
   });
 
   test("JSON-mode answer = deepseek-json-object.json, and its malformed variants match theirs", async () => {
@@ -663,7 +718,10 @@ describe("same shapes as the provider fixtures", { skip: fixturesSkip }, () => {
     ds.set({});
     const fenced = JSON.parse((await raw(ds.url, { headers: AUTH, body: jsonBody("x") })).body.toString());
     assert.match(fenced.choices[0].message.content, /^```json\n[\s\S]*\n```$/);
-    assert.match(JSON.parse(fixture("deepseek-json-fenced.json")).choices[0].message.content, /^```json\n[\s\S]*\n```$/);
+    assert.match(
+      JSON.parse(fixture("deepseek-json-fenced.json")).choices[0].message.content,
+      /^```json\n[\s\S]*\n```$/,
+    );
   });
 
   test("error bodies are the fixture files", () => {

@@ -55,7 +55,11 @@ test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { s
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
     const body = JSON.parse(text);
     assert.equal(typeof body, "object");
-    assert.deepEqual(body, { output: "Mock reply to: hello" }, `the JSON-mode answer, not the chat completion: ${text}`);
+    assert.deepEqual(
+      body,
+      { output: "Mock reply to: hello" },
+      `the JSON-mode answer, not the chat completion: ${text}`,
+    );
     assert.equal(res.headers.get("mode"), "json");
 
     // The mock request lines appear as they happen.
@@ -74,53 +78,57 @@ test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { s
   assert.equal(code, 0, `exit status after SIGINT:\n${out}\n${err}`);
 });
 
-test("a busy port from the config (no --port, no PORT) falls back to a free one and says so", { skip, timeout: 60_000 }, async () => {
-  const busy = http.createServer();
-  await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
-  const port = (busy.address() as AddressInfo).port;
-  const dir = mkdtempSync(join(tmpdir(), "ai-json-mode-start-"));
-  const file = join(dir, "busy.yaml");
-  writeFileSync(
-    file,
-    readFileSync(join(ROOT, "examples/local.yaml"), "utf8")
-      .replace(/^listen: .*$/m, `listen: { host: 127.0.0.1, port: ${port} }`)
-      .replace(/^  wasm: .*$/m, `  wasm: ${join(ROOT, "build/plugin.wasm")}`),
-  );
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
-  }
-  const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--config", file, "--no-build"], {
-    cwd: ROOT,
-    env: { ...env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c) => (out += c));
-  child.stderr.on("data", (c) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  try {
-    const deadline = Date.now() + 45_000;
-    while (!/Plugin log lines follow/.test(out)) {
-      if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
-      if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
-      await new Promise((r) => setTimeout(r, 50));
+test(
+  "a busy port from the config (no --port, no PORT) falls back to a free one and says so",
+  { skip, timeout: 60_000 },
+  async () => {
+    const busy = http.createServer();
+    await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+    const port = (busy.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), "ai-json-mode-start-"));
+    const file = join(dir, "busy.yaml");
+    writeFileSync(
+      file,
+      readFileSync(join(ROOT, "examples/local.yaml"), "utf8")
+        .replace(/^listen: .*$/m, `listen: { host: 127.0.0.1, port: ${port} }`)
+        .replace(/^  wasm: .*$/m, `  wasm: ${join(ROOT, "build/plugin.wasm")}`),
+    );
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
     }
-    assert.match(out, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is busy; using a free port instead\\.`));
-    const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
-    assert.ok(url, out);
-    assert.notEqual(new URL(url).port, String(port));
-    const res = await fetch(`${url}/api/openai/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "x", messages: [{ role: "user", content: "hi" }] }),
+    const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--config", file, "--no-build"], {
+      cwd: ROOT,
+      env: { ...env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    assert.deepEqual(await res.json(), { output: "Mock reply to: hi" });
-  } finally {
-    if (child.exitCode === null) child.kill("SIGINT");
-    await new Promise<void>((ok) => busy.close(() => ok()));
-    rmSync(dir, { recursive: true, force: true });
-  }
-  assert.equal(await exited, 0, `exit status after SIGINT:\n${out}\n${err}`);
-});
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 45_000;
+      while (!/Plugin log lines follow/.test(out)) {
+        if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
+        if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(out, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is busy; using a free port instead\\.`));
+      const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
+      assert.ok(url, out);
+      assert.notEqual(new URL(url).port, String(port));
+      const res = await fetch(`${url}/api/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "x", messages: [{ role: "user", content: "hi" }] }),
+      });
+      assert.deepEqual(await res.json(), { output: "Mock reply to: hi" });
+    } finally {
+      if (child.exitCode === null) child.kill("SIGINT");
+      await new Promise<void>((ok) => busy.close(() => ok()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(await exited, 0, `exit status after SIGINT:\n${out}\n${err}`);
+  },
+);

@@ -7,7 +7,18 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { loadHost, startGateway, startChatMock, startJsonModeMock, type HttpCall, type HttpStream, type LogEntry, type ProxyWasmHost, type Gateway, type MockServer } from "../../host/index.ts";
+import {
+  loadHost,
+  startGateway,
+  startChatMock,
+  startJsonModeMock,
+  type HttpCall,
+  type HttpStream,
+  type LogEntry,
+  type ProxyWasmHost,
+  type Gateway,
+  type MockServer,
+} from "../../host/index.ts";
 
 const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
@@ -22,11 +33,17 @@ const CLIENT_KEY = "sk-client-aaaabbbbccccddddeeeeffff00001111";
 /** Pieces of a key that must not show up either (a log that masks all but a few characters is fine). */
 function leaks(text: string, key: string): boolean {
   const body = key.replace(/^sk-/, "");
-  return text.includes(key) || text.includes(body) || text.includes(body.slice(0, 16)) || text.includes(body.slice(-16));
+  return (
+    text.includes(key) || text.includes(body) || text.includes(body.slice(0, 16)) || text.includes(body.slice(-16))
+  );
 }
 
 function assertNoKey(lines: { message: string; levelName?: string; source?: string }[], key = KEY, what = "log"): void {
-  for (const l of lines) assert.ok(!leaks(l.message, key), `the API key is in a ${l.levelName ?? ""} ${l.source ?? ""} ${what} line: ${l.message}`);
+  for (const l of lines)
+    assert.ok(
+      !leaks(l.message, key),
+      `the API key is in a ${l.levelName ?? ""} ${l.source ?? ""} ${what} line: ${l.message}`,
+    );
 }
 
 const BASE = {
@@ -39,7 +56,11 @@ const BASE = {
 };
 
 async function newHost(config: object = BASE): Promise<ProxyWasmHost> {
-  const host = await loadHost(WASM, { pluginName: "ai-json-mode", logLevel: 0, clusters: (n) => n !== "outbound|443||unregistered.dns" });
+  const host = await loadHost(WASM, {
+    pluginName: "ai-json-mode",
+    logLevel: 0,
+    clusters: (n) => n !== "outbound|443||unregistered.dns",
+  });
   assert.equal(host.configure(config), true, "config accepted");
   return host;
 }
@@ -47,11 +68,26 @@ async function newHost(config: object = BASE): Promise<ProxyWasmHost> {
 /** A response through the response phase up to the call (or passthrough). */
 function respond(
   host: ProxyWasmHost,
-  opts: { requestHeaders?: Record<string, string>; routeName?: string; body?: Uint8Array | string; contentType?: string; status?: string } = {},
+  opts: {
+    requestHeaders?: Record<string, string>;
+    routeName?: string;
+    body?: Uint8Array | string;
+    contentType?: string;
+    status?: string;
+  } = {},
 ): HttpStream {
   const body = opts.body ?? COMPLETION;
   const s = host.stream({ routeName: opts.routeName ?? "json-route" });
-  s.requestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "gw.example.com", ":scheme": "http", ...(opts.requestHeaders ?? {}) }, false);
+  s.requestHeaders(
+    {
+      ":method": "POST",
+      ":path": "/v1/chat/completions",
+      ":authority": "gw.example.com",
+      ":scheme": "http",
+      ...(opts.requestHeaders ?? {}),
+    },
+    false,
+  );
   s.requestBody('{"model":"qwen-max","messages":[{"role":"user","content":"hi"}]}', true);
   s.responseHeaders({ ":status": opts.status ?? "200", "content-type": opts.contentType ?? "application/json" });
   s.responseBody(body, true);
@@ -72,7 +108,10 @@ describe("the API key is never logged (log level trace)", () => {
     const s = respond(host);
     host.answer(onlyCall(host), 200, { "content-type": "application/json" }, ANSWER);
     s.done();
-    assert.ok(host.logs.some((l) => l.level <= 1), "debug lines are recorded");
+    assert.ok(
+      host.logs.some((l) => l.level <= 1),
+      "debug lines are recorded",
+    );
     assertNoKey(trace(host));
   });
 
@@ -80,22 +119,68 @@ describe("the API key is never logged (log level trace)", () => {
   const paths: [string, (host: ProxyWasmHost, call: HttpCall) => void, object?][] = [
     ["success", (h, c) => h.answer(c, 200, {}, ANSWER)],
     ["401 (DeepSeek's body)", (h, c) => h.answer(c, 401, {}, fixture("deepseek-error-401.json"))],
-    ["401 echoing the key in error.message", (h, c) => h.answer(c, 401, {}, JSON.stringify({ error: { message: `Authentication Fails, Your api key: ${KEY} is invalid`, type: "authentication_error", code: "invalid_request_error" } }))],
-    ["401 echoing the key in error.type", (h, c) => h.answer(c, 401, {}, JSON.stringify({ error: { message: "bad key", type: `invalid key ${KEY}`, code: "invalid_request_error" } }))],
-    ["401 echoing the key in error.code", (h, c) => h.answer(c, 401, {}, JSON.stringify({ error: { message: "x", type: "authentication_error", code: KEY } }))],
-    ["403 with the key in an HTML body", (h, c) => h.answer(c, 403, { "content-type": "text/html" }, `<html>${KEY}</html>`)],
+    [
+      "401 echoing the key in error.message",
+      (h, c) =>
+        h.answer(
+          c,
+          401,
+          {},
+          JSON.stringify({
+            error: {
+              message: `Authentication Fails, Your api key: ${KEY} is invalid`,
+              type: "authentication_error",
+              code: "invalid_request_error",
+            },
+          }),
+        ),
+    ],
+    [
+      "401 echoing the key in error.type",
+      (h, c) =>
+        h.answer(
+          c,
+          401,
+          {},
+          JSON.stringify({ error: { message: "bad key", type: `invalid key ${KEY}`, code: "invalid_request_error" } }),
+        ),
+    ],
+    [
+      "401 echoing the key in error.code",
+      (h, c) =>
+        h.answer(c, 401, {}, JSON.stringify({ error: { message: "x", type: "authentication_error", code: KEY } })),
+    ],
+    [
+      "403 with the key in an HTML body",
+      (h, c) => h.answer(c, 403, { "content-type": "text/html" }, `<html>${KEY}</html>`),
+    ],
     ["429", (h, c) => h.answer(c, 429, {}, fixture("deepseek-error-429.json"))],
     ["500", (h, c) => h.answer(c, 500, {}, '{"error":{"message":"x","type":"server_error"}}')],
     ["503 refused", (h, c) => h.refuse(c)],
     ["504 timeout", (h, c) => h.timeout(c)],
     ["reset", (h, c) => h.reset(c)],
     ["200 not JSON, echoing the key", (h, c) => h.answer(c, 200, {}, `oops ${KEY}`)],
-    ["200 error object echoing the key", (h, c) => h.answer(c, 200, {}, JSON.stringify({ error: { message: KEY, type: KEY } }))],
+    [
+      "200 error object echoing the key",
+      (h, c) => h.answer(c, 200, {}, JSON.stringify({ error: { message: KEY, type: KEY } })),
+    ],
     ["200 empty content (retries)", (h, c) => h.answer(c, 200, {}, fixture("deepseek-empty-content.json"))],
     ["200 truncated answer (retries)", (h, c) => h.answer(c, 200, {}, fixture("deepseek-truncated.json"))],
-    ["200 content echoing the key, not JSON (retries)", (h, c) => h.answer(c, 200, {}, JSON.stringify({ choices: [{ message: { content: `your key is ${KEY}` } }] }))],
-    ["schema mismatch quoting the key (retries)", (h, c) => h.answer(c, 200, {}, JSON.stringify({ choices: [{ message: { content: JSON.stringify({ output: KEY }) } }] })), { jsonSchema: { type: "object", properties: { output: { type: "integer" } } } }],
-    ["onFailure error, 401 echoing the key", (h, c) => h.answer(c, 401, {}, JSON.stringify({ error: { message: KEY, type: "authentication_error" } })), { onFailure: "error" }],
+    [
+      "200 content echoing the key, not JSON (retries)",
+      (h, c) => h.answer(c, 200, {}, JSON.stringify({ choices: [{ message: { content: `your key is ${KEY}` } }] })),
+    ],
+    [
+      "schema mismatch quoting the key (retries)",
+      (h, c) =>
+        h.answer(c, 200, {}, JSON.stringify({ choices: [{ message: { content: JSON.stringify({ output: KEY }) } }] })),
+      { jsonSchema: { type: "object", properties: { output: { type: "integer" } } } },
+    ],
+    [
+      "onFailure error, 401 echoing the key",
+      (h, c) => h.answer(c, 401, {}, JSON.stringify({ error: { message: KEY, type: "authentication_error" } })),
+      { onFailure: "error" },
+    ],
   ];
   for (const [name, finish, extra] of paths) {
     test(`call answered: ${name}`, async () => {
@@ -119,7 +204,10 @@ describe("the API key is never logged (log level trace)", () => {
     ["upstream empty content", { body: JSON.stringify({ choices: [{ message: { content: "" } }] }) }],
     ["upstream without choices", { body: "{}" }],
     ["upstream 500", { status: "500", body: fixture("upstream-error-500.json") }],
-    ["upstream SSE with an error event", { contentType: "text/event-stream", body: 'data: {"error":{"message":"x"}}\n\n' }],
+    [
+      "upstream SSE with an error event",
+      { contentType: "text/event-stream", body: 'data: {"error":{"message":"x"}}\n\n' },
+    ],
     ["upstream SSE", { contentType: "text/event-stream", body: STREAM }],
   ];
   for (const [name, opts] of upstreamFailures) {
@@ -141,7 +229,10 @@ describe("the API key is never logged (log level trace)", () => {
     assert.equal(host.pendingCalls().length, 0);
     assert.equal(s.complete, true);
     s.done();
-    assert.ok(host.logs.some((l) => l.level === 3), "a warn line says why");
+    assert.ok(
+      host.logs.some((l) => l.level === 3),
+      "a warn line says why",
+    );
     assertNoKey(trace(host));
   });
 
@@ -166,7 +257,10 @@ describe("the API key is never logged (log level trace)", () => {
     host.configure(JSON.stringify(BASE).slice(0, -10)); // broken JSON with the key in it
     host.configure(JSON.stringify(BASE).replace(KEY, `${KEY}\\x`)); // a bad escape right after the key
     assert.equal(host.failed, false);
-    assert.ok(host.logs.some((l) => l.level >= 3), "rejections are logged");
+    assert.ok(
+      host.logs.some((l) => l.level >= 3),
+      "rejections are logged",
+    );
     assertNoKey(trace(host));
     assertNoKey(trace(host), RULE_KEY);
   });
@@ -178,7 +272,11 @@ describe("no client header changes the call's target, timeout or key", () => {
     { authorization: `Bearer ${CLIENT_KEY}`, "proxy-authorization": `Bearer ${CLIENT_KEY}` },
     { host: "evil.example.com" },
     { ":authority": "evil.example.com" },
-    { "x-forwarded-host": "evil.example.com", "x-original-host": "evil.example.com", forwarded: "host=evil.example.com" },
+    {
+      "x-forwarded-host": "evil.example.com",
+      "x-original-host": "evil.example.com",
+      forwarded: "host=evil.example.com",
+    },
     { "x-envoy-original-path": "/evil", "x-original-uri": "/evil", "x-rewrite-url": "/evil" },
     { "x-envoy-upstream-rq-timeout-ms": "1", "x-envoy-max-retries": "9" },
     { "x-higress-cluster": "outbound|80||evil.dns", "x-envoy-cluster": "outbound|80||evil.dns", cluster: "evil" },
@@ -228,15 +326,24 @@ describe("no client header changes the call's target, timeout or key", () => {
   });
 
   test("host: per-route rules are chosen by the route, not by client headers", async () => {
-    const host = await newHost({ ...BASE, _rules_: [{ _match_route_: ["team-a"], apiKey: RULE_KEY, serviceFQDN: "team-a.dns" }] });
+    const host = await newHost({
+      ...BASE,
+      _rules_: [{ _match_route_: ["team-a"], apiKey: RULE_KEY, serviceFQDN: "team-a.dns" }],
+    });
     for (const headers of hostile) {
       for (const [route, key, cluster] of [
         ["team-a", RULE_KEY, "outbound|443||team-a.dns"],
         ["json-route", KEY, "outbound|443||deepseek.dns"],
       ]) {
-        const s = respond(host, { routeName: route, requestHeaders: { ...headers, "x-route-name": "team-a", "x-higress-route": "team-a" } });
+        const s = respond(host, {
+          routeName: route,
+          requestHeaders: { ...headers, "x-route-name": "team-a", "x-higress-route": "team-a" },
+        });
         const call = onlyCall(host);
-        assert.deepEqual(call.headers.filter(([k]) => k === "authorization"), [["authorization", `Bearer ${key}`]]);
+        assert.deepEqual(
+          call.headers.filter(([k]) => k === "authorization"),
+          [["authorization", `Bearer ${key}`]],
+        );
         assert.equal(call.cluster, cluster);
         host.answer(call, 200, {}, ANSWER);
         s.done();
@@ -255,9 +362,15 @@ describe("no client header changes the call's target, timeout or key", () => {
       ["evil.example.com", KEY],
       ["team-a.example.com.evil.com", KEY],
     ]) {
-      const s = respond(host, { requestHeaders: { ":authority": authority, "x-forwarded-host": "x.team-a.example.com" } });
+      const s = respond(host, {
+        requestHeaders: { ":authority": authority, "x-forwarded-host": "x.team-a.example.com" },
+      });
       const call = onlyCall(host);
-      assert.deepEqual(call.headers.filter(([k]) => k === "authorization"), [["authorization", `Bearer ${key}`]], authority);
+      assert.deepEqual(
+        call.headers.filter(([k]) => k === "authorization"),
+        [["authorization", `Bearer ${key}`]],
+        authority,
+      );
       assert.equal(call.cluster, "outbound|443||deepseek.dns");
       assert.equal(call.authority, "api.deepseek.com");
       host.answer(call, 200, {}, ANSWER);
@@ -293,7 +406,15 @@ describe("through the gateway (real servers on 127.0.0.1, log level trace)", () 
           wasm: WASM,
           name: "ai-json-mode",
           logLevel: "trace",
-          config: { url: "/v1/chat/completions", model: "deepseek-chat", apiKey: KEY, serviceFQDN: "deepseek.dns", serviceHost: "api.deepseek.com", timeout: 400, maxRetries: 1 },
+          config: {
+            url: "/v1/chat/completions",
+            model: "deepseek-chat",
+            apiKey: KEY,
+            serviceFQDN: "deepseek.dns",
+            serviceHost: "api.deepseek.com",
+            timeout: 400,
+            maxRetries: 1,
+          },
         },
         routes: [{ name: "json-route", prefix: "/api/openai", rewritePrefix: "", upstream: chat.url }],
         clusters: { "outbound|443||deepseek.dns": deepseek.url, "outbound|443||closed.dns": "http://127.0.0.1:9" },
@@ -318,7 +439,10 @@ describe("through the gateway (real servers on 127.0.0.1, log level trace)", () 
   test("success and failure paths: no key in any gateway, host or plugin line, none in the mock's", async () => {
     const behaviours = [
       {},
-      { status: 401, body: JSON.stringify({ error: { message: `Your api key: ${KEY} is invalid`, type: "authentication_error" } }) },
+      {
+        status: 401,
+        body: JSON.stringify({ error: { message: `Your api key: ${KEY} is invalid`, type: "authentication_error" } }),
+      },
       { status: 429 },
       { status: 500 },
       { status: 503 },
@@ -336,7 +460,10 @@ describe("through the gateway (real servers on 127.0.0.1, log level trace)", () 
       assert.ok(!leaks(r.body, KEY), "the key reached the client");
     }
     deepseek.set({});
-    assert.ok(lines.some((l) => l.level <= 1), "trace/debug lines were recorded");
+    assert.ok(
+      lines.some((l) => l.level <= 1),
+      "trace/debug lines were recorded",
+    );
     assertNoKey(lines);
     for (const l of mockLines) assert.ok(!leaks(l, KEY), `the key is in a mock line: ${l}`);
   });
@@ -345,7 +472,10 @@ describe("through the gateway (real servers on 127.0.0.1, log level trace)", () 
     deepseek.requests.length = 0;
     const r = await post({ authorization: `Bearer ${CLIENT_KEY}`, "x-api-key": CLIENT_KEY, host: "evil.example.com" });
     assert.equal(r.status, 200);
-    assert.deepEqual(JSON.parse(r.body), { output: "你好！我是通义千问，由阿里云开发的大规模语言模型。我可以回答问题、写作、翻译、编程，还能陪你聊天。有什么我可以帮你的吗？" });
+    assert.deepEqual(JSON.parse(r.body), {
+      output:
+        "你好！我是通义千问，由阿里云开发的大规模语言模型。我可以回答问题、写作、翻译、编程，还能陪你聊天。有什么我可以帮你的吗？",
+    });
     assert.equal(deepseek.requests.length, 1);
     const req = deepseek.requests[0];
     assert.equal(req.headers.authorization, `Bearer ${KEY}`);

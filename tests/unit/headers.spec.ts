@@ -2,7 +2,12 @@ import { encodeHeaders, decodeHeaders, HeaderPair, findHeader } from "../../asse
 import { asciiLower } from "../../assembly/json";
 
 function pairs(): HeaderPair[] {
-  return [new HeaderPair(":status", "200"), new HeaderPair("content-type", "application/json"), new HeaderPair("x-empty", ""), new HeaderPair("x-中文", "值")];
+  return [
+    new HeaderPair(":status", "200"),
+    new HeaderPair("content-type", "application/json"),
+    new HeaderPair("x-empty", ""),
+    new HeaderPair("x-中文", "值"),
+  ];
 }
 
 describe("header maps", () => {
@@ -45,10 +50,17 @@ describe("header maps", () => {
       expect(decodeHeaders(part).length <= 4).toBe(true);
     }
     const huge = new Uint8Array(12);
-    huge[0] = 0xff; huge[1] = 0xff; huge[2] = 0xff; huge[3] = 0xff;
+    huge[0] = 0xff;
+    huge[1] = 0xff;
+    huge[2] = 0xff;
+    huge[3] = 0xff;
     expect(decodeHeaders(huge).length).toBe(0);
     const lies = new Uint8Array(20);
-    lies[0] = 1; lies[4] = 0xff; lies[5] = 0xff; lies[6] = 0xff; lies[7] = 0x7f;
+    lies[0] = 1;
+    lies[4] = 0xff;
+    lies[5] = 0xff;
+    lies[6] = 0xff;
+    lies[7] = 0x7f;
     expect(decodeHeaders(lies).length).toBe(0);
   });
 });

@@ -1,6 +1,15 @@
 import {
-  FQDNCluster, DnsCluster, StaticIpCluster, K8sCluster, NacosCluster, ConsulCluster, RouteCluster,
-  splitUrl, stripPort, matchDomain, matchService,
+  FQDNCluster,
+  DnsCluster,
+  StaticIpCluster,
+  K8sCluster,
+  NacosCluster,
+  ConsulCluster,
+  RouteCluster,
+  splitUrl,
+  stripPort,
+  matchDomain,
+  matchService,
 } from "../../assembly/higress";
 
 describe("cluster names", () => {
@@ -24,7 +33,9 @@ describe("cluster names", () => {
     expect(c.hostName()).toBe("llm.default.svc.cluster.local");
   });
   it("Nacos service", () => {
-    expect(new NacosCluster("llm", "DEFAULT_GROUP", "public", 8848).clusterName()).toBe("outbound|8848||llm.DEFAULT-GROUP.public.nacos");
+    expect(new NacosCluster("llm", "DEFAULT_GROUP", "public", 8848).clusterName()).toBe(
+      "outbound|8848||llm.DEFAULT-GROUP.public.nacos",
+    );
     expect(new NacosCluster("llm", "", "ns1", 80).clusterName()).toBe("outbound|80||llm.DEFAULT-GROUP.ns1.nacos");
   });
   it("Consul service", () => {

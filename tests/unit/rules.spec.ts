@@ -25,7 +25,9 @@ describe("_rules_", () => {
     expect(set.match(req("other"))!.model).toBe("g");
   });
   it("first matching rule wins", () => {
-    const set = rules("{" + G + ',"_rules_":[{"_match_route_prefix_":["api-"],"model":"a"},{"_match_route_":["api-x"],"model":"b"}]}');
+    const set = rules(
+      "{" + G + ',"_rules_":[{"_match_route_prefix_":["api-"],"model":"a"},{"_match_route_":["api-x"],"model":"b"}]}',
+    );
     expect(set.match(req("api-x"))!.model).toBe("a");
   });
   it("incomplete global fields: only matching requests are served", () => {
@@ -46,34 +48,46 @@ describe("_rules_", () => {
     expect(rules("{}").ok).toBe(false);
   });
   it("global fields may be incomplete but not wrong", () => {
-    expect(rules('{"servicePort":0,"_rules_":[{"_match_route_":["a"],' + G + ',"model":"m","servicePort":443}]}').error)
-      .toBe("servicePort: expected an integer port from 1 to 65535; got 0");
+    expect(
+      rules('{"servicePort":0,"_rules_":[{"_match_route_":["a"],' + G + ',"model":"m","servicePort":443}]}').error,
+    ).toBe("servicePort: expected an integer port from 1 to 65535; got 0");
   });
   it("a bad rule names its index and the field", () => {
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a"]},{"_match_route_":["b"],"timeout":0}]}').error)
-      .toBe("_rules_[1]: timeout: expected an integer number of milliseconds from 1 to 600000; got 0");
-    expect(rules('{"_rules_":[{"_match_route_":["a"],"model":"m"}]}').error)
-      .toBe('_rules_[0]: url: required string, e.g. "https://api.deepseek.com/v1/chat/completions" or "/v1/chat/completions"');
+    expect(
+      rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a"]},{"_match_route_":["b"],"timeout":0}]}').error,
+    ).toBe("_rules_[1]: timeout: expected an integer number of milliseconds from 1 to 600000; got 0");
+    expect(rules('{"_rules_":[{"_match_route_":["a"],"model":"m"}]}').error).toBe(
+      '_rules_[0]: url: required string, e.g. "https://api.deepseek.com/v1/chat/completions" or "/v1/chat/completions"',
+    );
   });
   it("malformed rules reject the whole config", () => {
     expect(rules("{" + G + ',"model":"g","_rules_":{}}').error).toBe("_rules_: expected an array of rules");
     expect(rules("{" + G + ',"model":"g","_rules_":[1]}').error).toBe("_rules_[0]: expected an object");
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"model":"x"}]}').error)
-      .toBe("_rules_[0]: needs one of _match_route_, _match_domain_, _match_service_, _match_route_prefix_");
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a"],"_match_domain_":["b"]}]}').error)
-      .toBe("_rules_[0]: exactly one matcher allowed, found _match_route_ and _match_domain_");
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":"a"}]}').error)
-      .toBe("_rules_[0]._match_route_: expected a non-empty array of strings");
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":[]}]}').error)
-      .toBe("_rules_[0]._match_route_: expected a non-empty array of strings");
-    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a",2]}]}').error)
-      .toBe("_rules_[0]._match_route_[1]: expected a non-empty string");
+    expect(rules("{" + G + ',"model":"g","_rules_":[{"model":"x"}]}').error).toBe(
+      "_rules_[0]: needs one of _match_route_, _match_domain_, _match_service_, _match_route_prefix_",
+    );
+    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a"],"_match_domain_":["b"]}]}').error).toBe(
+      "_rules_[0]: exactly one matcher allowed, found _match_route_ and _match_domain_",
+    );
+    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":"a"}]}').error).toBe(
+      "_rules_[0]._match_route_: expected a non-empty array of strings",
+    );
+    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":[]}]}').error).toBe(
+      "_rules_[0]._match_route_: expected a non-empty array of strings",
+    );
+    expect(rules("{" + G + ',"model":"g","_rules_":[{"_match_route_":["a",2]}]}').error).toBe(
+      "_rules_[0]._match_route_[1]: expected a non-empty string",
+    );
   });
   it("domain, service and route-prefix matchers", () => {
-    const set = rules("{" + G + ',"_rules_":[' +
-      '{"_match_domain_":["*.example.com"],"model":"dom"},' +
-      '{"_match_service_":["qwen.dns:443"],"model":"svc"},' +
-      '{"_match_route_prefix_":["ai-"],"model":"pre"}]}');
+    const set = rules(
+      "{" +
+        G +
+        ',"_rules_":[' +
+        '{"_match_domain_":["*.example.com"],"model":"dom"},' +
+        '{"_match_service_":["qwen.dns:443"],"model":"svc"},' +
+        '{"_match_route_prefix_":["ai-"],"model":"pre"}]}',
+    );
     expect(set.ok).toBe(true);
     expect(set.match(req("x", "api.example.com:8080"))!.model).toBe("dom");
     expect(set.match(req("x", "other.org", "outbound|443||qwen.dns"))!.model).toBe("svc");

@@ -1,7 +1,12 @@
 import { parseJsonString, JsonValue } from "../../assembly/json";
 import {
-  compileSchema, formatErrors, Schema, ValidationError, codePointCount,
-  MAX_VALIDATION_DEPTH, MAX_VALIDATION_STEPS,
+  compileSchema,
+  formatErrors,
+  Schema,
+  ValidationError,
+  codePointCount,
+  MAX_VALIDATION_DEPTH,
+  MAX_VALIDATION_STEPS,
 } from "../../assembly/jsonschema";
 
 function json(text: string): JsonValue {
@@ -63,33 +68,40 @@ describe("schema: type", () => {
     expect(valid('{"type":["string","null"]}', "null")).toBe(true);
     expect(valid('{"type":["string","null"]}', '"x"')).toBe(true);
     expect(check('{"type":["string","null"]}', "1")).toBe("$: expected string or null, got integer");
-    expect(check('{"type":["object","array","boolean"]}', "1")).toBe("$: expected object, array or boolean, got integer");
+    expect(check('{"type":["object","array","boolean"]}', "1")).toBe(
+      "$: expected object, array or boolean, got integer",
+    );
   });
 });
 
 describe("schema: objects", () => {
   it("properties and required, with the JSON path of each error", () => {
-    const s = '{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}';
+    const s =
+      '{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}';
     expect(valid(s, '{"name":"Ann","age":3}')).toBe(true);
     expect(check(s, '{"age":"3"}')).toBe("$.name: required property missing; $.age: expected integer, got string");
   });
   it("nested paths through objects and arrays: $.a.b[1].c", () => {
-    const s = '{"properties":{"a":{"properties":{"b":{"type":"array","items":{"properties":{"c":{"type":"integer"}}}}}}}}';
+    const s =
+      '{"properties":{"a":{"properties":{"b":{"type":"array","items":{"properties":{"c":{"type":"integer"}}}}}}}}';
     expect(check(s, '{"a":{"b":[{"c":1},{"c":"x"}]}}')).toBe("$.a.b[1].c: expected integer, got string");
     expect(check(s, '{"a":{"b":[{"c":1},{"c":2},{"c":true}]}}')).toBe("$.a.b[2].c: expected integer, got boolean");
   });
   it("property names that are not identifiers are quoted", () => {
-    const s = '{"properties":{"odd key":{"type":"string"},"a\\"b":{"type":"string"},"1x":{"type":"string"}},"required":["m-n"]}';
+    const s =
+      '{"properties":{"odd key":{"type":"string"},"a\\"b":{"type":"string"},"1x":{"type":"string"}},"required":["m-n"]}';
     expect(check(s, '{"odd key":1,"a\\"b":2,"1x":3}')).toBe(
       '$["m-n"]: required property missing; $["odd key"]: expected string, got integer; ' +
-      '$["a\\"b"]: expected string, got integer; $["1x"]: expected string, got integer',
+        '$["a\\"b"]: expected string, got integer; $["1x"]: expected string, got integer',
     );
   });
   it("additionalProperties false names the property and the allowed ones", () => {
     const s = '{"properties":{"a":{},"b":{}},"additionalProperties":false}';
     expect(valid(s, '{"a":1,"b":2}')).toBe(true);
     expect(check(s, '{"a":1,"c":2}')).toBe("$.c: unexpected property (allowed: a, b)");
-    expect(check('{"additionalProperties":false}', '{"x":1}')).toBe("$.x: unexpected property (no properties are allowed)");
+    expect(check('{"additionalProperties":false}', '{"x":1}')).toBe(
+      "$.x: unexpected property (no properties are allowed)",
+    );
   });
   it("additionalProperties as a schema", () => {
     const s = '{"properties":{"a":{}},"additionalProperties":{"type":"boolean"}}';
@@ -127,7 +139,9 @@ describe("schema: objects", () => {
 describe("schema: arrays", () => {
   it("items as one schema", () => {
     expect(valid('{"items":{"type":"integer"}}', "[1,2,3]")).toBe(true);
-    expect(check('{"items":{"type":"integer"}}', '[1,"x",3,null]')).toBe("$[1]: expected integer, got string; $[3]: expected integer, got null");
+    expect(check('{"items":{"type":"integer"}}', '[1,"x",3,null]')).toBe(
+      "$[1]: expected integer, got string; $[3]: expected integer, got null",
+    );
   });
   it("items as an array of schemas, with additionalItems", () => {
     const s = '{"items":[{"type":"string"},{"type":"integer"}],"additionalItems":false}';
@@ -149,7 +163,9 @@ describe("schema: arrays", () => {
     const s = '{"uniqueItems":true}';
     expect(valid(s, '[1,2,"1",[1],{"a":1},{"a":2},true,false,null]')).toBe(true);
     expect(check(s, "[1,2,1.0]")).toBe("$: items must be unique, but [0] and [2] are equal");
-    expect(check(s, '[{"a":1,"b":[2]},3,{"b":[2.0],"a":1}]')).toBe("$: items must be unique, but [0] and [2] are equal");
+    expect(check(s, '[{"a":1,"b":[2]},3,{"b":[2.0],"a":1}]')).toBe(
+      "$: items must be unique, but [0] and [2] are equal",
+    );
     expect(valid('{"uniqueItems":false}', "[1,1]")).toBe(true);
   });
   it("uniqueItems on a large array", () => {
@@ -157,7 +173,9 @@ describe("schema: arrays", () => {
     for (let i = 0; i < 3000; i++) parts.push(i.toString());
     expect(valid('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe(true);
     parts.push("2999.0");
-    expect(check('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe("$: items must be unique, but [2999] and [3000] are equal");
+    expect(check('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe(
+      "$: items must be unique, but [2999] and [3000] are equal",
+    );
   });
   it("contains", () => {
     expect(valid('{"contains":{"const":5}}', "[1,5]")).toBe(true);
@@ -239,14 +257,18 @@ describe("schema: combinators", () => {
     const s = '{"anyOf":[{"type":"string"},{"type":"object","required":["id"]}]}';
     expect(valid(s, '"x"')).toBe(true);
     expect(valid(s, '{"id":1}')).toBe(true);
-    expect(check(s, "{}")).toBe('$: matches none of the "anyOf" options (option 1: expected string, got object | option 2: $.id: required property missing)');
+    expect(check(s, "{}")).toBe(
+      '$: matches none of the "anyOf" options (option 1: expected string, got object | option 2: $.id: required property missing)',
+    );
   });
   it("oneOf needs exactly one match", () => {
     const s = '{"oneOf":[{"type":"integer"},{"minimum":2}]}';
     expect(valid(s, "1")).toBe(true);
     expect(valid(s, "2.5")).toBe(true);
     expect(check(s, "3")).toBe('$: matches more than one "oneOf" option (options 1 and 2); exactly one must match');
-    expect(check(s, "1.5")).toBe('$: matches none of the "oneOf" options (option 1: expected integer, got number | option 2: must be >= 2, got 1.5)');
+    expect(check(s, "1.5")).toBe(
+      '$: matches none of the "oneOf" options (option 1: expected integer, got number | option 2: must be >= 2, got 1.5)',
+    );
   });
   it("not", () => {
     expect(valid('{"not":{"type":"null"}}', "1")).toBe(true);
@@ -262,30 +284,38 @@ describe("schema: combinators", () => {
   });
   it("combinators inside nested locations keep the path", () => {
     const s = '{"properties":{"v":{"items":{"anyOf":[{"type":"string"},{"type":"null"}]}}}}';
-    expect(check(s, '{"v":["a",null,3]}')).toBe('$.v[2]: matches none of the "anyOf" options (option 1: expected string, got integer | option 2: expected null, got integer)');
+    expect(check(s, '{"v":["a",null,3]}')).toBe(
+      '$.v[2]: matches none of the "anyOf" options (option 1: expected string, got integer | option 2: expected null, got integer)',
+    );
   });
 });
 
 describe("schema: $ref", () => {
   it("into #/definitions and #/$defs", () => {
-    const s = '{"definitions":{"pos":{"type":"integer","minimum":1}},"$defs":{"name":{"type":"string"}},' +
+    const s =
+      '{"definitions":{"pos":{"type":"integer","minimum":1}},"$defs":{"name":{"type":"string"}},' +
       '"properties":{"n":{"$ref":"#/definitions/pos"},"s":{"$ref":"#/$defs/name"}}}';
     expect(valid(s, '{"n":3,"s":"x"}')).toBe(true);
     expect(check(s, '{"n":0,"s":2}')).toBe("$.n: must be >= 1, got 0; $.s: expected string, got integer");
   });
   it("to the root: recursive structures", () => {
-    const s = '{"type":"object","properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#"}}},"required":["name"]}';
+    const s =
+      '{"type":"object","properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#"}}},"required":["name"]}';
     expect(valid(s, '{"name":"a","children":[{"name":"b","children":[{"name":"c"}]}]}')).toBe(true);
-    expect(check(s, '{"name":"a","children":[{"name":"b","children":[{"nam":"c"}]}]}')).toBe("$.children[0].children[0].name: required property missing");
+    expect(check(s, '{"name":"a","children":[{"name":"b","children":[{"nam":"c"}]}]}')).toBe(
+      "$.children[0].children[0].name: required property missing",
+    );
   });
   it("mutually recursive definitions that descend into the value", () => {
-    const s = '{"$ref":"#/definitions/a","definitions":{"a":{"type":"object","properties":{"b":{"$ref":"#/definitions/b"}}},' +
+    const s =
+      '{"$ref":"#/definitions/a","definitions":{"a":{"type":"object","properties":{"b":{"$ref":"#/definitions/b"}}},' +
       '"b":{"type":"array","items":{"$ref":"#/definitions/a"}}}}';
     expect(valid(s, '{"b":[{"b":[]},{"b":[{}]}]}')).toBe(true);
     expect(check(s, '{"b":[{"b":[1]}]}')).toBe("$.b[0].b[0]: expected object, got integer");
   });
   it("JSON-pointer escapes ~0 ~1 and percent-encoding", () => {
-    const s = '{"definitions":{"a/b":{"type":"integer"},"c~d":{"type":"string"},"e%f":{"type":"null"},"g h":{"type":"boolean"}},' +
+    const s =
+      '{"definitions":{"a/b":{"type":"integer"},"c~d":{"type":"string"},"e%f":{"type":"null"},"g h":{"type":"boolean"}},' +
       '"properties":{"x":{"$ref":"#/definitions/a~1b"},"y":{"$ref":"#/definitions/c~0d"},"z":{"$ref":"#/definitions/e%25f"},"w":{"$ref":"#/definitions/g%20h"}}}';
     expect(valid(s, '{"x":1,"y":"s","z":null,"w":true}')).toBe(true);
     expect(check(s, '{"x":"1","y":1,"z":0,"w":0}')).toBe(
@@ -293,16 +323,21 @@ describe("schema: $ref", () => {
     );
   });
   it("to any location of the document, including array items", () => {
-    expect(check('{"items":[{"type":"integer"},{"$ref":"#/items/0"}]}', '[1,"x"]')).toBe("$[1]: expected integer, got string");
+    expect(check('{"items":[{"type":"integer"},{"$ref":"#/items/0"}]}', '[1,"x"]')).toBe(
+      "$[1]: expected integer, got string",
+    );
     expect(valid('{"properties":{"a":{"type":"integer"},"b":{"$ref":"#/properties/a"}}}', '{"b":2}')).toBe(true);
   });
   it("through the root $id", () => {
-    const s = '{"$id":"urn:example:root","definitions":{"x":{"type":"string"}},"properties":{"a":{"$ref":"urn:example:root#/definitions/x"}}}';
+    const s =
+      '{"$id":"urn:example:root","definitions":{"x":{"type":"string"}},"properties":{"a":{"$ref":"urn:example:root#/definitions/x"}}}';
     expect(check(s, '{"a":1}')).toBe("$.a: expected string, got integer");
   });
   it("to boolean schemas", () => {
     expect(valid('{"definitions":{"t":true},"$ref":"#/definitions/t"}', "1")).toBe(true);
-    expect(check('{"definitions":{"f":false},"properties":{"a":{"$ref":"#/definitions/f"}}}', '{"a":1}')).toBe("$.a: no value is allowed here");
+    expect(check('{"definitions":{"f":false},"properties":{"a":{"$ref":"#/definitions/f"}}}', '{"a":1}')).toBe(
+      "$.a: no value is allowed here",
+    );
   });
 });
 
@@ -316,61 +351,99 @@ describe("schema: boolean schemas", () => {
 
 describe("schema: annotations", () => {
   it("are accepted and do not affect validation", () => {
-    const s = '{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://example.com/p.json","title":"T",' +
+    const s =
+      '{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://example.com/p.json","title":"T",' +
       '"description":"D","default":{},"examples":[{}],"$comment":"c","properties":{"a":{"title":"A","readOnly":true,' +
       '"writeOnly":false,"contentMediaType":"text/plain","contentEncoding":"base64","default":5,"description":"x"}}}';
     expect(valid(s, '{"a":"anything"}')).toBe(true);
   });
   it("describe() gives the compact schema text", () => {
-    expect(compile('{ "type" : "object", "required" : [ "a" ] }').describe()).toBe('{"type":"object","required":["a"]}');
+    expect(compile('{ "type" : "object", "required" : [ "a" ] }').describe()).toBe(
+      '{"type":"object","required":["a"]}',
+    );
   });
 });
 
 describe("schema: rejected keywords name the keyword and location", () => {
   it("unsupported keywords", () => {
-    expect(reject('{"properties":{"name":{"type":"string","pattern":"^a"}}}')).toBe('unsupported keyword "pattern" at #/properties/name');
+    expect(reject('{"properties":{"name":{"type":"string","pattern":"^a"}}}')).toBe(
+      'unsupported keyword "pattern" at #/properties/name',
+    );
     expect(reject('{"format":"email"}')).toBe('unsupported keyword "format" at #');
     expect(reject('{"patternProperties":{"^a":{}}}')).toBe('unsupported keyword "patternProperties" at #');
     expect(reject('{"items":[{"nullable":true}]}')).toBe('unsupported keyword "nullable" at #/items/0');
-    expect(reject('{"definitions":{"a/b":{"unevaluatedProperties":false}}}')).toBe('unsupported keyword "unevaluatedProperties" at #/definitions/a~1b');
+    expect(reject('{"definitions":{"a/b":{"unevaluatedProperties":false}}}')).toBe(
+      'unsupported keyword "unevaluatedProperties" at #/definitions/a~1b',
+    );
   });
   it("even inside unused definitions", () => {
-    expect(reject('{"definitions":{"unused":{"format":"date"}}}')).toBe('unsupported keyword "format" at #/definitions/unused');
+    expect(reject('{"definitions":{"unused":{"format":"date"}}}')).toBe(
+      'unsupported keyword "format" at #/definitions/unused',
+    );
   });
   it("$id below the root, and $schema other than draft-07", () => {
-    expect(reject('{"properties":{"a":{"$id":"#a"}}}')).toBe('unsupported keyword "$id" at #/properties/a ("$id" is only supported at the root)');
-    expect(reject('{"$schema":"http://json-schema.org/draft-04/schema#"}').startsWith('unsupported "$schema" "http://json-schema.org/draft-04/schema#" at #')).toBe(true);
-    expect(reject('{"not":{"$schema":"http://json-schema.org/draft-07/schema#"}}').startsWith('unsupported keyword "$schema" at #/not')).toBe(true);
+    expect(reject('{"properties":{"a":{"$id":"#a"}}}')).toBe(
+      'unsupported keyword "$id" at #/properties/a ("$id" is only supported at the root)',
+    );
+    expect(
+      reject('{"$schema":"http://json-schema.org/draft-04/schema#"}').startsWith(
+        'unsupported "$schema" "http://json-schema.org/draft-04/schema#" at #',
+      ),
+    ).toBe(true);
+    expect(
+      reject('{"not":{"$schema":"http://json-schema.org/draft-07/schema#"}}').startsWith(
+        'unsupported keyword "$schema" at #/not',
+      ),
+    ).toBe(true);
   });
   it("remote and anchor $refs", () => {
-    expect(reject('{"$ref":"http://example.com/s.json"}').startsWith('unsupported $ref "http://example.com/s.json" at #')).toBe(true);
-    expect(reject('{"properties":{"a":{"$ref":"other.json#/x"}}}').startsWith('unsupported $ref "other.json#/x" at #/properties/a')).toBe(true);
+    expect(
+      reject('{"$ref":"http://example.com/s.json"}').startsWith('unsupported $ref "http://example.com/s.json" at #'),
+    ).toBe(true);
+    expect(
+      reject('{"properties":{"a":{"$ref":"other.json#/x"}}}').startsWith(
+        'unsupported $ref "other.json#/x" at #/properties/a',
+      ),
+    ).toBe(true);
     expect(reject('{"items":{"$ref":"#foo"}}').startsWith('unsupported $ref "#foo" at #/items')).toBe(true);
   });
   it("validation keywords beside $ref (draft-07 would ignore them)", () => {
     expect(reject('{"definitions":{"a":{}},"properties":{"x":{"$ref":"#/definitions/a","maxItems":2}}}')).toBe(
       'unsupported keyword "maxItems" beside "$ref" at #/properties/x (draft-07 ignores keywords next to "$ref"; wrap both in "allOf")',
     );
-    expect(valid('{"definitions":{"a":{}},"properties":{"x":{"$ref":"#/definitions/a","description":"d","title":"t"}}}', '{"x":1}')).toBe(true);
+    expect(
+      valid(
+        '{"definitions":{"a":{}},"properties":{"x":{"$ref":"#/definitions/a","description":"d","title":"t"}}}',
+        '{"x":1}',
+      ),
+    ).toBe(true);
   });
 });
 
 describe("schema: invalid keyword values", () => {
   it("type", () => {
-    expect(reject('{"type":"strin"}')).toBe('"type" has unknown type "strin" at # (expected "null", "boolean", "object", "array", "number", "string" or "integer")');
-    expect(reject('{"properties":{"a":{"type":[]}}}')).toBe('"type" must be a type name or a non-empty array of type names at #/properties/a');
+    expect(reject('{"type":"strin"}')).toBe(
+      '"type" has unknown type "strin" at # (expected "null", "boolean", "object", "array", "number", "string" or "integer")',
+    );
+    expect(reject('{"properties":{"a":{"type":[]}}}')).toBe(
+      '"type" must be a type name or a non-empty array of type names at #/properties/a',
+    );
     expect(reject('{"type":["string","string"]}')).toBe('"type" lists "string" twice at #');
     expect(reject('{"type":5}')).toBe('"type" must be a type name or a non-empty array of type names at #');
   });
   it("counts must be non-negative integers", () => {
-    expect(reject('{"properties":{"a":{"minLength":-1}}}')).toBe('"minLength" must be a non-negative integer at #/properties/a');
+    expect(reject('{"properties":{"a":{"minLength":-1}}}')).toBe(
+      '"minLength" must be a non-negative integer at #/properties/a',
+    );
     expect(reject('{"maxItems":1.5}')).toBe('"maxItems" must be a non-negative integer at #');
     expect(reject('{"minProperties":"2"}')).toBe('"minProperties" must be a non-negative integer at #');
     expect(reject('{"minLength":3,"maxLength":2}')).toBe('"minLength" is greater than "maxLength" at #');
   });
   it("numbers", () => {
     expect(reject('{"minimum":"1"}')).toBe('"minimum" must be a number at #');
-    expect(reject('{"exclusiveMinimum":true}')).toBe('"exclusiveMinimum" must be a number at # (the boolean form is draft-04)');
+    expect(reject('{"exclusiveMinimum":true}')).toBe(
+      '"exclusiveMinimum" must be a number at # (the boolean form is draft-04)',
+    );
     expect(reject('{"multipleOf":0}')).toBe('"multipleOf" must be greater than 0 at #');
     expect(reject('{"maximum":1e400}')).toBe('"maximum" must be a finite number at #');
   });
@@ -380,7 +453,9 @@ describe("schema: invalid keyword values", () => {
     expect(reject('{"required":["a","a"]}')).toBe('"required" lists "a" twice at #');
     expect(reject('{"enum":"a"}')).toBe('"enum" must be an array at #');
     expect(reject('{"uniqueItems":1}')).toBe('"uniqueItems" must be a boolean at #');
-    expect(reject('{"dependencies":{"a":5}}')).toBe('"dependencies" entries must be schemas or arrays of strings at #/dependencies/a');
+    expect(reject('{"dependencies":{"a":5}}')).toBe(
+      '"dependencies" entries must be schemas or arrays of strings at #/dependencies/a',
+    );
   });
   it("subschemas must be objects or booleans", () => {
     expect(reject("5")).toBe("schema must be an object or a boolean at #");
@@ -391,7 +466,9 @@ describe("schema: invalid keyword values", () => {
     expect(reject('{"not":null}')).toBe("schema must be an object or a boolean at #/not");
   });
   it("messages stay on one line when names hold control characters", () => {
-    expect(reject('{"properties":{"a\\nb":{"type":5}}}')).toBe('"type" must be a type name or a non-empty array of type names at #/properties/a\\nb');
+    expect(reject('{"properties":{"a\\nb":{"type":5}}}')).toBe(
+      '"type" must be a type name or a non-empty array of type names at #/properties/a\\nb',
+    );
   });
   it("annotations with the wrong type", () => {
     expect(reject('{"title":1}')).toBe('"title" must be a string at #');
@@ -401,7 +478,9 @@ describe("schema: invalid keyword values", () => {
   it("$ref that points nowhere or is malformed", () => {
     expect(reject('{"items":{"$ref":"#/definitions/x"}}')).toBe('$ref "#/definitions/x" not found at #/items');
     expect(reject('{"definitions":{},"$ref":"#/definitions/x"}')).toBe('$ref "#/definitions/x" not found at #');
-    expect(reject('{"items":[{}],"properties":{"a":{"$ref":"#/items/5"}}}')).toBe('$ref "#/items/5" not found at #/properties/a');
+    expect(reject('{"items":[{}],"properties":{"a":{"$ref":"#/items/5"}}}')).toBe(
+      '$ref "#/items/5" not found at #/properties/a',
+    );
     expect(reject('{"$ref":"#/a~2b"}')).toBe('$ref "#/a~2b" is not a valid JSON pointer at #');
     expect(reject('{"$ref":"#/a%zz"}')).toBe('$ref "#/a%zz" is not a valid JSON pointer at #');
     expect(reject('{"$ref":5}')).toBe('"$ref" must be a string at #');
@@ -410,21 +489,35 @@ describe("schema: invalid keyword values", () => {
 
 describe("schema: never traps", () => {
   it("$ref loops that never reach a value are rejected at compile time", () => {
-    expect(reject('{"$ref":"#"}')).toBe("$ref loop at #: the schema refers to itself without descending into the instance");
-    expect(reject('{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},"$ref":"#/definitions/a"}').startsWith("$ref loop at #/definitions/")).toBe(true);
+    expect(reject('{"$ref":"#"}')).toBe(
+      "$ref loop at #: the schema refers to itself without descending into the instance",
+    );
+    expect(
+      reject(
+        '{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},"$ref":"#/definitions/a"}',
+      ).startsWith("$ref loop at #/definitions/"),
+    ).toBe(true);
     expect(reject('{"anyOf":[{"type":"string"},{"$ref":"#"}]}').startsWith("$ref loop at #")).toBe(true);
-    expect(reject('{"definitions":{"a":{"not":{"allOf":[{"$ref":"#/definitions/a"}]}}}}').startsWith("$ref loop at #/definitions/a")).toBe(true);
+    expect(
+      reject('{"definitions":{"a":{"not":{"allOf":[{"$ref":"#/definitions/a"}]}}}}').startsWith(
+        "$ref loop at #/definitions/a",
+      ),
+    ).toBe(true);
   });
   it("deep values against a recursive schema stop with an error", () => {
     const schema = compile('{"items":{"$ref":"#"}}');
     const errors = schema.validate(json(nestedArrays(400)));
     expect(errors.length).toBe(1);
-    expect(errors[0].reason).toBe("value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)");
+    expect(errors[0].reason).toBe(
+      "value nested too deeply for the schema (more than " + MAX_VALIDATION_DEPTH.toString() + " levels)",
+    );
     expect(errors[0].path.startsWith("$[0][0][0]")).toBe(true);
     expect(schema.validate(json(nestedArrays(100))).length).toBe(0);
   });
-  it("a limit hit inside \"not\" still fails validation", () => {
-    const schema = compile('{"definitions":{"d":{"items":{"$ref":"#/definitions/d"}}},"not":{"$ref":"#/definitions/d","description":"x"},"type":"array"}');
+  it('a limit hit inside "not" still fails validation', () => {
+    const schema = compile(
+      '{"definitions":{"d":{"items":{"$ref":"#/definitions/d"}}},"not":{"$ref":"#/definitions/d","description":"x"},"type":"array"}',
+    );
     const errors = schema.validate(json(nestedArrays(400)));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[errors.length - 1].reason.startsWith("value nested too deeply")).toBe(true);

@@ -64,7 +64,9 @@ describe("SSE: collecting deltas", () => {
 
 describe("SSE: writing the converted stream", () => {
   it("one chunk with the JSON text and finish_reason stop, then [DONE]", () => {
-    const first = parseJsonString('{"id":"c1","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[]}').value;
+    const first = parseJsonString(
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"qwen-max","choices":[]}',
+    ).value;
     const out = text(buildSseOutput(first, bytes('{"output":"hi"}'), null, null));
     expect(out.startsWith("data: ")).toBe(true);
     expect(out.endsWith("\n\ndata: [DONE]\n\n")).toBe(true);

@@ -109,7 +109,12 @@ export function bufferImports(h: ImportHost): ImportGroup {
         if (!b.set) return R.BadArgument; // read-only: call answer body, configurations
         return b.set(start >>> 0, len >>> 0, data);
       },
-      trace: (type: number, start: number, len: number, _ptr: number, size: number) => [type >>> 0, start >>> 0, len >>> 0, size >>> 0],
+      trace: (type: number, start: number, len: number, _ptr: number, size: number) => [
+        type >>> 0,
+        start >>> 0,
+        len >>> 0,
+        size >>> 0,
+      ],
     },
   };
 }

@@ -137,7 +137,10 @@ export function headerImports(h: ImportHost): ImportGroup {
         if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
-        mem.writeU32(out, map.reduce((n, [k, v]) => n + utf8(k).length + utf8(v).length, 0));
+        mem.writeU32(
+          out,
+          map.reduce((n, [k, v]) => n + utf8(k).length + utf8(v).length, 0),
+        );
         return R.Ok;
       },
     },

@@ -82,7 +82,17 @@ export function httpCallImports(h: ImportHost): ImportGroup {
         }
         return R.Ok;
       },
-      trace: (upPtr: number, upLen: number, hPtr: number, hLen: number, _bPtr: number, bLen: number, tPtr: number, tLen: number, timeoutMs: number) => [
+      trace: (
+        upPtr: number,
+        upLen: number,
+        hPtr: number,
+        hLen: number,
+        _bPtr: number,
+        bLen: number,
+        tPtr: number,
+        tLen: number,
+        timeoutMs: number,
+      ) => [
         mem.readString(upPtr, upLen),
         decodePairs(mem.read(hPtr, hLen)),
         bLen >>> 0,

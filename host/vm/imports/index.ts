@@ -49,14 +49,23 @@ export function buildImports(h: ImportHost, trace?: (entry: TraceEntry) => void)
   return imports;
 }
 
-function wrapGroup(h: ImportHost, trace: ((entry: TraceEntry) => void) | undefined, group: ImportGroup): Record<string, WasmFunction> {
+function wrapGroup(
+  h: ImportHost,
+  trace: ((entry: TraceEntry) => void) | undefined,
+  group: ImportGroup,
+): Record<string, WasmFunction> {
   const out: Record<string, WasmFunction> = {};
   for (const [name, def] of Object.entries(group)) out[name] = wrap(h, name, def, trace);
   return out;
 }
 
 /** The one wrapper every host function goes through. */
-function wrap(h: ImportHost, name: string, def: HostFunction, trace: ((entry: TraceEntry) => void) | undefined): WasmFunction {
+function wrap(
+  h: ImportHost,
+  name: string,
+  def: HostFunction,
+  trace: ((entry: TraceEntry) => void) | undefined,
+): WasmFunction {
   const fn = def.fn as WasmFunction;
   const onFault = def.onFault ?? WasmResult.InvalidMemoryAccess;
   const guarded = (...a: unknown[]): number | void => {

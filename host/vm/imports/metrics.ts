@@ -38,7 +38,12 @@ export class MetricStore {
   snapshot(): Map<string, MetricValue> {
     const out = new Map<string, MetricValue>();
     for (const m of this.byKey.values()) {
-      out.set(m.name, m.type === MetricType.Histogram ? { type: m.type, value: m.value, samples: [...m.samples] } : { type: m.type, value: m.value });
+      out.set(
+        m.name,
+        m.type === MetricType.Histogram
+          ? { type: m.type, value: m.value, samples: [...m.samples] }
+          : { type: m.type, value: m.value },
+      );
     }
     return out;
   }

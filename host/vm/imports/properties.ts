@@ -12,7 +12,11 @@ export function propertyImports(h: ImportHost): ImportGroup {
   const { mem } = h;
   /** A property path as the module sends it: NUL-separated segments. */
   const dotted = (ptr: number, len: number): string =>
-    mem.readString(ptr, len).split("\0").filter((x) => x !== "").join(".");
+    mem
+      .readString(ptr, len)
+      .split("\0")
+      .filter((x) => x !== "")
+      .join(".");
   return {
     proxy_get_property: {
       fn: (pathPtr: number, pathLen: number, outPtr: number, outLen: number) => {

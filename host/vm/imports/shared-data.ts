@@ -30,7 +30,11 @@ export function sharedDataImports(h: ImportHost): ImportGroup {
         sharedData.set(key, { value, cas: nextCas++ });
         return R.Ok;
       },
-      trace: (kPtr: number, kLen: number, _vPtr: number, vLen: number, cas: number) => [mem.readString(kPtr, kLen), vLen >>> 0, cas >>> 0],
+      trace: (kPtr: number, kLen: number, _vPtr: number, vLen: number, cas: number) => [
+        mem.readString(kPtr, kLen),
+        vLen >>> 0,
+        cas >>> 0,
+      ],
     },
     proxy_register_shared_queue: {
       fn: (nPtr: number, nLen: number, tokenPtr: number) => {

@@ -48,7 +48,16 @@ export function streamControlImports(h: ImportHost): ImportGroup {
       trace: (type: number) => [type >>> 0],
     },
     proxy_send_local_response: {
-      fn: (status: number, dPtr: number, dLen: number, bPtr: number, bLen: number, hPtr: number, hLen: number, grpc: number) => {
+      fn: (
+        status: number,
+        dPtr: number,
+        dLen: number,
+        bPtr: number,
+        bLen: number,
+        hPtr: number,
+        hLen: number,
+        grpc: number,
+      ) => {
         const details = mem.readString(dPtr, dLen).replace(/\s/g, "_");
         const body = mem.read(bPtr, bLen);
         const headers = decodeModulePairs(h, mem.read(hPtr, hLen), "proxy_send_local_response");
@@ -57,17 +66,21 @@ export function streamControlImports(h: ImportHost): ImportGroup {
           h.hostLog(LogLevel.warn, "proxy_send_local_response called without a stream context: ignored");
           return R.Ok;
         }
-        if (!chain.requestLocalResponse(s, makeLocalResponse(status >>> 0, body, headers, details, grpc | 0))) return R.BadArgument;
+        if (!chain.requestLocalResponse(s, makeLocalResponse(status >>> 0, body, headers, details, grpc | 0)))
+          return R.BadArgument;
         h.after(() => chain.applyLocalResponse(s));
         return R.Ok;
       },
-      trace: (status: number, dPtr: number, dLen: number, _bPtr: number, bLen: number, hPtr: number, hLen: number, grpc: number) => [
-        status >>> 0,
-        mem.readString(dPtr, dLen),
-        bLen >>> 0,
-        decodePairs(mem.read(hPtr, hLen)),
-        grpc | 0,
-      ],
+      trace: (
+        status: number,
+        dPtr: number,
+        dLen: number,
+        _bPtr: number,
+        bLen: number,
+        hPtr: number,
+        hLen: number,
+        grpc: number,
+      ) => [status >>> 0, mem.readString(dPtr, dLen), bLen >>> 0, decodePairs(mem.read(hPtr, hLen)), grpc | 0],
     },
   };
 }

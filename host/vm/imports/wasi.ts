@@ -68,7 +68,10 @@ export function wasiImports(h: ImportHost): ImportGroup {
       fn: (countPtr: number, sizePtr: number) => {
         const entries = environ();
         mem.writeU32(countPtr, entries.length);
-        mem.writeU32(sizePtr, entries.reduce((n, e) => n + e.length, 0));
+        mem.writeU32(
+          sizePtr,
+          entries.reduce((n, e) => n + e.length, 0),
+        );
         return WasiErrno.Success;
       },
       onFault: EFAULT,
