@@ -90,8 +90,8 @@ describe("failure codes", () => {
   });
 
   for (const [file, paragraph, row] of [
-    ["README.md", ["`code` names the cause (", "):"], ["| `ai_json_mode.failed.<code>` |", "\n"]],
-    ["README.zh-CN.md", ["`code` 指明原因（", "）"], ["| `ai_json_mode.failed.<code>` |", "\n"]],
+    ["README.md", ["`code` names the cause (", "):"], ["| `ai_json_mode.failed.<code>`", "\n"]],
+    ["README.zh-CN.md", ["`code` 指明原因（", "）"], ["| `ai_json_mode.failed.<code>`", "\n"]],
   ] as const) {
     it(`${file} lists the same codes (onFailure: error, and the failed.<code> counter)`, () => {
       const text = readFileSync(join(root, file), "utf8");
