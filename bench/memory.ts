@@ -27,7 +27,8 @@ export interface MemoryRun {
 }
 
 export async function measure(requests: number, bodySize: number, checkpoints: number[]): Promise<MemoryRun> {
-  const host = await newHost();
+  // Envoy 1.27 switch (envoy: ideal until the plugin copes): bodies over 32 KiB would measure Envoy's 500.
+  const host = await newHost(undefined, { envoy: "ideal" });
   const pages: Record<number, number> = { 0: host.memoryPages() };
   const started = performance.now();
   const stats = driveRequests(host, requests, {

@@ -30,6 +30,8 @@ export interface StreamOutput {
   readonly id: number;
   readonly routeName?: string;
   readonly clusterName?: string;
+  readonly bufferLimit: number;
+  readonly routeCacheClears: number;
   readonly lastAction: number | undefined;
   readonly resumed: number;
   readonly resumedRequest: number;
@@ -55,10 +57,11 @@ export interface StreamOutput {
  * upstream and the client got from `request`, `status`, `headers`, `body`.
  *
  * Events (for the gateway; all fire while the host processes, never inside a VM call):
- * - "upstream-headers" (headers: Pairs)      request headers released upstream
+ * - "upstream-headers" (headers: Pairs, endStream: boolean)  request headers released upstream
  * - "upstream-data" (chunk: Uint8Array)      request body bytes released upstream
  * - "upstream-end"                           request complete
- * - "headers" (status: number, headers: Pairs)  response headers released to the client
+ * - "headers" (status: number, headers: Pairs, endStream: boolean)  response headers released to
+ *   the client; endStream: nothing follows them (Envoy encodes them with end_stream)
  * - "data" (chunk: Uint8Array)               response body bytes released to the client
  * - "end"                                    response complete
  * - "local-response" (r: LocalResponse)      a local reply replaces the upstream (abort it)
@@ -100,6 +103,21 @@ export class HttpStream extends EventEmitter {
 
   get clusterName(): string | undefined {
     return this.out.clusterName;
+  }
+
+  /** The stream's buffer limit in bytes (both directions; 0 = none); the module may change it. */
+  get bufferLimit(): number {
+    return this.out.bufferLimit;
+  }
+
+  /** Request-header edits cleared the route cache (the route was, or will be, matched again). */
+  get routeCacheCleared(): boolean {
+    return this.out.routeCacheClears > 0;
+  }
+
+  /** How many request-header edits cleared the route cache. */
+  get routeCacheClears(): number {
+    return this.out.routeCacheClears;
   }
 
   /** The raw value the last callback of this stream returned (0 when the callback is not exported). */
@@ -201,9 +219,34 @@ export class HttpStream extends EventEmitter {
     return this;
   }
 
+  /**
+   * Feeds a whole request body as a client of this protocol sends it:
+   * "http1" gives every chunk without end of stream, then an empty chunk
+   * with it (as Envoy's HTTP/1 codec does); "http2" gives end of stream
+   * with the last chunk (the last DATA frame carries END_STREAM).
+   */
+  requestFrames(chunks: BodyInit[], protocol: "http1" | "http2"): this {
+    for (const [c, eos] of frames(chunks, protocol)) this.requestBody(c, eos);
+    return this;
+  }
+
+  /** Feeds a whole response body as an upstream of this protocol sends it (see requestFrames). */
+  responseFrames(chunks: BodyInit[], protocol: "http1" | "http2"): this {
+    for (const [c, eos] of frames(chunks, protocol)) this.responseBody(c, eos);
+    return this;
+  }
+
   /** Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. */
   done(): this {
     this.driver.finish();
     return this;
   }
+}
+
+/** The body callbacks a protocol's codec produces for these chunks: [chunk, end of stream]. */
+function frames(chunks: BodyInit[], protocol: "http1" | "http2"): [BodyInit, boolean][] {
+  if (protocol === "http1" || chunks.length === 0) {
+    return [...chunks.map((c): [BodyInit, boolean] => [c, false]), [new Uint8Array(0), true]];
+  }
+  return chunks.map((c, i): [BodyInit, boolean] => [c, i === chunks.length - 1]);
 }

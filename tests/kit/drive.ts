@@ -5,7 +5,7 @@
 // the completion and answer bodies also by `npm run bench`.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadHost, type ProxyWasmHost } from "../../host/index.ts";
+import { loadHost, type HostOptions, type ProxyWasmHost } from "../../host/index.ts";
 
 /** The module under test. */
 export const WASM = fileURLToPath(new URL("../../build/plugin.wasm", import.meta.url));
@@ -68,10 +68,11 @@ export const CONFIG = {
   maxRetries: 2,
 };
 
-export async function newHost(wasm: string = WASM): Promise<ProxyWasmHost> {
+export async function newHost(wasm: string = WASM, opts: HostOptions = {}): Promise<ProxyWasmHost> {
   const host = await loadHost(readFileSync(wasm), {
     pluginName: "ai-json-mode",
     logLevel: 3 /* warn: keep the host's log array small */,
+    ...opts,
   });
   if (!host.configure(CONFIG)) throw new Error("config rejected");
   return host;

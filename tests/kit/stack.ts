@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { after } from "node:test";
 import http from "node:http";
+import http2 from "node:http2";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,7 @@ import {
   startGateway,
   startJsonModeMock,
   type ClusterTarget,
+  type EnvoySection,
   type Gateway,
   type GatewayConfig,
   type HostOptions,
@@ -106,11 +108,82 @@ function tracked(close: () => Promise<void>): () => Promise<void> {
   return once;
 }
 
+/** The body of a reply in the pieces it is written in. */
+function replyPieces(r: UpstreamReply): Buffer[] {
+  const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body as any);
+  if (r.chunks) return r.chunks.map((c) => Buffer.from(c as any));
+  if (r.chunkSize) {
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < body.length; i += r.chunkSize) pieces.push(body.subarray(i, i + r.chunkSize));
+    return pieces;
+  }
+  return [body];
+}
+
+/**
+ * A scriptable upstream. `http2: true`: an h2c server (HTTP/2 with prior
+ * knowledge); each piece is one DATA frame, written once the previous one
+ * went out, and the last piece carries END_STREAM.
+ */
 export async function startUpstream(
   reply: UpstreamReply | ((req: RecordedUpstreamRequest) => UpstreamReply),
+  opts: { http2?: boolean } = {},
 ): Promise<Upstream> {
   const requests: RecordedUpstreamRequest[] = [];
   const sockets = new Set<Socket>();
+  if (opts.http2) {
+    const h2 = http2.createServer();
+    h2.on("stream", (stream, headers) => {
+      const parts: Buffer[] = [];
+      stream.on("data", (c: Buffer) => parts.push(c));
+      stream.on("end", async () => {
+        const plain: http.IncomingHttpHeaders = {};
+        for (const [k, v] of Object.entries(headers)) if (!k.startsWith(":")) plain[k] = v as string;
+        plain.host = String(headers[":authority"] ?? "");
+        const rec = {
+          method: String(headers[":method"]),
+          url: String(headers[":path"]),
+          headers: plain,
+          body: Buffer.concat(parts).toString(),
+        };
+        requests.push(rec);
+        const r = typeof reply === "function" ? reply(rec) : reply;
+        const out: http2.OutgoingHttpHeaders = { ":status": r.status ?? 200 };
+        for (const [k, v] of r.headers ?? []) {
+          const key = k.toLowerCase();
+          if (["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"].includes(key)) continue;
+          const prev = out[key];
+          out[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+        }
+        const pieces = replyPieces(r).filter((p) => p.length > 0);
+        if (stream.destroyed) return;
+        stream.respond(out, { endStream: pieces.length === 0 });
+        for (let i = 0; i < pieces.length; i++) {
+          if (stream.destroyed) return;
+          if (i === pieces.length - 1) stream.end(pieces[i]);
+          else await new Promise<void>((ok) => stream.write(pieces[i], () => ok()));
+          if (r.delayMs && i < pieces.length - 1) await sleep(r.delayMs);
+        }
+      });
+    });
+    h2.on("connection", (s: Socket) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    });
+    await new Promise<void>((ok) => h2.listen(0, "127.0.0.1", ok));
+    const port = (h2.address() as AddressInfo).port;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      requests,
+      close: tracked(
+        () =>
+          new Promise<void>((ok) => {
+            h2.close(() => ok());
+            for (const s of sockets) s.destroy();
+          }),
+      ),
+    };
+  }
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
@@ -127,13 +200,7 @@ export async function startUpstream(
       const flat: string[] = [];
       for (const [k, v] of r.headers ?? []) flat.push(k, v);
       res.writeHead(r.status ?? 200, flat);
-      const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body as any);
-      let pieces: Buffer[];
-      if (r.chunks) pieces = r.chunks.map((c) => Buffer.from(c as any));
-      else if (r.chunkSize) {
-        pieces = [];
-        for (let i = 0; i < body.length; i += r.chunkSize) pieces.push(body.subarray(i, i + r.chunkSize));
-      } else pieces = [body];
+      const pieces = replyPieces(r);
       for (let i = 0; i < pieces.length; i++) {
         if (res.destroyed) return;
         if (pieces[i].length) await new Promise<void>((ok) => res.write(pieces[i], () => ok()));
@@ -197,6 +264,12 @@ export interface StackOptions {
   chat?: MockOptions;
   ds?: MockOptions;
   logLevel?: "trace" | "debug" | "info" | "warn";
+  /**
+   * The gateway's Envoy (default: Higress's Envoy 1.27 and its defaults).
+   * `{ model: "ideal" }` runs the idealised host (no buffer limits, every
+   * body callback sees its own chunk in the buffer).
+   */
+  envoy?: EnvoySection;
 }
 
 /** Starts a chat mock, a DeepSeek mock and a gateway running the plugin; captures its streams. */
@@ -220,6 +293,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gw = await startGateway({
       config: {
         listen: { host: "127.0.0.1", port: 0 },
+        envoy: opts.envoy,
         plugin: {
           wasm: WASM,
           name: "ai-json-mode",

@@ -48,6 +48,12 @@ export function headerImports(h: ImportHost): ImportGroup {
     return null;
   };
 
+  /** Envoy clears the route cache after every edit of the request headers (Higress: unless clear_route_cache is off). */
+  const edited = (type: number): void => {
+    const s = h.effectiveStream();
+    if (s && type === MapType.RequestHeaders) h.chain.requestHeadersEdited(s);
+  };
+
   const keyValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): unknown[] => [
     type >>> 0,
     mem.readString(kPtr, kLen),
@@ -75,6 +81,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         addHeader(map, key, value);
+        edited(type);
         return R.Ok;
       },
       trace: keyValue,
@@ -87,6 +94,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         setHeader(map, key, value);
+        edited(type);
         return R.Ok;
       },
       trace: keyValue,
@@ -98,6 +106,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         removeHeader(map, key);
+        edited(type);
         return R.Ok;
       },
       trace: (type: number, kPtr: number, kLen: number) => [type >>> 0, mem.readString(kPtr, kLen)],
@@ -118,6 +127,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const pairs = decodeModulePairs(h, bytes, "proxy_set_header_map_pairs");
         map.length = 0;
         for (const [k, v] of pairs) addHeader(map, k, v);
+        edited(type);
         return R.Ok;
       },
       trace: (type: number, ptr: number, size: number) => [type >>> 0, decodePairs(mem.read(ptr, size))],
