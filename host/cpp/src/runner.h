@@ -40,7 +40,7 @@ struct PluginInstance {
   int index = 0;
   std::shared_ptr<proxy_wasm::PluginBase> plugin;
   std::shared_ptr<proxy_wasm::PluginHandleBase> handle;
-  uint64_t lastRecoverMs = 0;  // Higress: the VM is re-created at most every 5 s
+  uint64_t lastRecoverMs = 0;  // Higress: the VM is re-created at most once a second
 };
 
 class Runner {

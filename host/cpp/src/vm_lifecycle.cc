@@ -1,6 +1,6 @@
 // The plugin's VMs: a configuration (the canary, then the worker VM and its root context),
 // the filter of a new stream, and what a trap leads to -- the VM re-created for a later
-// stream, at most every 5 s, or a filter without a VM meanwhile.
+// stream, at most once a second, or a filter without a VM meanwhile.
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,7 +13,7 @@ namespace cpphost {
 
 namespace {
 
-constexpr uint64_t kMinRecoverIntervalMs = 5000;  // Higress: MIN_RECOVER_INTERVAL_SECONDS
+constexpr uint64_t kMinRecoverIntervalMs = 1000;  // Higress envoy-1.27: MIN_RECOVER_INTERVAL_SECONDS = 1
 
 }  // namespace
 
@@ -85,7 +85,7 @@ std::shared_ptr<EnvoyContext> Runner::createFilter(Stream& s) {
   auto wasm = handle->wasm();
   bool failed = wasm == nullptr;
   if (!failed && wasm->isFailed()) {
-    // "wasm vm is crashed, try to recover" -- at most every 5 s (PluginHandleSharedPtrThreadLocal).
+    // "wasm vm is crashed, try to recover" -- at most once a second (PluginHandleSharedPtrThreadLocal).
     Json e = event("vm_recover");
     e.set("stream", s.name);
     if (monoMs_ - current_->lastRecoverMs < kMinRecoverIntervalMs) {
