@@ -164,13 +164,16 @@ void Runner::advance(uint64_t ms) {
     if (fired) continue;
     for (auto& s : streams_) {
       if (!s->finished && idleTimeoutMs_ > 0 && s->lastActivityMs + idleTimeoutMs_ <= monoMs_) {
-        // ActiveStream::onIdleTimeout: with response headers in the filter chain (even held by
-        // a filter) the stream is ended, which resets it; otherwise a 408 local reply.
+        // ActiveStream::onIdleTimeout (Envoy 1.21 and later, 1.27 included): always a local
+        // reply, 504 once the request is complete (Utility::maybeRequestTimeoutCode with
+        // remoteDecodeComplete), 408 before; sendLocalReply then takes its usual path: through
+        // the filter chain without response headers, straight to the client when they are
+        // held; once they were sent the stream is reset.
         Json e = event("idle_timeout");
         e.set("stream", s->name);
         record(e);
-        if (s->responseHeadersReceived) s->resetStream("stream_idle_timeout");
-        else s->sendLocalReply(408, "stream timeout", nullptr, "stream_idle_timeout");
+        if (s->client.headersSent) s->resetStream("stream_idle_timeout");
+        else s->sendLocalReply(s->dec.endObserved ? 504 : 408, "stream timeout", nullptr, "stream_idle_timeout");
         settle();
         break;
       }
