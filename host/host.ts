@@ -346,7 +346,7 @@ export class ProxyWasmHost {
   private maybeRestart(): void {
     if (!this.failed || this.closed || this.options.vmRestart === false || !this.module || !this.imports) return;
     const interval = this.options.vmRestartIntervalMs ?? HIGRESS_DEFAULTS.vmRestartIntervalMs;
-    const now = performance.now();
+    const now = this.options.monotonicMs ? this.options.monotonicMs() : performance.now();
     if (this.lastRestartAttempt !== undefined && now - this.lastRestartAttempt < interval) return;
     this.lastRestartAttempt = now;
     let instance: WebAssembly.Instance;

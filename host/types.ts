@@ -97,6 +97,11 @@ export interface HostOptions {
   autoTick?: boolean;
   /** Clock for proxy_get_current_time_nanoseconds and WASI clock 0, in nanoseconds. */
   now?: () => bigint;
+  /**
+   * Monotonic clock (ms) for the VM re-creation interval (Envoy's dispatcher
+   * time source). Default performance.now().
+   */
+  monotonicMs?: () => number;
   /** WASI environment variables (environ_get). Default none. */
   env?: Record<string, string>;
   /**
@@ -143,6 +148,8 @@ export interface TraceEntry {
   result: number;
   /** The effective context when the call was made. */
   contextId: number;
+  /** The arguments exactly as the module passed them (pointers and lengths), for a tracer that reads payloads. */
+  raw: unknown[];
 }
 
 export interface StreamProps {
