@@ -7,11 +7,20 @@
 //   npm run conformance                       corpus + 2000 fuzz cases (seed 1)
 //   npm run conformance -- --fuzz 0           corpus only
 //   npm run conformance -- --fuzz 5000 --seed 7
+//   npm run conformance -- --bench [--responses N]   CPU per converted response, both hosts
 //
 // Without the C++ toolchain or the pinned sources the C++ half is skipped with one
 // line saying what is missing (exit 0); with CI=true it is required (exit 1).
 
-import { conformance, formatDifferences, summary, traps } from "../tests/conformance/conformance.ts";
+import {
+  benchCpp,
+  benchTs,
+  conformance,
+  ensurePlugin,
+  formatDifferences,
+  summary,
+  traps,
+} from "../tests/conformance/conformance.ts";
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -23,6 +32,26 @@ function option(name: string, fallback: number): number {
     process.exit(2);
   }
   return n;
+}
+
+if (process.argv.includes("--bench")) {
+  // The lesson flow (a chat completion in 16 KiB frames, one call, the body replaced), one
+  // converted response per fresh VM, on both hosts: CPU per response (ms).
+  ensurePlugin();
+  const sizes = [1024, 65536, 1048576];
+  const n = option("--responses", 0);
+  const lines = [...benchCpp(sizes, n), ...(await benchTs(sizes, n))];
+  console.log("| response body | host | CPU per converted response | VM start-up + configuration | responses |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const size of sizes) {
+    for (const l of lines.filter((x) => x.size === size)) {
+      const label = size >= 1048576 ? `${size / 1048576} MiB` : `${size / 1024} KiB`;
+      console.log(
+        `| ${label} | ${l.host} | ${l.cpuMsPerResponse.toFixed(2)} ms | ${l.setupCpuMs.toFixed(2)} ms | ${l.converted}/${l.responses} converted |`,
+      );
+    }
+  }
+  process.exit(lines.every((l) => l.converted === l.responses) ? 0 : 1);
 }
 
 const fuzz = option("--fuzz", 2000);

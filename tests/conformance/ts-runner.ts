@@ -119,7 +119,6 @@ const VM_CALLS = new Set([
   ...RETURNS_VALUE,
 ]);
 
-const TIMEOUT_BODY = "upstream request timeout";
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 const lossyUtf8 = new TextDecoder("utf-8");
 
@@ -171,16 +170,16 @@ interface StreamRecord {
   clientReset: boolean;
 }
 
-/** Compiled modules, shared by the scenarios of one run (as the C++ runner loads each module once). */
-const moduleCache = new Map<string, WebAssembly.Module>();
+/** Module bytes, read once per run. */
+const moduleFiles = new Map<string, Uint8Array>();
 
-function compiled(path: string): WebAssembly.Module {
-  let m = moduleCache.get(path);
-  if (!m) {
-    m = new WebAssembly.Module(readFileSync(path));
-    moduleCache.set(path, m);
+function moduleBytes(path: string): Uint8Array {
+  let b = moduleFiles.get(path);
+  if (!b) {
+    b = new Uint8Array(readFileSync(path));
+    moduleFiles.set(path, b);
   }
-  return m;
+  return b;
 }
 
 /** One scenario on host/. */
@@ -211,8 +210,14 @@ class TsScenario {
   private readonly metricNames = new Map<number, string>();
   private readonly metrics = new Map<string, number>();
   private configs = 0;
+  /** CPU time (ms) the scenario's steps took, start-up and configuration excluded. */
+  stepsCpuMs = 0;
 
-  constructor(private readonly sc: Scenario) {
+  constructor(
+    private readonly sc: Scenario,
+    /** No tracing at all (benchmarks): only what clients received, the calls and the metrics. */
+    private readonly quiet = false,
+  ) {
     this.wall = sc.clock?.wallMs ?? 1700000000000;
     this.mono = sc.clock?.monoMs ?? 1000000;
     this.logLevel = levelOf(sc.logLevel);
@@ -470,8 +475,8 @@ class TsScenario {
       unhealthyClusters: unhealthy,
       now: () => BigInt(this.wall) * 1000000n,
       monotonicMs: () => this.mono,
-      trace: (t) => this.onTrace(t),
-      onLog: (l) => this.onLog(l),
+      trace: this.quiet ? undefined : (t) => this.onTrace(t),
+      onLog: this.quiet ? undefined : (l) => this.onLog(l),
       onHttpCall: (c) => this.onHttpCall(c),
     });
     this.host = host;
@@ -479,14 +484,13 @@ class TsScenario {
     Object.defineProperty(host, "exports", {
       get: () => instanceExports,
       set: (v: WebAssembly.Exports) => {
-        instanceExports = this.wrapExports(v);
+        instanceExports = this.quiet ? v : this.wrapExports(v);
       },
       configurable: true,
     });
     // The VM starts with the first configuration (the C++ host creates it then).
     this.configuring = [];
-    const bytes = new Uint8Array(readFileSync(path));
-    compiled(path); // a parse error shows here, once per module
+    const bytes = moduleBytes(path);
     try {
       await host.start(bytes);
     } catch (e) {
@@ -500,6 +504,7 @@ class TsScenario {
     try {
       if (sc.config !== undefined) this.configure(sc.config, started);
       else this.events.push(...started);
+      const cpu0 = process.cpuUsage();
       sc.steps.forEach((st, i) => {
         this.events.push({ ev: "step", i });
         try {
@@ -509,6 +514,8 @@ class TsScenario {
         }
         this.settle();
       });
+      const cpu = process.cpuUsage(cpu0);
+      this.stepsCpuMs = (cpu.user + cpu.system) / 1000;
     } finally {
       this.restoreTimers?.();
       this.recording = false;
@@ -920,18 +927,18 @@ export async function runTsHost(
   wasm: string,
   scenarios: Scenario[],
   modules: Record<string, string> = {},
+  opts: { quiet?: boolean; stepsCpu?: (ms: number) => void } = {},
 ): Promise<Transcript[]> {
   const out: Transcript[] = [];
   for (const sc of scenarios) {
-    const t = new TsScenario(sc);
+    const t = new TsScenario(sc, opts.quiet ?? false);
     try {
       await t.run(wasm, modules);
     } catch (e) {
       t.errors.push(`the runner failed: ${(e as Error).stack ?? e}`);
     }
+    opts.stepsCpu?.(t.stepsCpuMs);
     out.push(t.transcript());
   }
   return out;
 }
-
-export { TIMEOUT_BODY };
