@@ -15,11 +15,13 @@
 // `rejectedN`), and events only the C++ model reports about Envoy's internals
 // (continue_decoding/encoding, buffer_limit, clear_route_cache, fail_stream,
 // call_cancelled, wasm_error, vm_error); of a local reply its path, of a
-// configuration its root name or refusing stage.
+// configuration its root name or refusing stage. Context ids quoted in log text
+// are replaced by context names.
 //
-// Scenario-level differences that docs/host.md documents are listed in
-// DOCUMENTED_DIFFERENCES: those parts are still compared and reported, but do not
-// fail the run.
+// DOCUMENTED_DIFFERENCES lists what else differs for a documented reason; each
+// applies only where the C++ transcript shows its situation (a reconfiguration,
+// no filter) and leaves out exactly the events it names; everything else must
+// still be identical.
 
 import { isDeepStrictEqual } from "node:util";
 import type { TEvent, Transcript } from "./corpus.ts";
