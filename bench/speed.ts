@@ -103,8 +103,7 @@ function arg(name: string): string | undefined {
 const scale = Number(arg("iterations-scale") ?? 1);
 const sizes = (arg("sizes") ?? "1k,64k,1m").split(",");
 const kinds = (arg("content") ?? "mixed,ascii").split(",");
-// Envoy 1.27 switch (envoy: ideal until the plugin copes): bodies over 32 KiB would measure Envoy's 500.
-const host = await loadHost(readFileSync(WASM), { pluginName: "ai-json-mode", logLevel: 3, envoy: "ideal" });
+const host = await loadHost(readFileSync(WASM), { pluginName: "ai-json-mode", logLevel: 3 });
 if (!host.configure(CONFIG)) throw new Error("config rejected");
 const encoder = new TextEncoder();
 
