@@ -30,6 +30,8 @@ export interface StreamOutput {
   readonly id: number;
   readonly routeName?: string;
   readonly clusterName?: string;
+  /** The client's protocol (`request.protocol`): HTTP/1.1, HTTP/2. */
+  readonly protocol: string;
   readonly bufferLimit: number;
   readonly routeCacheClears: number;
   readonly lastAction: number | undefined;
@@ -103,6 +105,11 @@ export class HttpStream extends EventEmitter {
 
   get clusterName(): string | undefined {
     return this.out.clusterName;
+  }
+
+  /** The client's protocol (`request.protocol`); an HTTP/2 client's stream starts with the HTTP/2 buffer limit. */
+  get protocol(): string {
+    return this.out.protocol;
   }
 
   /** The stream's buffer limit in bytes (both directions; 0 = none); the module may change it. */
