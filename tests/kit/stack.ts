@@ -74,6 +74,8 @@ export interface UpstreamReply {
   chunks?: (string | Uint8Array)[];
   /** Delay between pieces. */
   delayMs?: number;
+  /** Trailers after the body: HTTP/2, a trailing HEADERS frame (it carries END_STREAM); HTTP/1.1, chunked trailers. */
+  trailers?: Pairs;
 }
 
 export interface RecordedUpstreamRequest {
@@ -157,7 +159,16 @@ export async function startUpstream(
         }
         const pieces = replyPieces(r).filter((p) => p.length > 0);
         if (stream.destroyed) return;
-        stream.respond(out, { endStream: pieces.length === 0 });
+        const trailers = r.trailers;
+        if (trailers) {
+          stream.once("wantTrailers", () => {
+            const t: http2.OutgoingHttpHeaders = {};
+            for (const [k, v] of trailers) t[k.toLowerCase()] = v;
+            stream.sendTrailers(t);
+          });
+        }
+        stream.respond(out, { endStream: pieces.length === 0 && !trailers, waitForTrailers: trailers !== undefined });
+        if (pieces.length === 0 && trailers) stream.end();
         for (let i = 0; i < pieces.length; i++) {
           if (stream.destroyed) return;
           if (i === pieces.length - 1) stream.end(pieces[i]);
@@ -206,6 +217,7 @@ export async function startUpstream(
         if (pieces[i].length) await new Promise<void>((ok) => res.write(pieces[i], () => ok()));
         if (r.delayMs && i < pieces.length - 1) await sleep(r.delayMs);
       }
+      if (r.trailers) res.addTrailers(r.trailers);
       res.end();
     });
   });
