@@ -1,5 +1,5 @@
 // The HTTP filter chain around the module, as Higress's Envoy 1.27 runs the
-// Wasm filter: headers and body callbacks, what a callback's return value
+// Wasm filter: headers, body and trailers callbacks, what a callback's return value
 // holds or releases, the per-stream buffer limit, proxy_continue_stream,
 // local replies, resets, the stream idle timeout, the route cache, and what
 // a failed VM does to a stream (fail closed: 503 wasm_fail_stream at the
@@ -58,6 +58,12 @@ export class Direction {
   heldAllWatermark = false;
   /** Data frames arrived while held-all (so a continue delivers them, even when empty). */
   heldAllData = false;
+  /** The trailers that end this direction (they arrived; null: none). */
+  trailers: Pairs | null = null;
+  /** The module may use the trailer map now (its trailers callback, until it returns Continue). */
+  trailersOpen = false;
+  /** Trailers arrived while held-all: their callback runs on continue. */
+  trailersPending = false;
   /** Envoy's buffered data for this direction (the filter manager's watermark buffer). */
   buffered: ByteBuffer | null = null;
   /** The chunk of the body callback running now (Envoy's `data`). */
@@ -123,6 +129,8 @@ export class StreamState implements StreamOutput {
   readonly logs: LogEntry[] = [];
   forwardedHeaders: Pairs = [];
   forwardedComplete = false;
+  forwardedTrailers: Pairs | null = null;
+  trailers: Pairs | null = null;
   readonly forwarded = new Chunks();
   readonly received = new Chunks();
   /** The HttpStream the events go to. */
@@ -158,6 +166,11 @@ export class StreamState implements StreamOutput {
   /** A map the module may read now: open, or any map during proxy_on_log. */
   readableMap(d: Direction): Pairs | null {
     return d.map && (d.mapOpen || this.context === "log") ? d.map : null;
+  }
+
+  /** A trailer map the module may read now: in its trailers callback (until Continue), or during proxy_on_log. */
+  readableTrailers(d: Direction): Pairs | null {
+    return d.trailers && (d.trailersOpen || this.context === "log") ? d.trailers : null;
   }
 
   forwardedBody(): Uint8Array {
@@ -276,7 +289,7 @@ export class FilterChain {
   private feed(
     s: StreamState,
     kind: DirectionKind,
-    what: "headers" | "body",
+    what: "headers" | "body" | "trailers",
     data: Pairs | Uint8Array,
     eos: boolean,
   ): void {
@@ -285,13 +298,15 @@ export class FilterChain {
     if (s.stopped) return;
     if ((kind === "request" && s.requestDetached) || (kind === "response" && s.localResponse !== undefined)) return;
     if (what === "headers" && d.input !== "none") throw new Error(`stream ${s.id}: ${kind} headers sent twice`);
-    if (what === "body" && d.input === "none") throw new Error(`stream ${s.id}: ${kind} body before ${kind} headers`);
+    if (what !== "headers" && d.input === "none")
+      throw new Error(`stream ${s.id}: ${kind} ${what} before ${kind} headers`);
     if (d.input === "closed") throw new Error(`stream ${s.id}: ${kind} ${what} after end of stream`);
     if (eos) d.input = "closed";
     else if (what === "headers") d.input = "open";
     this.host.run(() => {
       this.armIdle(s);
       if (what === "headers") this.onHeaders(s, d, data as Pairs, eos);
+      else if (what === "trailers") this.onTrailers(s, d, data as Pairs);
       else this.onBody(s, d, data as Uint8Array, eos);
     });
   }
@@ -457,6 +472,47 @@ export class FilterChain {
   }
 
   /**
+   * Trailers end the direction (an HTTP/2 peer's trailing HEADERS): the body
+   * callbacks saw no end of stream; `proxy_on_*_trailers(id, n)` runs with
+   * the trailer map (1 or 3) open. Continue ends the direction, first
+   * releasing what the filter held (Envoy's commonHandleAfterTrailersCallback:
+   * headers, buffered data, then the trailers); StopIteration holds
+   * everything until proxy_continue_stream. A module without the export
+   * continues (proxy-wasm-cpp-host).
+   */
+  private onTrailers(s: StreamState, d: Direction, pairs: Pairs): void {
+    if (s.stopped || d.end === "cut") return;
+    d.reach("arrived");
+    d.trailers = pairs;
+    if (this.vmGone(s) || s.bypass) {
+      if (s.bypass || this.host.failStrategy === "open") this.releaseEverything(s);
+      else this.failStream(s);
+      return;
+    }
+    if (d.heldAll) {
+      d.trailersPending = true;
+      return;
+    }
+    this.deliverTrailers(s, d);
+  }
+
+  private deliverTrailers(s: StreamState, d: Direction): void {
+    d.trailersOpen = true;
+    const fn = d.kind === "request" ? "proxy_on_request_trailers" : "proxy_on_response_trailers";
+    const action = this.callStream(s, fn, d.trailers!.length);
+    if (action === undefined) return;
+    d.reach("seen");
+    if (s.reply === "pending" || s.stopped) return;
+    if (action !== 0) {
+      d.stopped = true; // StopIteration: held until continue
+      return;
+    }
+    d.trailersOpen = false;
+    if (d.stopped || d.heldAll || d.headers !== "released") this.continueDirection(s, d);
+    else this.releaseEnd(s, d);
+  }
+
+  /**
    * Appends to the buffered data and checks the buffer limit (Envoy's
    * watermark buffer). Returns false when the limit tripped (the stream got
    * its local reply).
@@ -538,22 +594,27 @@ export class FilterChain {
     if (d.heldAll) {
       // StopAll: the module now sees what arrived meanwhile, as one chunk.
       d.heldAll = false;
-      this.releaseHeaders(s, d, !d.heldAllData && d.end === "seen");
+      // Trailers that arrived meanwhile go to the module after the data (Envoy iterates from this filter).
+      const trailersNext = d.trailersPending;
+      d.trailersPending = false;
+      this.releaseHeaders(s, d, !d.heldAllData && !trailersNext && d.end === "seen");
       if (!d.heldAllData) {
-        if (d.end === "seen") this.releaseEnd(s, d);
+        if (trailersNext) this.deliverTrailers(s, d);
+        else if (d.end === "seen") this.releaseEnd(s, d);
         return;
       }
       d.heldAllData = false;
       const data = d.buffered ? d.buffered.copy() : new Uint8Array(0);
       d.buffered = null;
       d.overLimit = false;
-      this.deliverBody(s, d, data, d.sourceEnded);
+      this.deliverBody(s, d, data, d.sourceEnded && !trailersNext);
+      if (trailersNext && !s.stopped && s.reply !== "pending" && !this.vmGone(s)) this.deliverTrailers(s, d);
       return;
     }
     d.stopped = false;
     d.bufferingView = false;
-    // Envoy's commonContinue: the headers end the stream when the end was seen and nothing is buffered.
-    this.releaseHeaders(s, d, d.end === "seen" && !d.buffered);
+    // Envoy's commonContinue: the headers end the stream when the end was seen and nothing (data, trailers) follows.
+    this.releaseHeaders(s, d, d.end === "seen" && !d.buffered && !d.trailers);
     if (s.stopped) return;
     this.releaseBuffered(s, d);
     if (d.end === "seen") this.releaseEnd(s, d);
@@ -622,10 +683,20 @@ export class FilterChain {
   private releaseEnd(s: StreamState, d: Direction): void {
     if (d.end === "released" || d.end === "cut") return;
     d.end = "released";
+    d.trailersOpen = false;
+    const trailers = d.trailers ? copyPairs(d.trailers) : null;
     if (d.kind === "request") {
+      if (trailers) {
+        s.forwardedTrailers = trailers;
+        s.events.emit("upstream-trailers", trailers);
+      }
       s.forwardedComplete = true;
       s.events.emit("upstream-end");
     } else {
+      if (trailers) {
+        s.trailers = trailers;
+        s.events.emit("trailers", trailers);
+      }
       s.complete = true;
       s.finished = true;
       this.settle(s);
@@ -640,9 +711,10 @@ export class FilterChain {
       if (d.headers === "pending" || (d.kind === "request" && s.requestDetached)) continue;
       d.heldAll = false;
       d.heldAllData = false;
+      d.trailersPending = false;
       d.stopped = false;
       d.bufferingView = false;
-      this.releaseHeaders(s, d, d.sourceEnded && !d.buffered);
+      this.releaseHeaders(s, d, d.sourceEnded && !d.buffered && !d.trailers);
       if (s.stopped) return;
       this.releaseBuffered(s, d);
       if (d.sourceEnded) this.releaseEnd(s, d);
@@ -739,6 +811,9 @@ export class FilterChain {
     d.current = null;
     d.heldAll = false;
     d.heldAllData = false;
+    d.trailers = null;
+    d.trailersOpen = false;
+    d.trailersPending = false;
     d.stopped = false;
     d.bufferingView = false;
     d.reach("arrived");

@@ -16,12 +16,19 @@ export interface ForwardedRequest {
   readonly headers: Pairs;
   readonly body: Uint8Array;
   readonly bodyText: string;
+  /** Trailers that ended the request upstream (null: none). */
+  readonly trailers: Pairs | null;
   readonly complete: boolean;
 }
 
 /** How a stream reaches the filter chain: its input, and its end. */
 export interface StreamDriver {
-  feed(kind: DirectionKind, what: "headers" | "body", data: Pairs | Uint8Array, endOfStream: boolean): void;
+  feed(
+    kind: DirectionKind,
+    what: "headers" | "body" | "trailers",
+    data: Pairs | Uint8Array,
+    endOfStream: boolean,
+  ): void;
   finish(): void;
 }
 
@@ -30,6 +37,8 @@ export interface StreamOutput {
   readonly id: number;
   readonly routeName?: string;
   readonly clusterName?: string;
+  /** The client's protocol (`request.protocol`): HTTP/1.1, HTTP/2. */
+  readonly protocol: string;
   readonly bufferLimit: number;
   readonly routeCacheClears: number;
   readonly lastAction: number | undefined;
@@ -45,6 +54,9 @@ export interface StreamOutput {
   readonly properties: ReadonlyMap<string, PropertyValue>;
   readonly forwardedHeaders: Pairs;
   readonly forwardedComplete: boolean;
+  readonly forwardedTrailers: Pairs | null;
+  /** Trailers the client received (null: none). */
+  readonly trailers: Pairs | null;
   forwardedBody(): Uint8Array;
   receivedBody(): Uint8Array;
   /** The header map of a direction as the module currently sees it (null before its headers). */
@@ -62,7 +74,9 @@ export interface StreamOutput {
  * - "upstream-end"                           request complete
  * - "headers" (status: number, headers: Pairs, endStream: boolean)  response headers released to
  *   the client; endStream: nothing follows them (Envoy encodes them with end_stream)
+ * - "upstream-trailers" (trailers: Pairs)    request trailers released upstream (then "upstream-end")
  * - "data" (chunk: Uint8Array)               response body bytes released to the client
+ * - "trailers" (trailers: Pairs)             response trailers released to the client (then "end")
  * - "end"                                    response complete
  * - "local-response" (r: LocalResponse)      a local reply replaces the upstream (abort it)
  * - "reset" (reason: string)                 the stream is reset (drop the client connection)
@@ -82,6 +96,9 @@ export class HttpStream extends EventEmitter {
       },
       get complete() {
         return out.forwardedComplete;
+      },
+      get trailers() {
+        return out.forwardedTrailers;
       },
       get body() {
         return out.forwardedBody();
@@ -103,6 +120,11 @@ export class HttpStream extends EventEmitter {
 
   get clusterName(): string | undefined {
     return this.out.clusterName;
+  }
+
+  /** The client's protocol (`request.protocol`); an HTTP/2 client's stream starts with the HTTP/2 buffer limit. */
+  get protocol(): string {
+    return this.out.protocol;
   }
 
   /** The stream's buffer limit in bytes (both directions; 0 = none); the module may change it. */
@@ -148,6 +170,11 @@ export class HttpStream extends EventEmitter {
   /** Response headers the client received, verbatim (including ":status"). */
   get headers(): Pairs {
     return this.out.headers;
+  }
+
+  /** Response trailers the client received (null: none). */
+  get trailers(): Pairs | null {
+    return this.out.trailers;
   }
 
   /** The client's response is finished (end of stream released). */
@@ -216,6 +243,18 @@ export class HttpStream extends EventEmitter {
 
   responseBody(chunk: BodyInit, endOfStream = false): this {
     this.driver.feed("response", "body", toBytes(chunk), endOfStream);
+    return this;
+  }
+
+  /** Trailers end the request: `proxy_on_request_trailers(id, n)` (the body callbacks saw no end of stream). */
+  requestTrailers(trailers: HeadersInit): this {
+    this.driver.feed("request", "trailers", toPairs(trailers), true);
+    return this;
+  }
+
+  /** Trailers end the response (an HTTP/2 upstream's trailing HEADERS): `proxy_on_response_trailers(id, n)`. */
+  responseTrailers(trailers: HeadersInit): this {
+    this.driver.feed("response", "trailers", toPairs(trailers), true);
     return this;
   }
 

@@ -20,6 +20,9 @@ import {
   type Upstreams,
 } from "./upstream.ts";
 
+/** Hop-by-hop names Envoy still passes on in a response. */
+const KEEP_TRAILER = new Set(["trailer"]);
+
 /** The part of an HTTP stream the gateway drives: the plugin's HttpStream, or a direct pass-through. */
 export interface Exchange extends EventEmitter {
   /** The stream's route now (a cleared route cache may have changed it); undefined: the route the gateway matched. */
@@ -28,6 +31,7 @@ export interface Exchange extends EventEmitter {
   requestBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
   responseHeaders(h: Pairs, endOfStream?: boolean): unknown;
   responseBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
+  responseTrailers(trailers: Pairs): unknown;
   done(): unknown;
 }
 
@@ -49,6 +53,10 @@ export class PassThrough extends EventEmitter implements Exchange {
   responseBody(chunk: Uint8Array, eos = false): void {
     if (chunk.length) this.emit("data", chunk);
     if (eos) this.end();
+  }
+  responseTrailers(trailers: Pairs): void {
+    this.emit("trailers", trailers);
+    this.end();
   }
   done(): void {}
   private end(): void {
@@ -102,6 +110,7 @@ export class Exchanger {
       this.written += c.length;
       if (!res.destroyed) res.write(c);
     });
+    ex.on("trailers", (t: Pairs) => this.writeTrailers(t));
     ex.on("end", () => this.endResponse());
     ex.on("local-response", () => this.dropUpstream());
     ex.on("reset", (reason: string) => {
@@ -160,10 +169,11 @@ export class Exchanger {
   /**
    * Feeds the upstream's answer to the response phase as Envoy's codecs do.
    * HTTP/1.1: every chunk without end of stream, then an empty chunk with it
-   * (Envoy's HTTP/1 codec ends a body with an empty data frame). HTTP/2: the
+   * (Envoy's HTTP/1 codec ends a body with an empty data frame; it drops
+   * chunked trailers, `enable_trailers` being off by default). HTTP/2: the
    * end of stream comes with the last DATA frame: each chunk waits until the
    * next one, or the end, arrives; a chunk followed by the end within the
-   * same read carries it.
+   * same read carries it; trailing HEADERS end it instead (trailers).
    */
   private onUpstreamResponse(upRes: UpstreamResponse, method: string, http2: boolean): void {
     if (this.upstreamGone) {
@@ -172,7 +182,7 @@ export class Exchanger {
     }
     this.responseStarted = true;
     const status = upRes.statusCode ?? 502;
-    const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set())];
+    const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set(), KEEP_TRAILER)];
     const cl = upRes.headers["content-length"];
     const noBody =
       method === "HEAD" ||
@@ -190,7 +200,12 @@ export class Exchanger {
         this.ex.responseBody(payload, endStream);
       });
       upRes.on("end", () => {
-        if (upRes.complete && !this.upstreamGone) this.upstreamDone();
+        if (!upRes.complete || this.upstreamGone) return;
+        if (!ended && upRes.endTrailers) {
+          ended = true;
+          this.ex.responseTrailers(upRes.endTrailers);
+        }
+        this.upstreamDone();
       });
       upRes.on("close", () => {
         if (!upRes.complete && !this.upstreamGone && !ended) {
@@ -222,9 +237,14 @@ export class Exchanger {
       if (!upRes.complete || this.upstreamGone) return;
       if (!ended) {
         ended = true;
-        const last = held ?? new Uint8Array(0);
-        held = null;
-        this.ex.responseBody(last, true);
+        if (upRes.endTrailers) {
+          flush();
+          this.ex.responseTrailers(upRes.endTrailers);
+        } else {
+          const last = held ?? new Uint8Array(0);
+          held = null;
+          this.ex.responseBody(last, true);
+        }
       }
       this.upstreamDone();
     });
@@ -286,13 +306,27 @@ export class Exchanger {
     if (endStream && !bodyless && !h.some(([k]) => k === "content-length" || k === "transfer-encoding")) {
       headers = [...h, ["content-length", "0"]];
     }
+    // `trailer` goes on as Envoy passes it, except where Node refuses it (HTTP/1 with a content-length).
+    const keep = this.req.httpVersionMajor === 2 || cl === undefined ? KEEP_TRAILER : undefined;
     try {
-      res.writeHead(code, toNodeHeaders(headers));
+      res.writeHead(code, toNodeHeaders(headers, undefined, keep));
       if (!endStream) res.flushHeaders();
     } catch (e) {
       this.ctx.log(4, `${this.req.method} ${this.req.url}: cannot write the response headers: ${(e as Error).message}`);
       res.destroy();
     }
+  }
+
+  /**
+   * Trailers for the client: an HTTP/2 client gets them; Envoy's HTTP/1
+   * codec drops them (`enable_trailers` is off by default).
+   */
+  private writeTrailers(trailers: Pairs): void {
+    const { res, req } = this;
+    if (res.destroyed || req.httpVersionMajor !== 2 || trailers.length === 0) return;
+    const out: Record<string, string> = {};
+    for (const [k, v] of trailers) out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+    res.addTrailers(out);
   }
 
   private endResponse(): void {

@@ -28,6 +28,8 @@ export interface UpstreamResponse extends EventEmitter {
   readonly headers: Record<string, string | string[] | undefined>;
   /** The whole body arrived (set before "end"). */
   readonly complete: boolean;
+  /** Trailers that ended the answer (an HTTP/2 upstream's trailing HEADERS; set before "end"), else null. */
+  readonly endTrailers?: Pairs | null;
   resume(): unknown;
 }
 
@@ -168,6 +170,7 @@ class H2Response extends EventEmitter implements UpstreamResponse {
   readonly rawHeaders: string[] = [];
   readonly headers: Record<string, string | string[] | undefined> = {};
   complete = false;
+  endTrailers: Pairs | null = null;
   readonly frames: boolean;
 
   constructor(
@@ -207,11 +210,20 @@ class H2Response extends EventEmitter implements UpstreamResponse {
         drain();
       }
     });
+    stream.on("trailers", (t: http2.IncomingHttpHeaders) => {
+      const raw: string[] = [];
+      for (const [k, v] of Object.entries(t)) {
+        if (k.startsWith(":") || v === undefined) continue;
+        for (const x of Array.isArray(v) ? v : [v]) raw.push(k, String(x));
+      }
+      this.endTrailers = rawToPairs(raw, new Set());
+    });
     stream.on("end", () => {
       this.complete = true;
       drain();
-      if (this.frames && !ended) {
-        // The end came without a DATA frame (with the trailers): an empty end.
+      // Trailers end the stream themselves: the exchange feeds them (no data frame carries the end).
+      if (this.frames && !ended && this.endTrailers === null) {
+        // The end came in an empty DATA frame.
         ended = true;
         this.emit("frame", Buffer.alloc(0), true);
       }
@@ -247,22 +259,30 @@ function toWire(v: string): string {
   return /[^\x00-\x7f]/.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
 }
 
-/** Lower-case header pairs from Node's rawHeaders, minus hop-by-hop headers (and `skip`). */
-export function rawToPairs(raw: string[], skip: Set<string>): Pairs {
+/**
+ * Lower-case header pairs from Node's rawHeaders, minus hop-by-hop headers
+ * (and `skip`), but those in `keep` (a response's `trailer`, which Envoy
+ * passes on).
+ */
+export function rawToPairs(raw: string[], skip: Set<string>, keep: Set<string> = new Set()): Pairs {
   const out: Pairs = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const k = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(k) || skip.has(k)) continue;
+    if ((HOP_BY_HOP.has(k) && !keep.has(k)) || skip.has(k)) continue;
     out.push([k, fromWire(raw[i + 1])]);
   }
   return out;
 }
 
-/** Flat [k, v, k, v] list for Node, without pseudo and hop-by-hop headers. */
-export function toNodeHeaders(pairs: Pairs, extraSkip: Set<string> = new Set()): string[] {
+/** Flat [k, v, k, v] list for Node, without pseudo and hop-by-hop headers (but those in `keep`). */
+export function toNodeHeaders(
+  pairs: Pairs,
+  extraSkip: Set<string> = new Set(),
+  keep: Set<string> = new Set(),
+): string[] {
   const out: string[] = [];
   for (const [k, v] of pairs) {
-    if (k.startsWith(":") || HOP_BY_HOP.has(k) || extraSkip.has(k)) continue;
+    if (k.startsWith(":") || (HOP_BY_HOP.has(k) && !keep.has(k)) || extraSkip.has(k)) continue;
     out.push(k, toWire(v));
   }
   return out;

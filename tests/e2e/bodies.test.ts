@@ -103,9 +103,7 @@ describe("many chunks", () => {
   });
 
   test("host API: a completion split at every byte boundary gives the same body", async () => {
-    // Envoy 1.27 switch (envoy: ideal until the plugin copes): the last chunk carries the end of stream, so a
-    // plugin buffering with StopIterationAndBuffer sees the body without it.
-    const host = await loadPlugin(lessonConfig(), { envoy: "ideal" });
+    const host = await loadPlugin(lessonConfig());
     const body = Buffer.from(completion("split 中 \u{1F600} here"));
     const answer = JSON.stringify({ choices: [{ message: { content: '{"output": "split"}' } }] });
     for (let k = 0; k <= body.length; k++) {
@@ -138,8 +136,7 @@ describe("a 4 MB body", () => {
 
   test("content of ~4 MB is converted; the body is whole and content-length right", async () => {
     assert.ok(Buffer.byteLength(big) >= 4 * 1024 * 1024);
-    // Envoy 1.27 switch (envoy: ideal until the plugin copes): a buffered 4 MB body passes the 32 KiB buffer limit (500).
-    const stack = await startStack({ chat: { behavior: { content: big } }, envoy: { model: "ideal" } });
+    const stack = await startStack({ chat: { behavior: { content: big } } });
     try {
       const r = await send(stack.url(), { body: chatRequest("big") });
       const json = assertConverted(r);
@@ -164,8 +161,7 @@ describe("a 4 MB body", () => {
       DATE,
       ["content-length", String(Buffer.byteLength(body))],
     ];
-    // Envoy 1.27 switch (envoy: ideal until the plugin copes): a buffered 4 MB body passes the 32 KiB buffer limit (500).
-    const { r, s } = await through({ headers, body }, { ds: { behavior: { status: 500 } }, envoy: { model: "ideal" } });
+    const { r, s } = await through({ headers, body }, { ds: { behavior: { status: 500 } } });
     assertOriginal(r, 200, headers, body);
     assert.equal(s.resumed, 1);
   });

@@ -3,10 +3,10 @@
 // clear_route_cache), bodies over maxBodyBytes passed through byte for byte,
 // the time budget across attempts (on a clock the test moves), the loop-guard
 // marker, x-should-retry on 502s, usage copied as numbers only, a refused
-// dispatch, and memory after abandoned calls.
-//
-// The host does not model Envoy 1.27's buffered-body callbacks, its buffer
-// limit (500/413) or its idle timeout; those checks wait for that model.
+// dispatch, and memory after abandoned calls. What Envoy 1.27 itself does with
+// them (the buffer limit's 500, the idle timeout's 504, HTTP/2 frames, an
+// unhealthy cluster, the route cache, trailers) is in envoy127.test.ts and
+// higress-defaults.test.ts.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

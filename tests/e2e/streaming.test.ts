@@ -285,9 +285,7 @@ describe("a stream split anywhere gives the same result (host API)", () => {
   for (const output of ["openai", "body"]) {
     for (const [name, text] of variants) {
       test(`output ${output}, ${name}: every split point k (body[0:k] + body[k:]) and 1-byte chunks`, async () => {
-        // Envoy 1.27 switch (envoy: ideal until the plugin copes): the last chunk carries the end of stream, so a
-        // plugin buffering with StopIterationAndBuffer sees the stream without it.
-        const host = await loadPlugin(lessonConfig({ output }), { envoy: "ideal" });
+        const host = await loadPlugin(lessonConfig({ output }));
         const body = Buffer.from(text);
         const answer = dsCompletion('{"output": "Beijing"}', DS_USAGE);
         const reference = run(host, [body], answer);

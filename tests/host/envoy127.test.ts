@@ -3,7 +3,7 @@
 // buffered bodies read later from a call answer, the stream idle timeout,
 // call dispatch to unknown and unhealthy clusters, traps (a stream fails at
 // its next callback, late answers are dropped, the VM is re-created for the
-// next new stream at most once per interval), and the route cache.
+// next new stream at most once per interval), the route cache, and trailers.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -637,4 +637,114 @@ test("route cache: a request-header edit clears it and the route is matched agai
   s = host.stream({ routeName: "v1" }).requestHeaders({ ":path": "/v1/chat" }, true);
   assert.equal(s.routeCacheCleared, true);
   assert.equal(s.routeName, "v1");
+});
+
+// ---------------------------------------------------------------------------
+// Trailers
+
+/**
+ * Response: $hold (headers), $mode (body), $tr (trailers) give the return
+ * values; the trailers callback logs how many trailers it got and the value of
+ * x-checksum, then sets x-seen: 1; with $cont it continues the stream itself.
+ * The body callback logs whether map 3 is available there.
+ */
+function trailersModule(withTrailersCallback = true): Promise<Uint8Array> {
+  return buildModule({
+    strings: { n: "trailers ", ck: "x-checksum", v: "checksum ", seen: "x-seen", one: "1", m3: "map 3 in body: " },
+    body: `
+      (global $hold (export "hold") (mut i32) (i32.const 1))
+      (global $mode (export "mode") (mut i32) (i32.const 3))
+      (global $tr (export "tr") (mut i32) (i32.const 0))
+      (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (global.get $hold))
+      (func (export "proxy_on_response_body") (param i32 i32 i32) (result i32)
+        (call $logn @m3 (call $proxy_get_header_map_value (i32.const 3) @ck (i32.const 16) (i32.const 20)))
+        (global.get $mode))
+      ${
+        withTrailersCallback
+          ? `(func (export "proxy_on_response_trailers") (param i32) (param $n i32) (result i32)
+        (call $logn @n (local.get $n))
+        (drop (call $proxy_get_header_map_value (i32.const 3) @ck (i32.const 16) (i32.const 20)))
+        (call $logout @v)
+        (drop (call $proxy_add_header_map_value (i32.const 3) @seen @one))
+        (global.get $tr))`
+          : ""
+      }
+    `,
+  });
+}
+
+test("trailers: proxy_on_response_trailers with map 3; Continue releases what the filter held, then the trailers; StopIteration holds them until continue", async () => {
+  const host = await loadHost(await trailersModule());
+  const g = host.exports as Record<string, WebAssembly.Global>;
+  const open = () => host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200" });
+
+  // Headers held, body passed on (Continue releases the headers with the first chunk), trailers seen and edited.
+  g.mode.value = 0;
+  let s = open().responseBody("ab").responseBody("cd");
+  assert.equal(s.complete, false);
+  assert.equal(s.bodyText, "abcd");
+  s.responseTrailers({ "x-checksum": "c1" });
+  const bad = `map 3 in body: ${WasmResult.BadArgument}`;
+  assert.deepEqual(
+    messages(s.logs),
+    [bad, bad, "trailers 1", "checksum c1"],
+    "map 3 exists in the trailers callback only",
+  );
+  assert.deepEqual(s.trailers, [
+    ["x-checksum", "c1"],
+    ["x-seen", "1"],
+  ]);
+  assert.equal(s.complete, true);
+  s.done();
+
+  // StopIterationNoBuffer on every chunk, then Continue on the trailers: Envoy's commonContinue sends
+  // the held headers and the trailers; the chunks were never buffered, so the client gets no body.
+  g.mode.value = 3;
+  s = open().responseBody("ab").responseBody("cd");
+  assert.equal(s.status, undefined, "headers held");
+  s.responseTrailers({ "x-checksum": "c2" });
+  assert.equal(s.status, 200);
+  assert.equal(s.bodyText, "", "the chunks the module did not buffer are gone");
+  assert.equal(s.trailers?.length, 2);
+  assert.equal(s.complete, true);
+  s.done();
+
+  // StopIterationAndBuffer, then trailers: headers, the buffered body and the trailers go together.
+  g.mode.value = 1;
+  s = open().responseBody("ab").responseBody("cd").responseTrailers({ "x-checksum": "c3" });
+  assert.equal(s.bodyText, "abcd");
+  assert.equal(s.complete, true);
+  s.done();
+
+  // StopIteration on the trailers: everything waits for proxy_continue_stream (here: the idle timer would end it).
+  g.tr.value = 1;
+  s = open().responseBody("ab").responseTrailers({ "x-checksum": "c4" });
+  assert.equal(s.complete, false);
+  assert.equal(s.status, undefined);
+  s.done();
+  assert.equal(host.liveContexts(), 0);
+});
+
+test("trailers: a module without proxy_on_response_trailers continues; trailers right after the headers", async () => {
+  const host = await loadHost(await trailersModule(false));
+  const g = host.exports as Record<string, WebAssembly.Global>;
+  g.mode.value = 1;
+  let s = host
+    .stream()
+    .requestHeaders({ ":path": "/" }, true)
+    .responseHeaders({ ":status": "200" })
+    .responseBody("body")
+    .responseTrailers({ "grpc-status": "0" });
+  assert.equal(s.bodyText, "body");
+  assert.deepEqual(s.trailers, [["grpc-status", "0"]]);
+  assert.equal(s.complete, true);
+  s.done();
+
+  s = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200" });
+  s.responseTrailers({ "grpc-status": "0" });
+  assert.equal(s.status, 200);
+  assert.equal(s.bodyText, "");
+  assert.equal(s.complete, true);
+  s.done();
+  assert.equal(host.liveContexts(), 0);
 });

@@ -3,7 +3,8 @@
 // (END_STREAM where the upstream put it), the buffer limit's 500, the
 // stream idle timeout's 504, calls to unknown and unhealthy clusters and
 // over HTTP/2, the route matched again after the plugin edits the path,
-// and the new fields of the configuration file.
+// what clients see after a trap and the VM re-created for the next new
+// stream, and the new fields of the configuration file.
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   startGateway,
   resolveGatewayConfig,
@@ -445,5 +447,152 @@ test(
     assert.equal(h2.body.length, 40960);
     assert.equal(h2.headers["content-type"], "text/plain");
     assert.deepEqual(plugin(logs), ["protocol HTTP/1.1", "protocol HTTP/2"]);
+  },
+);
+
+test(
+  "after a trap, through the gateway: the trapping request 503, a held response 503 at its next callback, a paused one's late call answer dropped (504 at the idle timeout); a new VM for the next new stream, at most once per second",
+  { timeout: 20000 },
+  async () => {
+    const wasm = await wasmFile(
+      "trap-lifecycle.wasm",
+      `
+      (global $callCtx (mut i32) (i32.const 0))
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (if (i32.eqz (call $proxy_get_header_map_value (i32.const 0) @trap (i32.const 16) (i32.const 20)))
+          (then unreachable))
+        (i32.const 0))
+      (func (export "proxy_on_response_headers") (param $c i32) (param i32 i32) (result i32)
+        (if (i32.eqz (call $proxy_get_header_map_value (i32.const 2) @xcall (i32.const 16) (i32.const 20)))
+          (then (global.set $callCtx (local.get $c))))
+        (drop (call $proxy_add_header_map_value (i32.const 2) @seen @one))
+        (i32.const 1))
+      (func (export "proxy_on_response_body") (param $c i32) (param $size i32) (param $eos i32) (result i32)
+        (if (i32.eqz (local.get $eos)) (then (return (i32.const 1))))
+        (if (i32.eq (local.get $c) (global.get $callCtx))
+          (then
+            (call $logn @rc (call $proxy_http_call @cluster @call @hello (i32.const 0) (i32.const 0) (i32.const 10000) (i32.const 24)))
+            (return (i32.const 1))))
+        (i32.const 0))
+      (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32)
+        (call $log @answered)
+        (drop (call $proxy_set_effective_context (global.get $callCtx)))
+        (drop (call $proxy_continue_stream (i32.const 1))))
+    `,
+      {
+        trap: "x-trap",
+        xcall: "x-call",
+        seen: "x-seen",
+        one: "1",
+        rc: "call rc ",
+        cluster: "outbound|80||slow.static",
+        call: CALL,
+        hello: "hello",
+        answered: "call answered",
+      },
+    );
+    const serve = async (handler: http.RequestListener): Promise<string> => {
+      const server = http.createServer(handler);
+      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+      after(() => {
+        server.closeAllConnections();
+        server.close();
+      });
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    let callArrived = false;
+    let lateAnswerSent = false;
+    const slow = await serve((req, res) => {
+      req.resume();
+      callArrived = true;
+      setTimeout(() => {
+        res.end("late");
+        lateAnswerSent = true;
+      }, 800);
+    });
+    const upA = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/plain", "x-call": "1" });
+      res.end("A body");
+    });
+    const upB = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("B1");
+      setTimeout(() => res.end("B2"), 700);
+    });
+    const upOk = await serve((req, res) => {
+      req.resume();
+      res.end("ok");
+    });
+    const logs: LogEntry[] = [];
+    const gw = await gateway(
+      {
+        envoy: { streamIdleTimeoutMs: 1500 },
+        plugin: { wasm, logLevel: "info" },
+        routes: [
+          { name: "a", prefix: "/a", upstream: upA },
+          { name: "b", prefix: "/b", upstream: upB },
+          { name: "ok", prefix: "/ok", upstream: upOk },
+        ],
+        clusters: { "outbound|80||slow.static": slow },
+      },
+      logs,
+    );
+    const host = gw.host!;
+    const t0 = Date.now();
+    const pA = get(`${gw.url}/a`); // paused on a call answered after 800 ms
+    while (!callArrived) await sleep(5);
+    const pB = get(`${gw.url}/b`).then((r) => ({ ...r, ms: Date.now() - t0 })); // headers held, next chunk at 700 ms
+    await sleep(150);
+
+    const c = await get(`${gw.url}/ok`, { "x-trap": "1" });
+    assert.equal(c.status, 503, "the trapping request");
+    assert.equal(c.body, "");
+    assert.equal(c.headers["content-length"], "0");
+    assert.equal(host.failed, true);
+    assert.equal(host.pendingCalls().length, 0, "the failed VM's call is dropped");
+
+    const recreated = Date.now();
+    const d = await get(`${gw.url}/ok`);
+    assert.equal(d.status, 200, "the next new stream re-creates the VM");
+    assert.equal(d.headers["x-seen"], "1");
+    assert.equal(host.generation, 2);
+
+    const e = await get(`${gw.url}/ok`, { "x-trap": "1" });
+    assert.equal(e.status, 503);
+    const f = await get(`${gw.url}/ok`);
+    assert.equal(f.status, 503, "within a second of the last re-creation: fail closed, the module is not called");
+    assert.equal(f.body, "");
+    assert.equal(host.generation, 2);
+
+    const b = await pB;
+    assert.equal(b.status, 503, "a held response of the old VM fails at its next callback");
+    assert.equal(b.body, "");
+    assert.ok(b.ms >= 650, `B failed at ${b.ms} ms: when its next chunk arrived, not at the trap`);
+
+    const a = await pA;
+    assert.equal(a.status, 504, "the paused response's call answer is dropped: the idle timeout ends it");
+    assert.equal(a.body, "stream timeout");
+    assert.equal(lateAnswerSent, true);
+    assert.equal(
+      plugin(logs).some((m) => m === "call answered"),
+      false,
+      "the late answer never reached the module",
+    );
+
+    await sleep(Math.max(0, 1050 - (Date.now() - recreated)));
+    const g = await get(`${gw.url}/ok`);
+    assert.equal(g.status, 200, "a second later, the next new stream gets a new VM");
+    assert.equal(g.headers["x-seen"], "1");
+    assert.equal(host.generation, 3);
+    assert.equal(
+      logs.filter(
+        (l) =>
+          l.source === "host" && /proxy_on_request_headers failed: Uncaught RuntimeError: unreachable/.test(l.message),
+      ).length,
+      2,
+      "one critical line per trap",
+    );
   },
 );

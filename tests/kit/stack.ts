@@ -74,6 +74,8 @@ export interface UpstreamReply {
   chunks?: (string | Uint8Array)[];
   /** Delay between pieces. */
   delayMs?: number;
+  /** Trailers after the body: HTTP/2, a trailing HEADERS frame (it carries END_STREAM); HTTP/1.1, chunked trailers. */
+  trailers?: Pairs;
 }
 
 export interface RecordedUpstreamRequest {
@@ -157,7 +159,16 @@ export async function startUpstream(
         }
         const pieces = replyPieces(r).filter((p) => p.length > 0);
         if (stream.destroyed) return;
-        stream.respond(out, { endStream: pieces.length === 0 });
+        const trailers = r.trailers;
+        if (trailers) {
+          stream.once("wantTrailers", () => {
+            const t: http2.OutgoingHttpHeaders = {};
+            for (const [k, v] of trailers) t[k.toLowerCase()] = v;
+            stream.sendTrailers(t);
+          });
+        }
+        stream.respond(out, { endStream: pieces.length === 0 && !trailers, waitForTrailers: trailers !== undefined });
+        if (pieces.length === 0 && trailers) stream.end();
         for (let i = 0; i < pieces.length; i++) {
           if (stream.destroyed) return;
           if (i === pieces.length - 1) stream.end(pieces[i]);
@@ -206,6 +217,7 @@ export async function startUpstream(
         if (pieces[i].length) await new Promise<void>((ok) => res.write(pieces[i], () => ok()));
         if (r.delayMs && i < pieces.length - 1) await sleep(r.delayMs);
       }
+      if (r.trailers) res.addTrailers(r.trailers);
       res.end();
     });
   });
@@ -264,11 +276,7 @@ export interface StackOptions {
   chat?: MockOptions;
   ds?: MockOptions;
   logLevel?: "trace" | "debug" | "info" | "warn";
-  /**
-   * The gateway's Envoy (default: Higress's Envoy 1.27 and its defaults).
-   * `{ model: "ideal" }` runs the idealised host (no buffer limits, every
-   * body callback sees its own chunk in the buffer).
-   */
+  /** The gateway's Envoy: Higress's Envoy 1.27 and its defaults, with these fields changed (a small idle timeout, say). */
   envoy?: EnvoySection;
 }
 
@@ -331,6 +339,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** Sizes of the response body chunks the gateway fed to each captured stream. */
 export const responseChunks = new WeakMap<HttpStream, number[]>();
+/** The same chunks with their end-of-stream flag (an HTTP/2 DATA frame with END_STREAM: `end` on a non-empty one). */
+export const responseFrames = new WeakMap<HttpStream, { size: number; end: boolean }[]>();
 
 /** Records every stream the host creates (the gateway keeps them to itself), and its response chunks. */
 export function captureStreams(host: ProxyWasmHost): HttpStream[] {
@@ -339,10 +349,14 @@ export function captureStreams(host: ProxyWasmHost): HttpStream[] {
   host.stream = ((props?: Parameters<ProxyWasmHost["stream"]>[0]) => {
     const s = original(props);
     const sizes: number[] = [];
+    const frames: { size: number; end: boolean }[] = [];
     responseChunks.set(s, sizes);
+    responseFrames.set(s, frames);
     const feed = s.responseBody.bind(s);
     s.responseBody = ((chunk: Uint8Array | string, eos?: boolean) => {
-      sizes.push(typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length);
+      const size = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+      sizes.push(size);
+      frames.push({ size, end: eos === true });
       return feed(chunk, eos);
     }) as HttpStream["responseBody"];
     streams.push(s);
@@ -404,6 +418,61 @@ export function send(
     });
     req.setTimeout(opts.timeoutMs ?? 10000, () => req.destroy(new Error("client timeout")));
     req.on("error", (e) => (error ? undefined : reject(e)));
+    req.end(body);
+  });
+}
+
+/**
+ * The same request over HTTP/2 with prior knowledge (h2c), as an HTTP/2
+ * client reaches the gateway: its stream gets Envoy's 65535-byte buffer limit.
+ * `rawHeaders` keeps the order of the response's HEADERS frame (no
+ * pseudo-headers); `trailers` are the trailing HEADERS, if any.
+ */
+export function sendH2(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs?: number } = {},
+): Promise<Reply & { trailers: Record<string, string> }> {
+  return new Promise((resolveReply, reject) => {
+    const u = new URL(url);
+    const session = http2.connect(u.origin);
+    session.on("error", reject);
+    const body = opts.body === undefined ? undefined : Buffer.from(opts.body as any);
+    const headers: http2.OutgoingHttpHeaders = {
+      ":method": opts.method ?? (body ? "POST" : "GET"),
+      ":path": u.pathname + u.search,
+      ...(body ? { "content-type": "application/json" } : {}),
+      ...(opts.headers ?? {}),
+    };
+    const req = session.request(headers, { endStream: body === undefined });
+    const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), opts.timeoutMs ?? 10000);
+    let status = 0;
+    let rawHeaders: Pairs = [];
+    const trailers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    req.on("response", (h, flags) => {
+      status = Number(h[":status"]);
+      rawHeaders = [];
+      void flags;
+      for (const [k, v] of Object.entries(h)) {
+        if (k.startsWith(":")) continue;
+        for (const one of Array.isArray(v) ? v : [v]) rawHeaders.push([k, String(one)]);
+      }
+    });
+    req.on("trailers", (t) => {
+      for (const [k, v] of Object.entries(t)) if (!k.startsWith(":")) trailers[k] = String(v);
+    });
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", (e) => (error ??= e.message));
+    req.on("close", () => {
+      clearTimeout(timer);
+      if (req.rstCode && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR) error ??= `stream reset (${req.rstCode})`;
+      session.close();
+      const b = Buffer.concat(chunks);
+      const flat: http.IncomingHttpHeaders = {};
+      for (const [k, v] of rawHeaders) flat[k] = flat[k] === undefined ? v : `${flat[k]}, ${v}`;
+      resolveReply({ status, rawHeaders, headers: flat, body: b, text: b.toString("utf8"), error, trailers });
+    });
     req.end(body);
   });
 }

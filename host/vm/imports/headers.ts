@@ -1,7 +1,9 @@
 // Header maps: get, add, replace, remove, get/set all pairs, size. Which maps
 // exist follows Envoy: the stream's maps while the current callback may use
 // them (any map in proxy_on_log), the call answer's maps (6, 7) only during
-// proxy_on_http_call_response. Trailers and gRPC metadata are not emulated.
+// proxy_on_http_call_response; a direction's trailers (1, 3) during its
+// trailers callback (until it returns Continue) and in proxy_on_log. gRPC
+// metadata is not emulated.
 
 import { LogLevel, MAP_TYPE_MAX, MapType, WasmResult as R } from "../../abi/constants.ts";
 import { decodePairs, encodePairs, utf8 } from "../../abi/pairs.ts";
@@ -30,12 +32,16 @@ export function headerImports(h: ImportHost): ImportGroup {
         return s ? s.readableMap(s.req) : null;
       case MapType.ResponseHeaders:
         return s ? s.readableMap(s.res) : null;
+      case MapType.RequestTrailers:
+        return s ? s.readableTrailers(s.req) : null;
+      case MapType.ResponseTrailers:
+        return s ? s.readableTrailers(s.res) : null;
       case MapType.HttpCallResponseHeaders:
         return h.callResponse()?.headers ?? null;
       case MapType.HttpCallResponseTrailers:
         return h.callResponse()?.trailers ?? null;
       default:
-        return null; // trailers and gRPC metadata are not emulated
+        return null; // gRPC metadata is not emulated
     }
   };
 
@@ -45,6 +51,8 @@ export function headerImports(h: ImportHost): ImportGroup {
     if (!s) return null;
     if (type === MapType.RequestHeaders) return s.req.map && s.req.mapOpen ? s.req.map : null;
     if (type === MapType.ResponseHeaders) return s.res.map && s.res.mapOpen ? s.res.map : null;
+    if (type === MapType.RequestTrailers) return s.req.trailersOpen ? s.req.trailers : null;
+    if (type === MapType.ResponseTrailers) return s.res.trailersOpen ? s.res.trailers : null;
     return null;
   };
 
