@@ -19,6 +19,7 @@ import {
   chatRequest,
   lessonConfig,
   loadPlugin,
+  metric,
   metricDelta,
   metricSnapshot,
   send,
@@ -428,6 +429,39 @@ describe("strategy inject: the request phase, step by step (bare host, Envoy 1.2
       assert.equal(s.routeCacheClears, 0, "clear_route_cache off: the edits did not re-route");
       s.done();
       assert.equal(host.liveContexts(), 0);
+    } finally {
+      host.close();
+    }
+  });
+
+  test("announced trailers, or a declared length over maxBodyBytes: not held, nothing collected", async () => {
+    const host = await loadPlugin(lessonConfig({ ...INJECT, maxBodyBytes: 4096 }));
+    try {
+      const body = chatRequest("t");
+      for (const [extra, reason] of [
+        [["trailer", "x-checksum"], "trailers"],
+        [["content-length", "5000"], "too_large"],
+      ] as const) {
+        const s = host
+          .stream({ routeName: "openai" })
+          .requestHeaders(
+            [
+              [":method", "POST"],
+              [":path", "/v1/chat/completions"],
+              [":authority", "gw"],
+              ["content-type", "application/json"],
+              extra as [string, string],
+            ],
+            false,
+          );
+        assert.equal(s.lastAction, 0, `${reason}: Continue`);
+        assert.equal(s.request.headers.length > 0, true, `${reason}: the headers went on at once`);
+        s.requestBody(body, true);
+        assert.equal(s.request.bodyText, body, `${reason}: the body as it came`);
+        assert.equal(metric(host, `inject.skipped.${reason}`), 1);
+        s.done();
+      }
+      assert.equal(metric(host, "inject.injected"), 0);
     } finally {
       host.close();
     }
