@@ -243,6 +243,8 @@ export class HttpContext<C> extends StreamContext {
   private skipResponseBody: bool = false;
   /** The plugin's own per-stream state (GC-managed). */
   state: StreamState | null = null;
+  /** The request headers ended the stream (there is no request body). */
+  requestHeadersEndOfStream: bool = false;
   /** The response headers ended the stream (there is no body). */
   responseHeadersEndOfStream: bool = false;
   /** Body collection, created by collect*Body() or at the first body callback. */
@@ -308,6 +310,7 @@ export class HttpContext<C> extends StreamContext {
   }
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    this.requestHeadersEndOfStream = endOfStream;
     const config = this.resolve();
     if (config === null) return FilterHeadersStatusValues.Continue;
     const h = this.plugin.requestHeaders;

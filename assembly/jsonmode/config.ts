@@ -54,6 +54,7 @@ const KNOWN_FIELDS: string[] = [
   "streaming",
   "maxBodyBytes",
   "totalTimeout",
+  "strategy",
 ];
 
 /** Where the JSON goes: the whole body, or inside the original OpenAI completion. */
@@ -68,6 +69,16 @@ export enum FailureMode {
 export enum StreamingMode {
   Convert,
   Passthrough,
+}
+/**
+ * How the JSON is obtained. Rewrite: the chat request goes untouched and the
+ * JSON-mode model rewrites every answer (two calls). Inject: the chat request
+ * asks for JSON itself (system prompt, response_format); the JSON-mode model
+ * is called only to repair an answer that is not usable JSON.
+ */
+export enum Strategy {
+  Rewrite,
+  Inject,
 }
 
 export class JsonModeConfig {
@@ -96,6 +107,7 @@ export class JsonModeConfig {
   output: OutputMode = OutputMode.Body;
   onFailure: FailureMode = FailureMode.Passthrough;
   streaming: StreamingMode = StreamingMode.Convert;
+  strategy: Strategy = Strategy.Rewrite;
   /** Derived: the system prompt as sent (with the schema appended when there is one). */
   prompt: string = DEFAULT_SYSTEM_PROMPT;
   /** Derived: the client for the FQDN cluster `outbound|<servicePort>||<serviceFQDN>`. */
@@ -262,6 +274,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.output = <OutputMode>f.optionalEnum("output", ["body", "openai"], 0);
   c.onFailure = <FailureMode>f.optionalEnum("onFailure", ["passthrough", "error"], 0);
   c.streaming = <StreamingMode>f.optionalEnum("streaming", ["convert", "passthrough"], 0);
+  c.strategy = <Strategy>f.optionalEnum("strategy", ["rewrite", "inject"], 0);
   const schema = json.get("jsonSchema");
   if (schema !== null) {
     if (!schema.isObject()) {

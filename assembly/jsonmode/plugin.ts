@@ -2,11 +2,16 @@
 //
 //   request headers   leave our own calls (x-ai-json-mode with the marker) alone;
 //                     otherwise drop a client's x-ai-json-mode and accept-encoding
-//                     (the upstream answers uncompressed), without re-routing
+//                     (the upstream answers uncompressed), without re-routing;
+//                     strategy inject: hold a JSON POST and collect its body
+//   request body      strategy inject: add the JSON instruction (request.ts),
+//                     drop content-length from the held headers
 //   response headers  hold 200 + JSON (or SSE) + uncompressed responses up to
 //                     maxBodyBytes; let the rest pass
 //   response body     collected in the plugin (higress/body.ts); read the
-//                     answer's content, pause, call the JSON-mode model
+//                     answer's content; an injected request's answer that is
+//                     already valid JSON is the output at once; otherwise
+//                     pause, call the JSON-mode model
 //   call answer       validate; retry on a bad answer while totalTimeout lasts;
 //                     replace the body, fix the headers, resume
 //
@@ -31,15 +36,25 @@ import {
   HttpContext,
   ParseConfigBy,
   ProcessBodyTooLargeBy,
+  ProcessRequestBodyBy,
   ProcessRequestHeadersBy,
   ProcessResponseBodyBy,
   ProcessResponseHeadersBy,
   SetCtx,
   StreamState,
+  contentLengthOf,
   equalsConstantTime,
 } from "../higress";
 import { JsonValue, asciiLower, jsonString } from "../json";
-import { FailureMode, JsonModeConfig, MIN_ATTEMPT_MS, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
+import {
+  FailureMode,
+  JsonModeConfig,
+  MIN_ATTEMPT_MS,
+  OutputMode,
+  Strategy,
+  StreamingMode,
+  parseJsonModeConfig,
+} from "./config";
 import {
   Attempt,
   NOT_COMPLETION,
@@ -53,6 +68,9 @@ import {
 import { Failure, FailureCode } from "./failure";
 import { buildSseOutput, collectSse } from "./sse";
 import { count } from "./metrics";
+import { injectJsonInstruction, injectSkipReason, mediaType, readDirectAnswer } from "./request";
+
+export { mediaType } from "./request";
 
 export const PLUGIN_NAME = "ai-json-mode";
 /**
@@ -69,6 +87,7 @@ export function register(): void {
   SetCtx<JsonModeConfig>(PLUGIN_NAME, [
     ParseConfigBy<JsonModeConfig>(parseJsonModeConfig),
     ProcessRequestHeadersBy<JsonModeConfig>(onRequestHeaders),
+    ProcessRequestBodyBy<JsonModeConfig>(onRequestBody),
     ProcessResponseHeadersBy<JsonModeConfig>(onResponseHeaders),
     ProcessResponseBodyBy<JsonModeConfig>(onResponseBody),
     ProcessBodyTooLargeBy<JsonModeConfig>(onBodyTooLarge),
@@ -79,6 +98,8 @@ export function register(): void {
 class JsonModeState extends StreamState {
   /** The response is an SSE stream (text/event-stream). */
   sse: bool = false;
+  /** strategy inject: the chat request went upstream with the JSON instruction. */
+  injected: bool = false;
 }
 
 function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
@@ -109,15 +130,52 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
     );
   }
   ctx.removeRequestHeader("accept-encoding");
+  if (config.strategy == Strategy.Inject) {
+    const skip = injectSkipReason(ctx, config);
+    if (skip === null) {
+      ctx.collectRequestBody(config.maxBodyBytes, contentLengthOf(ctx.getRequestHeader("content-length")));
+      // Hold the headers: content-length goes once the body has changed.
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    count("inject.skipped." + skip.code);
+    ctx.log.debug("stream " + ctx.id.toString() + ": request goes untouched: " + skip.text);
+  }
+  ctx.dontReadRequestBody();
   return FilterHeadersStatusValues.Continue;
 }
 
-/** The media type of a content-type value, lower-case, without parameters. */
-export function mediaType(value: string): string {
-  let media = value;
-  const semi = media.indexOf(";");
-  if (semi >= 0) media = media.substring(0, semi);
-  return asciiLower(media.trim());
+/** strategy inject: the whole request body; adds the JSON instruction when it is a chat request. */
+function onRequestBody(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  body: Uint8Array,
+): FilterDataStatusValues {
+  const where = "stream " + ctx.id.toString() + ": ";
+  const injection = injectJsonInstruction(config, body);
+  const changed = injection.body;
+  if (changed === null) {
+    count("inject.skipped." + injection.code);
+    ctx.log.debug(where + "request goes untouched: " + injection.text);
+    return FilterDataStatusValues.Continue;
+  }
+  if (!ctx.replaceRequestBody(changed)) {
+    count("inject.skipped.refused");
+    ctx.log.warn(
+      where +
+        "request goes untouched: the new body (" +
+        changed.length.toString() +
+        " bytes) was refused: over the stream's buffer limit, or by the host",
+    );
+    return FilterDataStatusValues.Continue;
+  }
+  // The headers are still held: their content-length would be wrong now.
+  ctx.removeRequestHeader("content-length");
+  state(ctx).injected = true;
+  count("inject.injected");
+  ctx.log.debug(
+    where + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
+  );
+  return FilterDataStatusValues.Continue;
 }
 
 function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
@@ -140,11 +198,13 @@ function onBodyTooLarge(
   direction: BodyDirection,
   size: i64,
 ): void {
-  count("passthrough.too_large");
+  const request = direction == BodyDirection.Request;
+  count(request ? "inject.skipped.too_large" : "passthrough.too_large");
   ctx.log.debug(
     "stream " +
       ctx.id.toString() +
-      ": response passes untouched: body over maxBodyBytes (" +
+      (request ? ": request goes untouched" : ": response passes untouched") +
+      ": body over maxBodyBytes (" +
       size.toString() +
       " bytes seen, maxBodyBytes " +
       config.maxBodyBytes.toString() +
@@ -222,6 +282,17 @@ function onResponseBody(
     job.content = content.content;
     job.completion = content.completion;
   }
+  if (state(ctx).injected) {
+    // strategy inject: the chat model was asked for JSON; its answer may be the output as it is.
+    const direct = readDirectAnswer(config, job.content!);
+    if (direct.ok) {
+      job.direct = true;
+      job.succeed(direct.json!, null);
+      return FilterDataStatusValues.Continue;
+    }
+    job.repair = true;
+    ctx.log.debug("stream " + ctx.id.toString() + ": repairing with the JSON-mode model: " + direct.reason);
+  }
   if (!job.send()) return FilterDataStatusValues.Continue;
   return FilterDataStatusValues.StopIterationAndBuffer;
 }
@@ -242,6 +313,10 @@ class JsonModeCall extends HttpCallTarget {
   started: u64 = 0;
   /** :status of the last call's answer; 0: no answer (refused, reset, out of time); -1: none yet. */
   callStatus: i32 = -1;
+  /** strategy inject: the chat model's answer is the output, with no call. */
+  direct: bool = false;
+  /** strategy inject: the chat model's answer was not usable; the call repairs it. */
+  repair: bool = false;
 
   constructor(
     public ctx: HttpContext<JsonModeConfig>,
@@ -347,8 +422,8 @@ class JsonModeCall extends HttpCallTarget {
     this.fail(failure);
   }
 
-  /** Replaces the body with the converted answer and resumes. */
-  private succeed(json: Uint8Array, callUsage: JsonValue | null): void {
+  /** Replaces the body with the converted answer and resumes (if paused). */
+  succeed(json: Uint8Array, callUsage: JsonValue | null): void {
     const ctx = this.ctx;
     let body: Uint8Array;
     let type = "application/json";
@@ -377,11 +452,15 @@ class JsonModeCall extends HttpCallTarget {
     ctx.replaceResponseHeader("content-length", body.length.toString());
     ctx.replaceResponseHeader("mode", "json");
     count("converted");
+    if (this.direct) count("inject.direct");
+    if (this.repair) count("inject.repaired");
     ctx.log.info(
       this.where() +
         "converted to JSON (" +
         json.length.toString() +
         " bytes" +
+        (this.direct ? ", the chat model's answer as it was, no JSON-mode call" : "") +
+        (this.repair ? ", repaired by the JSON-mode model" : "") +
         (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") +
         ")",
     );

@@ -238,7 +238,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     session.on("close", () => h2sessions.delete(session));
   });
   const sockets = new Set<Socket>();
-  const front = net.createServer((socket) => {
+  // TCP_NODELAY, as Envoy's listeners and Node's http.Server set it: with Nagle's algorithm a
+  // response whose headers were flushed before its body waited for the client's delayed ACK (~40 ms).
+  const front = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.once("data", (chunk: Buffer) => {

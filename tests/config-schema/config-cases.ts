@@ -183,6 +183,30 @@ export const RELIABILITY_CASES: ConfigCase[] = [
   bad("an invalid JSON-reliability field in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxRetries: 9 }] }),
 ];
 
+/** Rows about strategy (rewrite, or inject: the chat request asks for JSON). */
+export const STRATEGY_CASES: ConfigCase[] = [
+  ok("strategy rewrite", { ...BASE, strategy: "rewrite" }),
+  ok("strategy inject", { ...BASE, strategy: "inject" }),
+  ok("strategy inject with a schema, text responseFormat and openai output", {
+    ...BASE,
+    strategy: "inject",
+    jsonSchema: { type: "object", required: ["output"] },
+    responseFormat: "text",
+    output: "openai",
+  }),
+  ok("strategy in a rule", { ...BASE, _rules_: [{ ...route("default/a"), strategy: "inject" }] }),
+  ok("a global inject, a rule back to rewrite", {
+    ...BASE,
+    strategy: "inject",
+    _rules_: [{ ...route("default/a"), strategy: "rewrite" }],
+  }),
+  bad("strategy unknown", { ...BASE, strategy: "both" }),
+  bad("strategy in upper case", { ...BASE, strategy: "INJECT" }),
+  bad("strategy as a boolean", { ...BASE, strategy: true }),
+  bad("strategy empty", { ...BASE, strategy: "" }),
+  bad("an invalid strategy in a rule", { ...BASE, _rules_: [{ ...route("default/a"), strategy: "direct" }] }),
+];
+
 /** Rows about Higress's limits (maxBodyBytes, totalTimeout). */
 export const LIMIT_CASES: ConfigCase[] = [
   ok("maxBodyBytes 1 KiB", { ...BASE, maxBodyBytes: 1024 }),

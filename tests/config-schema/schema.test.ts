@@ -2,7 +2,7 @@
 // English and Chinese, and accepts and rejects the rows of the configuration table.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CORE_CASES, LIMIT_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
+import { CORE_CASES, LIMIT_CASES, RELIABILITY_CASES, STRATEGY_CASES, type ConfigCase } from "./config-cases.ts";
 import { loadSchema, schemaCheck, strictAjv } from "./schema-util.ts";
 
 const schema = loadSchema();
@@ -42,6 +42,7 @@ describe("plugin-config.schema.json", () => {
       "serviceFQDN",
       "serviceHost",
       "servicePort",
+      "strategy",
       "streaming",
       "systemPrompt",
       "temperature",
@@ -97,6 +98,7 @@ describe("plugin-config.schema.json", () => {
       output: "body",
       onFailure: "passthrough",
       streaming: "convert",
+      strategy: "rewrite",
     });
   });
 
@@ -119,3 +121,4 @@ function checkRows(cases: ConfigCase[]) {
 describe("schema against the configuration table: core fields", () => checkRows(CORE_CASES));
 describe("schema against the configuration table: JSON-reliability fields", () => checkRows(RELIABILITY_CASES));
 describe("schema against the configuration table: limits", () => checkRows(LIMIT_CASES));
+describe("schema against the configuration table: strategy", () => checkRows(STRATEGY_CASES));
