@@ -199,7 +199,8 @@ async function startGatewayAt(
   const { startGateway } = await import("./gateway/index.ts");
   const onLog = (e: { level: number; levelName: string; message: string; contextId: number; source?: string }) =>
     console.log(formatLogEntry(e));
-  const start = (port: number) => startGateway({ configFile: file.path, port, host: at.host, onLog, env });
+  const envoy = opts.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: opts.streamIdleTimeoutMs } : undefined;
+  const start = (port: number) => startGateway({ configFile: file.path, port, host: at.host, onLog, env, envoy });
   try {
     return await start(at.port);
   } catch (e) {

@@ -9,12 +9,14 @@
 //   host.answer(host.pendingCalls()[0], 200, {}, "{}");
 //   s.done();  // proxy_on_log, proxy_on_done, proxy_on_delete
 //
-// Rules kept from Envoy:
+// Rules kept from Higress's Envoy 1.27:
 // - The VM is never re-entered from inside a host call. Anything that calls
 //   back (an answer, a continue, a local reply) is queued and runs after the
 //   current VM call returns.
-// - A trap fails the whole VM for good; streams then fail closed (503
-//   wasm_fail_stream) or pass through (fail open).
+// - A trap fails the VM. A stream then fails at its next callback (503
+//   wasm_fail_stream, fail closed) or passes through (fail open); answers to
+//   calls of the failed VM are dropped; the next new stream re-creates the
+//   VM (at most once per vmRestartIntervalMs).
 // - Content-length is never recomputed; released headers are exactly the map
 //   the module left.
 //
@@ -56,13 +58,29 @@ function configBytes(c: string | object | Uint8Array | undefined): Uint8Array {
   return utf8(JSON.stringify(c));
 }
 
+/** Higress's defaults (its Envoy 1.27 and its higress-config). */
+export const HIGRESS_DEFAULTS = {
+  /** downstream.connectionBufferLimits: per_connection_buffer_limit_bytes. */
+  bufferLimitBytes: 32768,
+  /** downstream.http2.initialStreamWindowSize: an HTTP/2 stream's buffer limit. */
+  http2BufferLimitBytes: 65535,
+  /** downstream.idleTimeout: the stream idle timeout. */
+  streamIdleTimeoutMs: 180_000,
+  /** envoy-1.27's MIN_RECOVER_INTERVAL_SECONDS: at most one VM re-creation per second. */
+  vmRestartIntervalMs: 1000,
+} as const;
+
 export class ProxyWasmHost {
   /** Every recorded log line (module lines at or above the log level, and host lines). */
   readonly logs: LogEntry[] = [];
-  /** The VM trapped (or exited); it stays failed. */
+  /** The current VM trapped (or exited) and was not re-created yet. */
   failed = false;
-  /** What failed the VM. */
+  /** What failed the VM last (kept after a re-creation). */
   failure: { function: string; message: string; stack?: string } | undefined = undefined;
+  /** VM generation: 1, then one more per re-creation after a failure. */
+  generation = 1;
+  /** VM re-creations that succeeded. */
+  restarts = 0;
   /** "0.2.100", "0.2.1" or "0.2.0". */
   abiVersion = "";
   /** The module's exports. */
@@ -73,6 +91,10 @@ export class ProxyWasmHost {
   readonly rootContextId = ROOT_ID;
 
   private readonly mem = new VmMemory();
+  private module: WebAssembly.Module | undefined;
+  private imports: WebAssembly.Imports | undefined;
+  private lastConfig: Uint8Array | null = null;
+  private lastRestartAttempt: number | undefined = undefined;
   private readonly failStrategy: "close" | "open";
   private readonly logLevel: number;
   private readonly chain: FilterChain;
@@ -101,16 +123,30 @@ export class ProxyWasmHost {
     this.logLevel = Math.max(0, Math.min(5, opts.logLevel ?? 0));
     this.vmConfig = configBytes(opts.vmConfig);
     const host = this;
+    const limit = (v: number | undefined, fallback: number): number =>
+      v === undefined ? fallback : Math.max(0, Math.floor(v));
     this.chain = new FilterChain({
       get failed() {
         return host.failed;
+      },
+      get generation() {
+        return host.generation;
       },
       failStrategy: this.failStrategy,
       get abiVersion() {
         return host.abiVersion;
       },
+      model: opts.envoy ?? "1.27",
+      bufferLimit: limit(opts.bufferLimitBytes, HIGRESS_DEFAULTS.bufferLimitBytes),
+      http2BufferLimit: limit(opts.http2BufferLimitBytes, HIGRESS_DEFAULTS.http2BufferLimitBytes),
+      idleTimeoutMs: limit(opts.streamIdleTimeoutMs, HIGRESS_DEFAULTS.streamIdleTimeoutMs),
       invoke: (name, contextId, ...args) => this.invoke(name, contextId, ...args),
       run: (fn) => this.run(fn),
+      after: (fn) => {
+        this.afterActions.push(fn);
+      },
+      beforeNewStream: () => this.maybeRestart(),
+      hostLog: (level, message, contextId) => this.hostLog(level, message, contextId),
     });
   }
 
@@ -131,6 +167,7 @@ export class ProxyWasmHost {
         this.pluginConfig = null;
       }
     });
+    if (result) this.lastConfig = bytes;
     return result;
   }
 
@@ -214,6 +251,7 @@ export class ProxyWasmHost {
     if (this.closed) return;
     this.closed = true;
     this.stopTicks();
+    this.chain.stopTimers();
     this.run(() => {
       if (!this.rootAlive || this.failed) return;
       const r = this.invoke("proxy_on_done", ROOT_ID, ROOT_ID);
@@ -251,31 +289,19 @@ export class ProxyWasmHost {
         "Wasm module exports neither malloc nor proxy_on_memory_allocate: the host cannot hand it any data",
       );
     }
+    this.module = module;
+    this.imports = buildImports(this.importHost(), this.options.trace);
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(module, buildImports(this.importHost(), this.options.trace));
+      instance = await WebAssembly.instantiate(module, this.imports);
     } catch (e) {
       throw new Error(`Failed to instantiate Wasm module: ${errorMessage(e)}`);
     }
-    this.exports = instance.exports;
-    this.mem.bind(
-      instance.exports.memory as WebAssembly.Memory,
-      (instance.exports.malloc ?? instance.exports.proxy_on_memory_allocate) as (n: number) => number,
-    );
+    this.bindInstance(instance);
 
     let vmStarted = true;
     this.run(() => {
-      if (this.has("_initialize")) {
-        this.invoke("_initialize", 0);
-        if (this.has("main")) this.invoke("main", 0, 0, 0);
-      } else if (this.has("_start")) {
-        this.invoke("_start", 0);
-      }
-      if (this.failed) return;
-      this.rootAlive = true;
-      this.invoke("proxy_on_context_create", ROOT_ID, ROOT_ID, 0);
-      const r = this.invoke("proxy_on_vm_start", ROOT_ID, ROOT_ID, this.vmConfig.length);
-      vmStarted = !this.failed && r !== 0;
+      vmStarted = this.startVm();
     });
     if (this.failed) throw new Error(`Wasm VM failed during start-up: ${this.failure?.message}`);
     if (!vmStarted) throw new Error("proxy_on_vm_start returned false: the VM refused to start");
@@ -286,6 +312,82 @@ export class ProxyWasmHost {
           : "proxy_on_configure returned false: the plugin rejected its configuration",
       );
     }
+  }
+
+  private bindInstance(instance: WebAssembly.Instance): void {
+    this.exports = instance.exports;
+    this.mem.bind(
+      instance.exports.memory as WebAssembly.Memory,
+      (instance.exports.malloc ?? instance.exports.proxy_on_memory_allocate) as (n: number) => number,
+    );
+  }
+
+  /** _initialize (or _start), the root context and proxy_on_vm_start. False when the VM refused or failed. */
+  private startVm(): boolean {
+    if (this.has("_initialize")) {
+      this.invoke("_initialize", 0);
+      if (this.has("main")) this.invoke("main", 0, 0, 0);
+    } else if (this.has("_start")) {
+      this.invoke("_start", 0);
+    }
+    if (this.failed) return false;
+    this.rootAlive = true;
+    this.invoke("proxy_on_context_create", ROOT_ID, ROOT_ID, 0);
+    const r = this.invoke("proxy_on_vm_start", ROOT_ID, ROOT_ID, this.vmConfig.length);
+    return !this.failed && r !== 0;
+  }
+
+  /**
+   * Higress re-creates a failed VM when a new stream arrives (FilterConfig::
+   * createFilter -> rebuild(true)), at most once per interval: a fresh
+   * instance of the same module, started and configured with the last
+   * accepted configuration. Streams of the failed VM stay failed.
+   */
+  private maybeRestart(): void {
+    if (!this.failed || this.closed || this.options.vmRestart === false || !this.module || !this.imports) return;
+    const interval = this.options.vmRestartIntervalMs ?? HIGRESS_DEFAULTS.vmRestartIntervalMs;
+    const now = this.options.monotonicMs ? this.options.monotonicMs() : performance.now();
+    if (this.lastRestartAttempt !== undefined && now - this.lastRestartAttempt < interval) return;
+    this.lastRestartAttempt = now;
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(this.module, this.imports);
+    } catch (e) {
+      this.hostLog(LogLevel.error, `Wasm VM re-creation failed: ${errorMessage(e)}`, 0);
+      return;
+    }
+    this.bindInstance(instance);
+    this.failed = false;
+    this.generation++;
+    this.rootAlive = false;
+    this.rootDonePending = false;
+    this.tickPeriodMs = 0;
+    this.currentContext = 0;
+    this.effectiveContext = 0;
+    const started = this.startVm();
+    let configured = started;
+    if (started && this.lastConfig) {
+      this.pluginConfig = this.lastConfig;
+      try {
+        const r = this.invoke("proxy_on_configure", ROOT_ID, ROOT_ID, this.lastConfig.length);
+        configured = !this.failed && (r === undefined || r !== 0);
+      } finally {
+        this.pluginConfig = null;
+      }
+    }
+    if (!configured) {
+      if (!this.failed) {
+        this.failed = true;
+        this.failure = {
+          function: "proxy_on_vm_start",
+          message: "the re-created VM refused to start or to take its configuration",
+        };
+      }
+      this.hostLog(LogLevel.error, `Wasm VM re-creation failed: ${this.failure?.message}`, 0);
+      return;
+    }
+    this.restarts++;
+    this.hostLog(LogLevel.info, `Wasm VM re-created after a failure (generation ${this.generation})`, 0);
   }
 
   private checkImports(module: WebAssembly.Module, bytes: Uint8Array): void {
@@ -430,8 +532,10 @@ export class ProxyWasmHost {
     for (const token of this.pending.keys()) this.dropped.add(token);
     this.pending.clear();
     this.stopTicks();
-    // Before anything else the failed call queued.
-    this.afterActions.unshift(() => this.chain.failLiveStreams());
+    // The stream whose callback trapped fails as the callback returns, before
+    // anything else the failed call queued; the others at their next callback.
+    if (contextId !== ROOT_ID && contextId !== 0)
+      this.afterActions.unshift(() => this.chain.failedInCallback(contextId));
   }
 
   // ----- logs --------------------------------------------------------------
@@ -488,16 +592,16 @@ export class ProxyWasmHost {
   /** The effective context id (falls back to the called context when it no longer exists). */
   private effective(): number {
     const id = this.effectiveContext;
-    if (id === ROOT_ID || this.chain.live.has(id)) return id;
+    if (id === ROOT_ID || this.chain.current(id)) return id;
     return this.currentContext;
   }
 
   private effectiveStream(): StreamState | undefined {
-    return this.chain.live.get(this.effective());
+    return this.chain.current(this.effective());
   }
 
   private setEffective(id: number): boolean {
-    if (id !== ROOT_ID && !this.chain.live.has(id)) return false;
+    if (id !== ROOT_ID && !this.chain.current(id)) return false;
     if (id === ROOT_ID && !this.rootAlive) return false;
     this.effectiveContext = id;
     return true;

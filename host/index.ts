@@ -1,9 +1,14 @@
 // The public API of host/: the proxy-wasm host, the local gateway and the
 // mock LLMs. Tests, benches and scripts import from here.
 
-export { loadHost, ProxyWasmHost, TIMEOUT_BODY, REFUSED_BODY } from "./host.ts";
+export { loadHost, ProxyWasmHost, HIGRESS_DEFAULTS, TIMEOUT_BODY, REFUSED_BODY } from "./host.ts";
 export { HttpStream, type ForwardedRequest } from "./stream.ts";
-export { FAIL_STREAM_DETAILS } from "./filter-chain.ts";
+export {
+  FAIL_STREAM_DETAILS,
+  RESPONSE_TOO_LARGE_BODY,
+  REQUEST_TOO_LARGE_BODY,
+  STREAM_TIMEOUT_BODY,
+} from "./filter-chain.ts";
 export { toPairs } from "./header-map.ts";
 export * from "./types.ts";
 export {
@@ -28,6 +33,7 @@ export {
   type GatewayConfig,
   type RouteConfig,
   type ClusterTarget,
+  type EnvoySection,
   type PluginSection,
   type ResolvedGatewayConfig,
 } from "./gateway/index.ts";

@@ -4,7 +4,12 @@
 //
 // - startChatMock: the upstream chat model (shaped like Qwen through DashScope's
 //   compatible mode). Replies "Mock reply to: <last user message>", or an SSE
-//   stream when the request says `"stream": true`.
+//   stream when the request says `"stream": true`. Asked for JSON (a
+//   `response_format` json_object, or a system message that mentions JSON) it
+//   replies `{"output": "Mock reply to: <last user message>"}`, unless told to
+//   disobey or fence it (MockBehavior `json`, request header `x-mock-json`:
+//   obey | fenced | disobey); a json_object request with no message that
+//   mentions JSON gets DashScope's 400.
 // - startJsonModeMock: the JSON-mode model (shaped like DeepSeek). Replies with a
 //   JSON object derived from the request, `{"output": <last user message>}`,
 //   fenced in ```json when the request has no `response_format: json_object`,
@@ -32,6 +37,10 @@ export {
   chatReply,
   jsonModeObject,
   wantsJsonObject,
+  systemAsksJson,
+  chatJsonReply,
+  JSON_STYLE_HEADER,
+  JSON_STYLES,
 } from "./mock/content.ts";
 
 /** Starts the mock chat model (Qwen-shaped answers). */

@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { fromUtf8 } from "./abi/pairs.ts";
 import { toBytes } from "./bytes.ts";
 import { copyPairs, firstValue, toPairs } from "./header-map.ts";
-import type { BodyInit, HeadersInit, LocalResponse, LogEntry, Pairs } from "./types.ts";
+import type { BodyInit, HeadersInit, LocalResponse, LogEntry, Pairs, PropertyValue } from "./types.ts";
 
 export type DirectionKind = "request" | "response";
 
@@ -16,12 +16,19 @@ export interface ForwardedRequest {
   readonly headers: Pairs;
   readonly body: Uint8Array;
   readonly bodyText: string;
+  /** Trailers that ended the request upstream (null: none). */
+  readonly trailers: Pairs | null;
   readonly complete: boolean;
 }
 
 /** How a stream reaches the filter chain: its input, and its end. */
 export interface StreamDriver {
-  feed(kind: DirectionKind, what: "headers" | "body", data: Pairs | Uint8Array, endOfStream: boolean): void;
+  feed(
+    kind: DirectionKind,
+    what: "headers" | "body" | "trailers",
+    data: Pairs | Uint8Array,
+    endOfStream: boolean,
+  ): void;
   finish(): void;
 }
 
@@ -30,6 +37,10 @@ export interface StreamOutput {
   readonly id: number;
   readonly routeName?: string;
   readonly clusterName?: string;
+  /** The client's protocol (`request.protocol`): HTTP/1.1, HTTP/2. */
+  readonly protocol: string;
+  readonly bufferLimit: number;
+  readonly routeCacheClears: number;
   readonly lastAction: number | undefined;
   readonly resumed: number;
   readonly resumedRequest: number;
@@ -39,8 +50,13 @@ export interface StreamOutput {
   readonly resetReason: string | undefined;
   readonly localResponse: LocalResponse | undefined;
   readonly logs: LogEntry[];
+  /** Stream properties: those the stream started with and those the module set. */
+  readonly properties: ReadonlyMap<string, PropertyValue>;
   readonly forwardedHeaders: Pairs;
   readonly forwardedComplete: boolean;
+  readonly forwardedTrailers: Pairs | null;
+  /** Trailers the client received (null: none). */
+  readonly trailers: Pairs | null;
   forwardedBody(): Uint8Array;
   receivedBody(): Uint8Array;
   /** The header map of a direction as the module currently sees it (null before its headers). */
@@ -53,11 +69,14 @@ export interface StreamOutput {
  * upstream and the client got from `request`, `status`, `headers`, `body`.
  *
  * Events (for the gateway; all fire while the host processes, never inside a VM call):
- * - "upstream-headers" (headers: Pairs)      request headers released upstream
+ * - "upstream-headers" (headers: Pairs, endStream: boolean)  request headers released upstream
  * - "upstream-data" (chunk: Uint8Array)      request body bytes released upstream
  * - "upstream-end"                           request complete
- * - "headers" (status: number, headers: Pairs)  response headers released to the client
+ * - "headers" (status: number, headers: Pairs, endStream: boolean)  response headers released to
+ *   the client; endStream: nothing follows them (Envoy encodes them with end_stream)
+ * - "upstream-trailers" (trailers: Pairs)    request trailers released upstream (then "upstream-end")
  * - "data" (chunk: Uint8Array)               response body bytes released to the client
+ * - "trailers" (trailers: Pairs)             response trailers released to the client (then "end")
  * - "end"                                    response complete
  * - "local-response" (r: LocalResponse)      a local reply replaces the upstream (abort it)
  * - "reset" (reason: string)                 the stream is reset (drop the client connection)
@@ -77,6 +96,9 @@ export class HttpStream extends EventEmitter {
       },
       get complete() {
         return out.forwardedComplete;
+      },
+      get trailers() {
+        return out.forwardedTrailers;
       },
       get body() {
         return out.forwardedBody();
@@ -100,6 +122,26 @@ export class HttpStream extends EventEmitter {
     return this.out.clusterName;
   }
 
+  /** The client's protocol (`request.protocol`); an HTTP/2 client's stream starts with the HTTP/2 buffer limit. */
+  get protocol(): string {
+    return this.out.protocol;
+  }
+
+  /** The stream's buffer limit in bytes (both directions; 0 = none); the module may change it. */
+  get bufferLimit(): number {
+    return this.out.bufferLimit;
+  }
+
+  /** Request-header edits cleared the route cache (the route was, or will be, matched again). */
+  get routeCacheCleared(): boolean {
+    return this.out.routeCacheClears > 0;
+  }
+
+  /** How many request-header edits cleared the route cache. */
+  get routeCacheClears(): number {
+    return this.out.routeCacheClears;
+  }
+
   /** The raw value the last callback of this stream returned (0 when the callback is not exported). */
   get lastAction(): number | undefined {
     return this.out.lastAction;
@@ -115,6 +157,11 @@ export class HttpStream extends EventEmitter {
     return this.out.resumedRequest;
   }
 
+  /** Stream properties: those the stream started with and those the module set (proxy_set_property). */
+  get properties(): ReadonlyMap<string, PropertyValue> {
+    return this.out.properties;
+  }
+
   /** Response status the client received. */
   get status(): number | undefined {
     return this.out.status;
@@ -123,6 +170,11 @@ export class HttpStream extends EventEmitter {
   /** Response headers the client received, verbatim (including ":status"). */
   get headers(): Pairs {
     return this.out.headers;
+  }
+
+  /** Response trailers the client received (null: none). */
+  get trailers(): Pairs | null {
+    return this.out.trailers;
   }
 
   /** The client's response is finished (end of stream released). */
@@ -194,9 +246,46 @@ export class HttpStream extends EventEmitter {
     return this;
   }
 
+  /** Trailers end the request: `proxy_on_request_trailers(id, n)` (the body callbacks saw no end of stream). */
+  requestTrailers(trailers: HeadersInit): this {
+    this.driver.feed("request", "trailers", toPairs(trailers), true);
+    return this;
+  }
+
+  /** Trailers end the response (an HTTP/2 upstream's trailing HEADERS): `proxy_on_response_trailers(id, n)`. */
+  responseTrailers(trailers: HeadersInit): this {
+    this.driver.feed("response", "trailers", toPairs(trailers), true);
+    return this;
+  }
+
+  /**
+   * Feeds a whole request body as a client of this protocol sends it:
+   * "http1" gives every chunk without end of stream, then an empty chunk
+   * with it (as Envoy's HTTP/1 codec does); "http2" gives end of stream
+   * with the last chunk (the last DATA frame carries END_STREAM).
+   */
+  requestFrames(chunks: BodyInit[], protocol: "http1" | "http2"): this {
+    for (const [c, eos] of frames(chunks, protocol)) this.requestBody(c, eos);
+    return this;
+  }
+
+  /** Feeds a whole response body as an upstream of this protocol sends it (see requestFrames). */
+  responseFrames(chunks: BodyInit[], protocol: "http1" | "http2"): this {
+    for (const [c, eos] of frames(chunks, protocol)) this.responseBody(c, eos);
+    return this;
+  }
+
   /** Ends the stream: proxy_on_log, proxy_on_done, proxy_on_delete. */
   done(): this {
     this.driver.finish();
     return this;
   }
+}
+
+/** The body callbacks a protocol's codec produces for these chunks: [chunk, end of stream]. */
+function frames(chunks: BodyInit[], protocol: "http1" | "http2"): [BodyInit, boolean][] {
+  if (protocol === "http1" || chunks.length === 0) {
+    return [...chunks.map((c): [BodyInit, boolean] => [c, false]), [new Uint8Array(0), true]];
+  }
+  return chunks.map((c, i): [BodyInit, boolean] => [c, i === chunks.length - 1]);
 }

@@ -41,6 +41,35 @@ export interface HostOptions {
   config?: string | object | Uint8Array;
   /** What happens to streams once the VM has failed. Default "close" (Higress FAIL_CLOSE). */
   failStrategy?: "close" | "open";
+  /**
+   * Which Envoy the host plays. "1.27" (default): Higress's Envoy 1.27, with
+   * its per-stream buffer limits and its way of showing buffered bodies
+   * (the chunk of the current callback joins the buffer after the callback
+   * returns). "ideal": no buffer limits, and every body callback sees what
+   * was buffered plus its own chunk (Envoy 1.32 and later).
+   */
+  envoy?: EnvoyModel;
+  /**
+   * Per-stream buffer limit (bytes) for streams of an HTTP/1 client: Envoy's
+   * per_connection_buffer_limit_bytes. Default 32768 (Higress). 0 = none.
+   * The one limit covers both directions, as in Envoy 1.27.
+   */
+  bufferLimitBytes?: number;
+  /** The same for streams of an HTTP/2 client (the initial stream window). Default 65535 (Higress). */
+  http2BufferLimitBytes?: number;
+  /**
+   * Stream idle timeout (ms): a stream with no activity for this long is
+   * answered 504 (408 while the request is incomplete) "stream timeout", or
+   * reset once its response started. Default 180000 (Higress). 0 = none.
+   */
+  streamIdleTimeoutMs?: number;
+  /**
+   * Re-create a failed VM for the next new stream (Higress). Default true;
+   * false keeps a failed VM failed.
+   */
+  vmRestart?: boolean;
+  /** At most one VM re-creation attempt per this many ms. Default 1000 (Higress envoy-1.27). */
+  vmRestartIntervalMs?: number;
   /** Lines below this level are dropped; also what proxy_get_log_level returns. Default 0 (trace). */
   logLevel?: number;
   /**
@@ -48,6 +77,12 @@ export interface HostOptions {
    * Default: every cluster name is accepted.
    */
   clusters?: string[] | ((name: string) => boolean);
+  /**
+   * Known clusters without a healthy endpoint: proxy_http_call to one of
+   * them fails at once with InternalFailure (Envoy's async client answers
+   * "no healthy upstream" before the call returns). Default none.
+   */
+  unhealthyClusters?: string[] | ((name: string) => boolean);
   /**
    * Called (inside the VM call) for every dispatched HTTP call. The gateway
    * performs the call for real and later calls host.answer()/timeout()/refuse()/reset().
@@ -62,6 +97,11 @@ export interface HostOptions {
   autoTick?: boolean;
   /** Clock for proxy_get_current_time_nanoseconds and WASI clock 0, in nanoseconds. */
   now?: () => bigint;
+  /**
+   * Monotonic clock (ms) for the VM re-creation interval (Envoy's dispatcher
+   * time source). Default performance.now().
+   */
+  monotonicMs?: () => number;
   /** WASI environment variables (environ_get). Default none. */
   env?: Record<string, string>;
   /**
@@ -108,6 +148,8 @@ export interface TraceEntry {
   result: number;
   /** The effective context when the call was made. */
   contextId: number;
+  /** The arguments exactly as the module passed them (pointers and lengths), for a tracer that reads payloads. */
+  raw: unknown[];
 }
 
 export interface StreamProps {
@@ -121,9 +163,27 @@ export interface StreamProps {
   requestEnd?: boolean;
   /** Extra properties for this stream, keys are dotted paths ("source.address"). */
   properties?: Record<string, PropertyValue>;
-  /** Property `request.protocol`. Default "HTTP/1.1". */
+  /** Property `request.protocol`. Default "HTTP/1.1". "HTTP/2" streams get HostOptions.http2BufferLimitBytes. */
   protocol?: string;
+  /**
+   * The route table, for a cleared route cache: editing the request headers
+   * clears it (unless the stream set the property `clear_route_cache` to
+   * `off`), and when the request headers go upstream the route is computed
+   * again from the edited headers. Returns the route's names, or null when
+   * no route matches (Envoy's router then answers 404 route_not_found).
+   * Without it the route never changes.
+   */
+  route?: (requestHeaders: Pairs) => RouteMatch | null;
 }
+
+/** What a route lookup gives. */
+export interface RouteMatch {
+  routeName?: string;
+  clusterName?: string;
+}
+
+/** The Envoy the host plays (HostOptions.envoy). */
+export type EnvoyModel = "1.27" | "ideal";
 
 export interface HttpCall {
   /** Host-allocated token, as passed to proxy_on_http_call_response. */

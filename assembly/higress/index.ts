@@ -7,3 +7,5 @@ export * from "./log";
 export * from "./sdk";
 export * from "./http_client";
 export * from "./metrics";
+export * from "./body";
+export * from "./digest";

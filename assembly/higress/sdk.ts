@@ -10,7 +10,10 @@
 // stream gets the config that matches it, and phase handlers receive the
 // stream context and that config. Each handler is optional and independent:
 // a body handler works without a header handler. Bodies handed to body
-// handlers are whole (buffered to end of stream).
+// handlers are whole: collected in the plugin to the end of the stream (see
+// body.ts for why not in Envoy), up to a size the header handler can set with
+// collectRequestBody / collectResponseBody (10 MiB by default); a larger body
+// passes through byte for byte and the body handler is not called.
 
 import {
   BufferTypeValues,
@@ -29,11 +32,15 @@ import {
   replaceHeaderMapValue,
   removeHeaderMapValue,
   getPropertyString,
+  setProperty,
+  setEffectiveContext,
   Headers,
 } from "../proxy";
-import { JsonValue, parseJson } from "../json";
+import { ByteBuilder, JsonValue, parseJson } from "../json";
 import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
 import { Log } from "./log";
+import { BodyCollector, BodyDirection, CollectStep, DEFAULT_MAX_BODY_BYTES, contentLengthOf } from "./body";
+import { sha256, toHex } from "./digest";
 
 export { ParseResult } from "./rules";
 
@@ -66,6 +73,11 @@ class ResponseBodyOption<C> extends CtxOption<C> {
     super();
   }
 }
+class BodyTooLargeOption<C> extends CtxOption<C> {
+  constructor(public fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void) {
+    super();
+  }
+}
 
 export function ParseConfigBy<C>(fn: (json: JsonValue) => ParseResult<C>): CtxOption<C> {
   return new ParseConfigOption<C>(fn);
@@ -90,6 +102,12 @@ export function ProcessResponseBodyBy<C>(
 ): CtxOption<C> {
   return new ResponseBodyOption<C>(fn);
 }
+/** Told when a body passed its size limit and went through untouched (`size`: bytes seen when it did). */
+export function ProcessBodyTooLargeBy<C>(
+  fn: (ctx: HttpContext<C>, config: C, direction: BodyDirection, size: i64) => void,
+): CtxOption<C> {
+  return new BodyTooLargeOption<C>(fn);
+}
 
 /** The registered handlers of one plugin. */
 export class Plugin<C> {
@@ -98,6 +116,7 @@ export class Plugin<C> {
   requestBody: RequestBodyOption<C> | null = null;
   responseHeaders: ResponseHeadersOption<C> | null = null;
   responseBody: ResponseBodyOption<C> | null = null;
+  bodyTooLarge: BodyTooLargeOption<C> | null = null;
   log: Log;
 
   constructor(
@@ -112,6 +131,7 @@ export class Plugin<C> {
       else if (o instanceof RequestBodyOption<C>) this.requestBody = changetype<RequestBodyOption<C>>(o);
       else if (o instanceof ResponseHeadersOption<C>) this.responseHeaders = changetype<ResponseHeadersOption<C>>(o);
       else if (o instanceof ResponseBodyOption<C>) this.responseBody = changetype<ResponseBodyOption<C>>(o);
+      else if (o instanceof BodyTooLargeOption<C>) this.bodyTooLarge = changetype<BodyTooLargeOption<C>>(o);
     }
   }
 }
@@ -134,6 +154,16 @@ export function SetCtx<C>(pluginName: string, options: CtxOption<C>[]): void {
 
 export class PluginRootContext<C> extends RootContext {
   rules: RuleSet<C> | null = null;
+  /**
+   * A value that marks the plugin's own HTTP calls (e.g. in a loop-guard
+   * header): 32 hex digits of SHA-256 over the plugin's root id and its whole
+   * configuration. Every worker VM and every gateway replica with the same
+   * configuration computes the same value, so a call that comes back through
+   * the gateway is recognized wherever it lands; a client cannot compute it
+   * without the configuration, whose secrets (API keys) it holds. It changes
+   * with the configuration. "" before the first configuration.
+   */
+  ownCallMarker: string = "";
 
   constructor(
     id: u32,
@@ -168,6 +198,7 @@ export class PluginRootContext<C> extends RootContext {
       return false;
     }
     for (let i = 0; i < set.warnings.length; i++) log.warn("config: " + set.warnings[i]);
+    this.ownCallMarker = markerOf(bytes);
     if (set.global === null && set.rules.length > 0) {
       log.info(
         "config accepted: " +
@@ -188,6 +219,17 @@ export class PluginRootContext<C> extends RootContext {
   }
 }
 
+/** See PluginRootContext.ownCallMarker. */
+function markerOf(config: Uint8Array): string {
+  const rootId = getPropertyString(["plugin_root_id"]);
+  const b = new ByteBuilder(config.length + 64);
+  b.pushString("higress own call\0");
+  b.pushString(rootId !== null ? rootId : "");
+  b.pushString("\0");
+  b.pushBytes(config);
+  return toHex(sha256(b.takeBytes()), 16);
+}
+
 // ---- per-stream context ------------------------------------------------------
 
 /** Base class for a plugin's per-stream state; extend it and store it with setState(). */
@@ -201,8 +243,14 @@ export class HttpContext<C> extends StreamContext {
   private skipResponseBody: bool = false;
   /** The plugin's own per-stream state (GC-managed). */
   state: StreamState | null = null;
+  /** The request headers ended the stream (there is no request body). */
+  requestHeadersEndOfStream: bool = false;
   /** The response headers ended the stream (there is no body). */
   responseHeadersEndOfStream: bool = false;
+  /** Body collection, created by collect*Body() or at the first body callback. */
+  requestCollector: BodyCollector | null = null;
+  responseCollector: BodyCollector | null = null;
+  private rerouteDisabled: bool = false;
 
   constructor(
     id: u32,
@@ -262,6 +310,7 @@ export class HttpContext<C> extends StreamContext {
   }
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
+    this.requestHeadersEndOfStream = endOfStream;
     const config = this.resolve();
     if (config === null) return FilterHeadersStatusValues.Continue;
     const h = this.plugin.requestHeaders;
@@ -274,10 +323,17 @@ export class HttpContext<C> extends StreamContext {
     const config = this.resolve();
     const h = this.plugin.requestBody;
     if (config === null || h === null || this.skipRequestBody) return FilterDataStatusValues.Continue;
-    if (!endOfStream) return FilterDataStatusValues.StopIterationAndBuffer;
-    const body = getBufferBytes(BufferTypeValues.HttpRequestBody, 0, bodySize);
+    let c = this.requestCollector;
+    if (c === null) c = this.collectRequestBody(DEFAULT_MAX_BODY_BYTES, -1);
+    const step = c.onData(bodySize, endOfStream);
+    if (step == CollectStep.More) return FilterDataStatusValues.StopIterationNoBuffer;
+    if (step == CollectStep.TooLarge) {
+      this.skipRequestBody = true;
+      this.tooLarge(config, BodyDirection.Request, c.size);
+      return FilterDataStatusValues.Continue;
+    }
     const fn = h.fn;
-    return fn(this, config, body);
+    return c.finishCallback(fn(this, config, c.body()));
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatusValues {
@@ -294,10 +350,90 @@ export class HttpContext<C> extends StreamContext {
     const config = this.resolve();
     const h = this.plugin.responseBody;
     if (config === null || h === null || this.skipResponseBody) return FilterDataStatusValues.Continue;
-    if (!endOfStream) return FilterDataStatusValues.StopIterationAndBuffer;
-    const body = getBufferBytes(BufferTypeValues.HttpResponseBody, 0, bodySize);
+    let c = this.responseCollector;
+    if (c === null) c = this.collectResponseBody(DEFAULT_MAX_BODY_BYTES);
+    const step = c.onData(bodySize, endOfStream);
+    if (step == CollectStep.More) return FilterDataStatusValues.StopIterationNoBuffer;
+    if (step == CollectStep.TooLarge) {
+      this.skipResponseBody = true;
+      this.tooLarge(config, BodyDirection.Response, c.size);
+      return FilterDataStatusValues.Continue;
+    }
     const fn = h.fn;
-    return fn(this, config, body);
+    return c.finishCallback(fn(this, config, c.body()));
+  }
+
+  private tooLarge(config: C, direction: BodyDirection, size: i64): void {
+    const h = this.plugin.bodyTooLarge;
+    if (h === null) return;
+    const fn = h.fn;
+    fn(this, config, direction, size);
+  }
+
+  /**
+   * Prepares to collect the response body, up to `maxBytes` (call it from the
+   * response-headers handler, before holding the headers): raises the
+   * stream's buffer limit so Envoy accepts the output. Reads content-length
+   * (-1: unknown) to reserve memory. Returns the collector; see
+   * `responseBodyTooLarge` for a length known to be too large up front.
+   */
+  collectResponseBody(maxBytes: i64): BodyCollector {
+    const c = new BodyCollector(
+      BodyDirection.Response,
+      maxBytes,
+      contentLengthOf(this.getResponseHeader("content-length")),
+    );
+    c.raiseLimit();
+    this.responseCollector = c;
+    return c;
+  }
+
+  /** Same for the request body; `expected` is the request's content-length (-1: unknown). */
+  collectRequestBody(maxBytes: i64, expected: i64 = -1): BodyCollector {
+    const c = new BodyCollector(BodyDirection.Request, maxBytes, expected);
+    c.raiseLimit();
+    this.requestCollector = c;
+    return c;
+  }
+
+  /** The response's content-length, when present and larger than `maxBytes` (-1 otherwise). */
+  responseBodyTooLarge(maxBytes: i64): i64 {
+    const n = contentLengthOf(this.getResponseHeader("content-length"));
+    return n > maxBytes ? n : -1;
+  }
+
+  /**
+   * Request-header edits no longer re-route the request: Higress's Envoy
+   * clears the route cache after every request-header edit (and may pick
+   * another route or cluster) unless the stream's `clear_route_cache`
+   * property is `off`. Call before the first edit; later calls do nothing.
+   */
+  disableReroute(): void {
+    if (this.rerouteDisabled) return;
+    this.rerouteDisabled = true;
+    setProperty(["clear_route_cache"], "off");
+  }
+
+  /** Resumes the paused response; a held body that nothing replaced goes on as it was. */
+  resumeResponse(): bool {
+    if (!this.responsePaused) return super.resumeResponse();
+    const c = this.responseCollector;
+    if (c !== null) {
+      setEffectiveContext(this.id);
+      c.release();
+    }
+    return super.resumeResponse();
+  }
+
+  /** Resumes the paused request; a held body that nothing replaced goes on as it was. */
+  resumeRequest(): bool {
+    if (!this.requestPaused) return super.resumeRequest();
+    const c = this.requestCollector;
+    if (c !== null) {
+      setEffectiveContext(this.id);
+      c.release();
+    }
+    return super.resumeRequest();
   }
 
   // ---- header and body helpers (the stream is the effective context) ----
@@ -305,6 +441,7 @@ export class HttpContext<C> extends StreamContext {
   getRequestHeader(key: string): string | null {
     return getHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
   }
+  /** Request-header edits: see disableReroute(). */
   removeRequestHeader(key: string): void {
     removeHeaderMapValue(MapTypeValues.HttpRequestHeaders, key);
   }
@@ -327,9 +464,22 @@ export class HttpContext<C> extends StreamContext {
     removeHeaderMapValue(MapTypeValues.HttpResponseHeaders, key);
   }
 
-  /** Replaces the whole buffered response body. */
+  /**
+   * Replaces the whole response body: during the body handler's call, or
+   * while the response it paused waits. False when the host refuses, or the
+   * body is larger than the stream's buffer limit (Envoy would answer 500).
+   */
   replaceResponseBody(body: Uint8Array): bool {
+    const c = this.responseCollector;
+    if (c !== null) return c.write(body);
     // start 0 and a length past the end replace the whole body (i32 max, as the Go SDK passes).
     return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, <u32>i32.MAX_VALUE, body) == 0;
+  }
+
+  /** Same for the request body. */
+  replaceRequestBody(body: Uint8Array): bool {
+    const c = this.requestCollector;
+    if (c !== null) return c.write(body);
+    return setBufferBytes(BufferTypeValues.HttpRequestBody, 0, <u32>i32.MAX_VALUE, body) == 0;
   }
 }

@@ -361,11 +361,34 @@ function usageOf(body: Uint8Array): JsonValue | null {
 
 const USAGE_COUNTS: string[] = ["prompt_tokens", "completion_tokens", "total_tokens"];
 
-/** `usage` with the JSON-mode call's token counts added to the upstream's. */
+/**
+ * The numeric fields of the JSON-mode answer's `usage` object (its token
+ * counts), and nothing else: the client never sees what else the JSON-mode
+ * provider put there. null when there is no such object.
+ */
+export function writeNumericUsage(w: JsonWriter, usage: JsonValue | null): void {
+  if (usage === null || !usage.isObject()) {
+    w.null();
+    return;
+  }
+  w.beginObject();
+  const keys = usage.keys();
+  for (let i = 0; i < keys.length; i++) {
+    const v = usage.get(keys[i])!;
+    if (!v.isNumber()) continue;
+    w.key(keys[i]);
+    w.value(v);
+  }
+  w.endObject();
+}
+
+/**
+ * `usage` with the JSON-mode call's token counts added to the upstream's.
+ * Without an upstream `usage` object, only the numeric fields of the call's.
+ */
 export function writeUsage(w: JsonWriter, upstream: JsonValue | null, extra: JsonValue | null): void {
   if (upstream === null || !upstream.isObject()) {
-    if (extra !== null) w.value(extra);
-    else w.null();
+    writeNumericUsage(w, extra);
     return;
   }
   w.beginObject();
@@ -415,9 +438,9 @@ export function buildOpenAIOutput(completion: JsonValue, json: Uint8Array, extra
       w.value(v);
     }
   }
-  if (!sawUsage && extraUsage !== null) {
+  if (!sawUsage && extraUsage !== null && extraUsage.isObject()) {
     w.key("usage");
-    w.value(extraUsage);
+    writeNumericUsage(w, extraUsage);
   }
   w.endObject();
   return w.toBytes();

@@ -8,6 +8,23 @@ import { Schema, SchemaCompileResult, compileSchema } from "../jsonschema";
 export const DEFAULT_TIMEOUT_MS: i64 = 50000;
 export const MAX_TIMEOUT_MS: i64 = 600000;
 
+/**
+ * Time budget of all attempts of one conversion, from the pause on. Once the
+ * upstream response is complete only Envoy's stream idle timeout (180 s in
+ * Higress) bounds the paused stream; the default leaves a minute of margin.
+ */
+export const DEFAULT_TOTAL_TIMEOUT_MS: i64 = 120000;
+export const MIN_TOTAL_TIMEOUT_MS: i64 = 1000;
+/** Higress's default stream idle timeout. */
+export const IDLE_TIMEOUT_MS: i64 = 180000;
+/** No new attempt starts with less than this left of totalTimeout. */
+export const MIN_ATTEMPT_MS: i64 = 1000;
+
+/** Largest response body collected: 10 MiB by default, 1 KiB to 64 MiB. */
+export const DEFAULT_MAX_BODY_BYTES: i64 = 10 * 1024 * 1024;
+export const MIN_MAX_BODY_BYTES: i64 = 1024;
+export const MAX_MAX_BODY_BYTES: i64 = 64 * 1024 * 1024;
+
 /** The lesson's JSON-mode instruction, in English, with the `output` key spelled right. */
 export const DEFAULT_SYSTEM_PROMPT =
   'Please output a JSON object that follows my JSON definition. Reply with the JSON object only: no prose, no Markdown. Example: {"output": "xxxx"}';
@@ -35,6 +52,9 @@ const KNOWN_FIELDS: string[] = [
   "output",
   "onFailure",
   "streaming",
+  "maxBodyBytes",
+  "totalTimeout",
+  "strategy",
 ];
 
 /** Where the JSON goes: the whole body, or inside the original OpenAI completion. */
@@ -50,6 +70,16 @@ export enum StreamingMode {
   Convert,
   Passthrough,
 }
+/**
+ * How the JSON is obtained. Rewrite: the chat request goes untouched and the
+ * JSON-mode model rewrites every answer (two calls). Inject: the chat request
+ * asks for JSON itself (system prompt, response_format); the JSON-mode model
+ * is called only to repair an answer that is not usable JSON.
+ */
+export enum Strategy {
+  Rewrite,
+  Inject,
+}
 
 export class JsonModeConfig {
   url: string = "";
@@ -60,6 +90,10 @@ export class JsonModeConfig {
   /** The call's :authority; "" = the url's host, else serviceFQDN. */
   serviceHost: string = "";
   timeout: u32 = <u32>DEFAULT_TIMEOUT_MS;
+  /** Budget of all attempts together, in ms (each attempt gets min(timeout, what is left)). */
+  totalTimeout: i64 = DEFAULT_TOTAL_TIMEOUT_MS;
+  /** Largest response body the plugin collects; larger ones pass through byte for byte. */
+  maxBodyBytes: i64 = DEFAULT_MAX_BODY_BYTES;
   systemPrompt: string = DEFAULT_SYSTEM_PROMPT;
   /** Answers must validate against this schema (also shown in the prompt). */
   schema: Schema | null = null;
@@ -73,6 +107,7 @@ export class JsonModeConfig {
   output: OutputMode = OutputMode.Body;
   onFailure: FailureMode = FailureMode.Passthrough;
   streaming: StreamingMode = StreamingMode.Convert;
+  strategy: Strategy = Strategy.Rewrite;
   /** Derived: the system prompt as sent (with the schema appended when there is one). */
   prompt: string = DEFAULT_SYSTEM_PROMPT;
   /** Derived: the client for the FQDN cluster `outbound|<servicePort>||<serviceFQDN>`. */
@@ -387,6 +422,20 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.timeout = <u32>(
     f.optionalInteger("timeout", DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS, "an integer number of milliseconds")
   );
+  c.totalTimeout = f.optionalInteger(
+    "totalTimeout",
+    DEFAULT_TOTAL_TIMEOUT_MS,
+    MIN_TOTAL_TIMEOUT_MS,
+    MAX_TIMEOUT_MS,
+    "an integer number of milliseconds",
+  );
+  c.maxBodyBytes = f.optionalInteger(
+    "maxBodyBytes",
+    DEFAULT_MAX_BODY_BYTES,
+    MIN_MAX_BODY_BYTES,
+    MAX_MAX_BODY_BYTES,
+    "an integer number of bytes",
+  );
   const prompt = json.get("systemPrompt");
   if (prompt !== null) {
     if (!prompt.isString() || prompt.asString().trim().length == 0) {
@@ -402,6 +451,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   c.output = <OutputMode>f.optionalEnum("output", ["body", "openai"], 0);
   c.onFailure = <FailureMode>f.optionalEnum("onFailure", ["passthrough", "error"], 0);
   c.streaming = <StreamingMode>f.optionalEnum("streaming", ["convert", "passthrough"], 0);
+  c.strategy = <Strategy>f.optionalEnum("strategy", ["rewrite", "inject"], 0);
   const schema = json.get("jsonSchema");
   if (schema !== null) {
     if (!schema.isObject()) {
@@ -427,9 +477,36 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
   }
 
   const result = new ParseResult<JsonModeConfig>(c);
+  const budget = timeBudgetWarnings(c);
+  for (let i = 0; i < budget.length; i++) result.warnings.push(budget[i]);
   const keys = json.keys();
   for (let i = 0; i < keys.length; i++) {
     if (!KNOWN_FIELDS.includes(keys[i])) result.warnings.push("unknown field " + quoted(keys[i]) + " ignored");
   }
   return result;
+}
+
+/** Why a configuration's timeouts may not fit Higress's stream idle timeout (one line each; none when they fit). */
+export function timeBudgetWarnings(c: JsonModeConfig): string[] {
+  const out = new Array<string>();
+  if (c.totalTimeout >= IDLE_TIMEOUT_MS) {
+    out.push(
+      "totalTimeout: " +
+        c.totalTimeout.toString() +
+        " ms is not below Higress's stream idle timeout (" +
+        IDLE_TIMEOUT_MS.toString() +
+        " ms by default): a response paused that long ends in a 504 from the gateway " +
+        "unless its idle timeout is raised",
+    );
+  }
+  if (<i64>c.timeout >= c.totalTimeout) {
+    out.push(
+      "timeout: " +
+        c.timeout.toString() +
+        " ms is not below totalTimeout (" +
+        c.totalTimeout.toString() +
+        " ms): every attempt is cut to what is left of totalTimeout, and one that runs out leaves no time for a retry",
+    );
+  }
+  return out;
 }

@@ -243,3 +243,25 @@ function trimEnd(text: Uint8Array, start: i32, end: i32): i32 {
   while (end > start && isSpaceByte(byteAt(text, end - 1))) end--;
   return end;
 }
+
+/**
+ * extractJson without the search in prose: the whole (trimmed) text, or a
+ * fenced code block. For an answer that was asked to be JSON and is taken as
+ * it is (strategy inject): an object or array that merely appears in prose
+ * does not make the answer JSON.
+ */
+export function extractWholeOrFenced(text: Uint8Array): Extracted {
+  let start = skipSpace(text, 0, text.length);
+  let end = trimEnd(text, start, text.length);
+  if (start >= end) return failure("empty content");
+  let whole = parseJson(text.subarray(start, end));
+  let wholeValue = whole.value;
+  if (whole.ok && wholeValue !== null && isContainer(wholeValue)) return success(wholeValue);
+  let fenced = extractFenced(text);
+  if (fenced !== null) return success(fenced);
+  return failure(
+    whole.ok
+      ? "a JSON scalar, not an object or array"
+      : "no JSON object or array as the whole answer or in a code fence",
+  );
+}

@@ -1,15 +1,24 @@
 // ai-json-mode: the request's story, top to bottom.
 //
-//   request headers   drop accept-encoding (the upstream answers uncompressed);
-//                     leave our own calls (x-ai-json-mode) alone
-//   response headers  hold 200 + JSON (or SSE) + uncompressed responses; let the rest pass
-//   response body     read the answer's content, pause, call the JSON-mode model
-//   call answer       validate; retry on a bad answer; replace the body, fix the
-//                     headers, resume
+//   request headers   leave our own calls (x-ai-json-mode with the marker) alone;
+//                     otherwise drop a client's x-ai-json-mode and accept-encoding
+//                     (the upstream answers uncompressed), without re-routing;
+//                     strategy inject: hold a JSON POST and collect its body
+//   request body      strategy inject: add the JSON instruction (request.ts),
+//                     drop content-length from the held headers
+//   response headers  hold 200 + JSON (or SSE) + uncompressed responses up to
+//                     maxBodyBytes; let the rest pass
+//   response body     collected in the plugin (higress/body.ts); read the
+//                     answer's content; an injected request's answer that is
+//                     already valid JSON is the output at once; otherwise
+//                     pause, call the JSON-mode model
+//   call answer       validate; retry on a bad answer while totalTimeout lasts;
+//                     replace the body, fix the headers, resume
 //
 // On any failure the client gets the original response byte for byte (or, with
-// onFailure: error, a 502 JSON error), the stream is resumed exactly once, and
-// one warn line says why.
+// onFailure: error, a 502 JSON error, marked `x-should-retry: false` when a
+// retry cannot help), the stream is resumed exactly once, and one warn line
+// says why.
 
 import {
   FilterDataStatusValues,
@@ -19,19 +28,33 @@ import {
   HttpCallTarget,
   LogLevelValues,
   WasmResultValues,
+  getCurrentTimeNanoseconds,
   wasmResultName,
 } from "../proxy";
 import {
+  BodyDirection,
   HttpContext,
   ParseConfigBy,
+  ProcessBodyTooLargeBy,
+  ProcessRequestBodyBy,
   ProcessRequestHeadersBy,
   ProcessResponseBodyBy,
   ProcessResponseHeadersBy,
   SetCtx,
   StreamState,
+  contentLengthOf,
+  equalsConstantTime,
 } from "../higress";
 import { JsonValue, asciiLower, jsonString } from "../json";
-import { FailureMode, JsonModeConfig, OutputMode, StreamingMode, parseJsonModeConfig } from "./config";
+import {
+  FailureMode,
+  JsonModeConfig,
+  MIN_ATTEMPT_MS,
+  OutputMode,
+  Strategy,
+  StreamingMode,
+  parseJsonModeConfig,
+} from "./config";
 import {
   Attempt,
   NOT_COMPLETION,
@@ -45,17 +68,29 @@ import {
 import { Failure, FailureCode } from "./failure";
 import { buildSseOutput, collectSse } from "./sse";
 import { count } from "./metrics";
+import { injectJsonInstruction, injectSkipReason, mediaType, readDirectAnswer } from "./request";
+
+export { mediaType } from "./request";
 
 export const PLUGIN_NAME = "ai-json-mode";
-/** Marks the plugin's own calls; a request carrying it is never processed (no loops). */
+/**
+ * Marks the plugin's own calls, with the configuration's marker as value
+ * (PluginRootContext.ownCallMarker): a request carrying that value is never
+ * processed (no loops when the JSON-mode model is reached through the same
+ * gateway). The header of any other request is removed before it goes upstream.
+ */
 export const LOOP_HEADER = "x-ai-json-mode";
+/** Response header the OpenAI SDKs read: `false` = do not retry. */
+export const RETRY_HEADER = "x-should-retry";
 
 export function register(): void {
   SetCtx<JsonModeConfig>(PLUGIN_NAME, [
     ParseConfigBy<JsonModeConfig>(parseJsonModeConfig),
     ProcessRequestHeadersBy<JsonModeConfig>(onRequestHeaders),
+    ProcessRequestBodyBy<JsonModeConfig>(onRequestBody),
     ProcessResponseHeadersBy<JsonModeConfig>(onResponseHeaders),
     ProcessResponseBodyBy<JsonModeConfig>(onResponseBody),
+    ProcessBodyTooLargeBy<JsonModeConfig>(onBodyTooLarge),
   ]);
 }
 
@@ -63,6 +98,8 @@ export function register(): void {
 class JsonModeState extends StreamState {
   /** The response is an SSE stream (text/event-stream). */
   sse: bool = false;
+  /** strategy inject: the chat request went upstream with the JSON instruction. */
+  injected: bool = false;
 }
 
 function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
@@ -74,22 +111,71 @@ function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
 }
 
 function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
-  if (ctx.getRequestHeader(LOOP_HEADER) !== null) {
+  const guard = ctx.getRequestHeader(LOOP_HEADER);
+  const marker = ctx.pluginRoot.ownCallMarker;
+  if (guard !== null && marker.length > 0 && equalsConstantTime(guard, marker)) {
     ctx.log.debug("stream " + ctx.id.toString() + ": own JSON-mode call, left alone");
     count("passthrough.loop_guard");
     ctx.disable();
     return FilterHeadersStatusValues.Continue;
   }
+  // The edits below must not send the request to another route or cluster.
+  ctx.disableReroute();
+  if (guard !== null) {
+    // Not our call: a client cannot switch the plugin off, and the header goes no further.
+    ctx.removeRequestHeader(LOOP_HEADER);
+    count("loop_header_removed");
+    ctx.log.debug(
+      "stream " + ctx.id.toString() + ": " + LOOP_HEADER + " of a client request removed (not the plugin's own call)",
+    );
+  }
   ctx.removeRequestHeader("accept-encoding");
+  if (config.strategy == Strategy.Inject) {
+    const skip = injectSkipReason(ctx, config);
+    if (skip === null) {
+      ctx.collectRequestBody(config.maxBodyBytes, contentLengthOf(ctx.getRequestHeader("content-length")));
+      // Hold the headers: content-length goes once the body has changed.
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    count("inject.skipped." + skip.code);
+    ctx.log.debug("stream " + ctx.id.toString() + ": request goes untouched: " + skip.text);
+  }
+  ctx.dontReadRequestBody();
   return FilterHeadersStatusValues.Continue;
 }
 
-/** The media type of a content-type value, lower-case, without parameters. */
-export function mediaType(value: string): string {
-  let media = value;
-  const semi = media.indexOf(";");
-  if (semi >= 0) media = media.substring(0, semi);
-  return asciiLower(media.trim());
+/** strategy inject: the whole request body; adds the JSON instruction when it is a chat request. */
+function onRequestBody(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  body: Uint8Array,
+): FilterDataStatusValues {
+  const where = "stream " + ctx.id.toString() + ": ";
+  const injection = injectJsonInstruction(config, body);
+  const changed = injection.body;
+  if (changed === null) {
+    count("inject.skipped." + injection.code);
+    ctx.log.debug(where + "request goes untouched: " + injection.text);
+    return FilterDataStatusValues.Continue;
+  }
+  if (!ctx.replaceRequestBody(changed)) {
+    count("inject.skipped.refused");
+    ctx.log.warn(
+      where +
+        "request goes untouched: the new body (" +
+        changed.length.toString() +
+        " bytes) was refused: over the stream's buffer limit, or by the host",
+    );
+    return FilterDataStatusValues.Continue;
+  }
+  // The headers are still held: their content-length would be wrong now.
+  ctx.removeRequestHeader("content-length");
+  state(ctx).injected = true;
+  count("inject.injected");
+  ctx.log.debug(
+    where + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
+  );
+  return FilterDataStatusValues.Continue;
 }
 
 function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
@@ -99,8 +185,31 @@ function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeCon
     ctx.dontReadResponseBody();
     return FilterHeadersStatusValues.Continue;
   }
+  // Collect the body in the plugin, and let Envoy accept what the plugin writes.
+  ctx.collectResponseBody(config.maxBodyBytes);
   // Hold the headers: with ABI 0.2.100 the body callbacks still arrive.
   return FilterHeadersStatusValues.StopIteration;
+}
+
+/** A body found larger than maxBodyBytes while collected: it went on byte for byte. */
+function onBodyTooLarge(
+  ctx: HttpContext<JsonModeConfig>,
+  config: JsonModeConfig,
+  direction: BodyDirection,
+  size: i64,
+): void {
+  const request = direction == BodyDirection.Request;
+  count(request ? "inject.skipped.too_large" : "passthrough.too_large");
+  ctx.log.debug(
+    "stream " +
+      ctx.id.toString() +
+      (request ? ": request goes untouched" : ": response passes untouched") +
+      ": body over maxBodyBytes (" +
+      size.toString() +
+      " bytes seen, maxBodyBytes " +
+      config.maxBodyBytes.toString() +
+      ")",
+  );
 }
 
 /** Why a response is not for us ("" when it is); counts the passthrough. */
@@ -121,17 +230,29 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
   }
   const type = ctx.getResponseHeader("content-type");
   const media = type === null ? "" : mediaType(type);
-  if (media == "application/json") return "";
+  let sse = false;
   if (media == "text/event-stream") {
     if (config.streaming == StreamingMode.Passthrough) {
       count("passthrough.streaming");
       return "stream (streaming: passthrough)";
     }
-    state(ctx).sse = true;
-    return "";
+    sse = true;
+  } else if (media != "application/json") {
+    count("passthrough.content_type");
+    return "content-type " + (type === null ? "missing" : type);
   }
-  count("passthrough.content_type");
-  return "content-type " + (type === null ? "missing" : type);
+  const declared = ctx.responseBodyTooLarge(config.maxBodyBytes);
+  if (declared >= 0) {
+    count("passthrough.too_large");
+    return "content-length " + declared.toString() + " over maxBodyBytes " + config.maxBodyBytes.toString();
+  }
+  if (ctx.getResponseHeader("trailer") !== null) {
+    // Trailers end the stream instead of a last body callback: the body could not be written back.
+    count("passthrough.trailers");
+    return "trailers announced";
+  }
+  if (sse) state(ctx).sse = true;
+  return "";
 }
 
 function onResponseBody(
@@ -161,6 +282,17 @@ function onResponseBody(
     job.content = content.content;
     job.completion = content.completion;
   }
+  if (state(ctx).injected) {
+    // strategy inject: the chat model was asked for JSON; its answer may be the output as it is.
+    const direct = readDirectAnswer(config, job.content!);
+    if (direct.ok) {
+      job.direct = true;
+      job.succeed(direct.json!, null);
+      return FilterDataStatusValues.Continue;
+    }
+    job.repair = true;
+    ctx.log.debug("stream " + ctx.id.toString() + ": repairing with the JSON-mode model: " + direct.reason);
+  }
   if (!job.send()) return FilterDataStatusValues.Continue;
   return FilterDataStatusValues.StopIterationAndBuffer;
 }
@@ -177,6 +309,14 @@ class JsonModeCall extends HttpCallTarget {
   usage: JsonValue | null = null;
   /** Earlier bad answers, replayed on retries. */
   history: Attempt[] = [];
+  /** When the first attempt started (host clock, ns); the budget runs from there. */
+  started: u64 = 0;
+  /** :status of the last call's answer; 0: no answer (refused, reset, out of time); -1: none yet. */
+  callStatus: i32 = -1;
+  /** strategy inject: the chat model's answer is the output, with no call. */
+  direct: bool = false;
+  /** strategy inject: the chat model's answer was not usable; the call repairs it. */
+  repair: bool = false;
 
   constructor(
     public ctx: HttpContext<JsonModeConfig>,
@@ -195,15 +335,39 @@ class JsonModeCall extends HttpCallTarget {
    */
   send(): bool {
     const config = this.config;
+    const attempt = this.history.length + 1;
+    // Time budget: the paused stream must resume well before Envoy's idle timeout.
+    const now = getCurrentTimeNanoseconds();
+    if (this.started == 0) this.started = now;
+    const spent: i64 = now > this.started ? <i64>((now - this.started) / 1000000) : 0;
+    const left = config.totalTimeout - spent;
+    if (attempt > 1 && left < MIN_ATTEMPT_MS) {
+      this.callStatus = 0;
+      this.fail(
+        new Failure(
+          FailureCode.CallFailed,
+          "no time left for attempt " +
+            attempt.toString() +
+            ": " +
+            spent.toString() +
+            " ms of totalTimeout " +
+            config.totalTimeout.toString() +
+            " ms spent",
+        ),
+      );
+      return false;
+    }
+    const timeout = <i64>config.timeout < left ? <i64>config.timeout : left;
     const request = buildJsonModeRequest(config, this.content!, this.history);
     const headers = [
       new HeaderPair(":authority", config.authority),
       new HeaderPair("content-type", "application/json"),
       new HeaderPair("authorization", "Bearer " + config.apiKey),
-      new HeaderPair(LOOP_HEADER, "1"),
+      new HeaderPair(LOOP_HEADER, this.ctx.pluginRoot.ownCallMarker),
     ];
-    const d = config.client.post(this.ctx, config.url, headers, request, this, config.timeout);
+    const d = config.client.post(this.ctx, config.url, headers, request, this, <u32>timeout);
     if (d.result != WasmResultValues.Ok) {
+      this.callStatus = 0;
       this.fail(
         new Failure(
           FailureCode.CallFailed,
@@ -211,7 +375,7 @@ class JsonModeCall extends HttpCallTarget {
             config.client.cluster.clusterName() +
             " refused: " +
             wasmResultName(d.result) +
-            " (is the service registered under that name?)",
+            refusalHint(d.result),
         ),
       );
       return false;
@@ -222,8 +386,10 @@ class JsonModeCall extends HttpCallTarget {
           "paused; JSON-mode call " +
           d.token.toString() +
           " (attempt " +
-          (this.history.length + 1).toString() +
-          ") to " +
+          attempt.toString() +
+          ", timeout " +
+          timeout.toString() +
+          " ms) to " +
           config.client.cluster.clusterName(),
       );
     }
@@ -231,6 +397,7 @@ class JsonModeCall extends HttpCallTarget {
   }
 
   onHttpCallResponse(response: HttpCallResponse): void {
+    this.callStatus = response.status;
     const answer = readJsonModeAnswer(this.config, response.status, response.body);
     if (answer.ok) {
       this.succeed(answer.json!, answer.usage);
@@ -255,8 +422,8 @@ class JsonModeCall extends HttpCallTarget {
     this.fail(failure);
   }
 
-  /** Replaces the body with the converted answer and resumes. */
-  private succeed(json: Uint8Array, callUsage: JsonValue | null): void {
+  /** Replaces the body with the converted answer and resumes (if paused). */
+  succeed(json: Uint8Array, callUsage: JsonValue | null): void {
     const ctx = this.ctx;
     let body: Uint8Array;
     let type = "application/json";
@@ -271,18 +438,29 @@ class JsonModeCall extends HttpCallTarget {
       body = json;
     }
     if (!ctx.replaceResponseBody(body)) {
-      this.fail(new Failure(FailureCode.Internal, "the host refused the new body"));
+      this.fail(
+        new Failure(
+          FailureCode.Internal,
+          "the converted body (" +
+            body.length.toString() +
+            " bytes) was refused: over the stream's buffer limit, or by the host",
+        ),
+      );
       return;
     }
     ctx.replaceResponseHeader("content-type", type);
     ctx.replaceResponseHeader("content-length", body.length.toString());
     ctx.replaceResponseHeader("mode", "json");
     count("converted");
+    if (this.direct) count("inject.direct");
+    if (this.repair) count("inject.repaired");
     ctx.log.info(
       this.where() +
         "converted to JSON (" +
         json.length.toString() +
         " bytes" +
+        (this.direct ? ", the chat model's answer as it was, no JSON-mode call" : "") +
+        (this.repair ? ", repaired by the JSON-mode model" : "") +
         (this.history.length > 0 ? ", after " + this.history.length.toString() + " retries" : "") +
         ")",
     );
@@ -304,6 +482,8 @@ class JsonModeCall extends HttpCallTarget {
         ctx.replaceResponseHeader(":status", "502");
         ctx.replaceResponseHeader("content-type", "application/json");
         ctx.replaceResponseHeader("content-length", body.length.toString());
+        if (retryCanHelp(failure, this.callStatus)) ctx.removeResponseHeader(RETRY_HEADER);
+        else ctx.replaceResponseHeader(RETRY_HEADER, "false");
         count("error_response");
         ctx.log.warn(this.where() + "answered 502 " + failure.code + ": " + failure.reason);
         this.finish();
@@ -323,4 +503,22 @@ class JsonModeCall extends HttpCallTarget {
   private finish(): void {
     if (this.ctx.responsePaused) this.ctx.resumeResponse();
   }
+}
+
+/** The neutral reason a dispatch may be refused, for the log line. */
+function refusalHint(result: WasmResultValues): string {
+  if (result == WasmResultValues.InternalFailure) return " (no healthy endpoint yet?)";
+  if (result == WasmResultValues.BadArgument) return " (no cluster of that name: check serviceFQDN and servicePort)";
+  return "";
+}
+
+/**
+ * Whether the same request may succeed later: only when the JSON-mode call
+ * got no answer (refused, reset, out of time) or a 408, 429 or 5xx. Every
+ * other failure (the upstream's body, the model's answer, a 4xx such as 401)
+ * comes out the same on a retry: its 502 carries `x-should-retry: false`.
+ */
+export function retryCanHelp(failure: Failure, callStatus: i32): bool {
+  if (failure.code != FailureCode.CallFailed) return false;
+  return callStatus <= 0 || callStatus == 408 || callStatus == 429 || callStatus >= 500;
 }

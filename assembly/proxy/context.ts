@@ -72,23 +72,44 @@ export class RootContext extends BaseContext {
     const d = host.httpCall(cluster, headers, body, timeoutMs);
     if (d.result == WasmResultValues.Ok) {
       this.pending.set(d.token, new PendingCall(stream.id, target));
+      stream.callTokens.push(d.token);
     }
     return d;
+  }
+
+  /** Number of calls whose answer a live stream waits for. */
+  get pendingCallCount(): i32 {
+    return this.pending.size;
+  }
+
+  /**
+   * The stream ended while calls it made are still out: forget them at once,
+   * so whatever their targets hold (a body, a parsed document, a request) can
+   * be reclaimed now rather than when the answers come, and nothing is kept
+   * per abandoned call. Their answers are then dropped unread.
+   */
+  abandonCalls(stream: HttpContext): void {
+    const tokens = stream.callTokens;
+    for (let i = 0; i < tokens.length; i++) this.pending.delete(tokens[i]);
+    stream.callTokens = [];
   }
 
   /** Routes an HTTP call's answer to the stream that made the call. */
   onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
     if (!this.pending.has(token)) {
-      host.log(LogLevelValues.warn, "http call answer for unknown token " + token.toString());
+      // The stream that made the call has ended (abandonCalls).
+      host.log(LogLevelValues.debug, "http call " + token.toString() + " answered after its stream ended; dropped");
       return;
     }
     const call = this.pending.get(token);
     this.pending.delete(token);
+    const target = call.target;
     const stream = getHttpContext(call.streamId);
     if (stream === null) {
       host.log(LogLevelValues.debug, "http call answer after stream " + call.streamId.toString() + " ended; dropped");
       return;
     }
+    stream.forgetCall(token);
     const r = host.setEffectiveContext(stream.id);
     if (r != WasmResultValues.Ok) {
       host.log(
@@ -104,7 +125,7 @@ export class RootContext extends BaseContext {
     let status: i32 = 0;
     const s = findHeader(headers, ":status");
     if (s !== null) status = parseStatus(s);
-    call.target.onHttpCallResponse(new HttpCallResponse(status, headers, body));
+    target.onHttpCallResponse(new HttpCallResponse(status, headers, body));
   }
 }
 
@@ -127,6 +148,10 @@ export function parseStatus(s: string): i32 {
 export class HttpContext extends BaseContext {
   /** True while the response waits for resumeResponse() or a local response. */
   responsePaused: bool = false;
+  /** True while the request waits for resumeRequest() or a local response. */
+  requestPaused: bool = false;
+  /** Tokens of this stream's HTTP calls that are still out. */
+  callTokens: u32[] = [];
 
   constructor(
     id: u32,
@@ -171,8 +196,30 @@ export class HttpContext extends BaseContext {
     return true;
   }
 
+  /** Resumes a paused request; false (and nothing done) when it is not paused. */
+  resumeRequest(): bool {
+    if (!this.requestPaused) {
+      host.log(LogLevelValues.warn, "stream " + this.id.toString() + ": resume ignored, request is not paused");
+      return false;
+    }
+    this.requestPaused = false;
+    host.setEffectiveContext(this.id);
+    const r = host.continueStream(StreamTypeValues.Request);
+    if (r != WasmResultValues.Ok) {
+      host.log(LogLevelValues.warn, "stream " + this.id.toString() + ": continue_stream(request) " + wasmResultName(r));
+    }
+    return true;
+  }
+
+  /** A call of this stream was answered. */
+  forgetCall(token: u32): void {
+    const i = this.callTokens.indexOf(token);
+    if (i >= 0) this.callTokens.splice(i, 1);
+  }
+
   /** Answers the client locally; ends any pause. */
   sendLocalResponse(status: u32, details: string, body: Uint8Array, headers: Headers): WasmResultValues {
+    this.requestPaused = false;
     this.responsePaused = false;
     host.setEffectiveContext(this.id);
     return host.sendLocalResponse(status, details, body, headers);
@@ -224,7 +271,9 @@ export function createContext(id: u32, parentId: u32): void {
 
 export function deleteContext(id: u32): void {
   if (streams.has(id)) {
-    streams.get(id).onDelete();
+    const stream = streams.get(id);
+    stream.onDelete();
+    stream.root.abandonCalls(stream);
     streams.delete(id);
   } else if (roots.has(id)) {
     roots.delete(id);

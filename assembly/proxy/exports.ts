@@ -28,12 +28,24 @@ export function proxy_on_request_headers(
   endOfStream: bool,
 ): FilterHeadersStatusValues {
   const ctx = getHttpContext(contextId);
-  return ctx === null ? FilterHeadersStatusValues.Continue : ctx.onRequestHeaders(numHeaders, endOfStream);
+  if (ctx === null) return FilterHeadersStatusValues.Continue;
+  const action = ctx.onRequestHeaders(numHeaders, endOfStream);
+  if (
+    endOfStream &&
+    action != FilterHeadersStatusValues.Continue &&
+    action != FilterHeadersStatusValues.ContinueAndEndStream
+  ) {
+    ctx.requestPaused = true;
+  }
+  return action;
 }
 
 export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream: bool): FilterDataStatusValues {
   const ctx = getHttpContext(contextId);
-  return ctx === null ? FilterDataStatusValues.Continue : ctx.onRequestBody(bodySize, endOfStream);
+  if (ctx === null) return FilterDataStatusValues.Continue;
+  const action = ctx.onRequestBody(bodySize, endOfStream);
+  if (endOfStream && action != FilterDataStatusValues.Continue) ctx.requestPaused = true;
+  return action;
 }
 
 export function proxy_on_response_headers(

@@ -77,6 +77,20 @@ export function getPropertyString(path: string[]): string | null {
   return String.UTF8.decodeUnsafe(b.dataStart, b.length);
 }
 
+/**
+ * Sets a property of the current stream (Envoy keeps it in the stream's filter
+ * state, readable again with getProperty). Higress's Envoy also acts on some
+ * names: `set_encoder_buffer_limit`, `set_decoder_buffer_limit`,
+ * `clear_route_cache` (see the higress layer).
+ */
+export function setProperty(path: string[], value: string): WasmResultValues {
+  const joined = utf8(path.join("\0"));
+  const v = utf8(value);
+  return <WasmResultValues>(
+    imports.proxy_set_property(changetype<usize>(joined), joined.byteLength, changetype<usize>(v), v.byteLength)
+  );
+}
+
 // ---- header maps -----------------------------------------------------------
 
 export function getHeaderMapValue(map: MapTypeValues, key: string): string | null {

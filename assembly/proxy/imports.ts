@@ -19,6 +19,10 @@ export declare function proxy_get_property(
 ): u32;
 
 
+@external("env", "proxy_set_property")
+export declare function proxy_set_property(pathPtr: usize, pathSize: usize, valuePtr: usize, valueSize: usize): u32;
+
+
 @external("env", "proxy_get_header_map_value")
 export declare function proxy_get_header_map_value(
   mapType: u32,

@@ -11,6 +11,8 @@ export interface CliOptions {
   port?: number;
   /** Gateway listen address. */
   host?: string;
+  /** Overrides the config's envoy.streamIdleTimeoutMs (ms; 0 = none). */
+  streamIdleTimeoutMs?: number;
   /** Build the plugin when it is missing or stale (default true; --no-build turns it off). */
   build: boolean;
   help: boolean;
@@ -29,6 +31,9 @@ Options:
                        for here must be free. Default: the config's listen.port,
                        else ${DEFAULT_PORT}; a busy default port falls back to a free one
       --host <addr>    gateway listen address. Default: the config's listen.host, else ${DEFAULT_HOST}
+      --stream-idle-timeout <ms>
+                       stream idle timeout; 0 = none. Default: the config's
+                       envoy.streamIdleTimeoutMs, else 180000 (Higress)
       --no-build       do not rebuild build/plugin.wasm
   -h, --help           show this help
 
@@ -86,6 +91,13 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         const v = value();
         if (!v) throw new CliError(`${name} needs an address`);
         opts.host = v;
+        break;
+      }
+      case "--stream-idle-timeout": {
+        const v = value(true);
+        if (!/^\d+$/.test(v.trim()))
+          throw new CliError(`${name}: expected milliseconds (a non-negative integer), got ${v === "" ? '""' : v}`);
+        opts.streamIdleTimeoutMs = Number(v);
         break;
       }
       case "--no-build":

@@ -5,7 +5,14 @@
 import type { ProxyWasmHost } from "../host.ts";
 import type { HttpCall } from "../types.ts";
 import type { ResolvedTarget } from "./config.ts";
-import { rawToPairs, toNodeHeaders, type GatewayLog, type Timers, type Upstreams } from "./upstream.ts";
+import {
+  rawToPairs,
+  toNodeHeaders,
+  type GatewayLog,
+  type Timers,
+  type UpstreamResponse,
+  type Upstreams,
+} from "./upstream.ts";
 
 export interface CallContext {
   host: ProxyWasmHost;
@@ -44,7 +51,7 @@ export function performCall(ctx: CallContext, call: HttpCall): void {
     }, call.timeoutMs);
   }
   let gotHeaders = false;
-  req.on("response", (res) => {
+  req.on("response", (res: UpstreamResponse) => {
     gotHeaders = true;
     const chunks: Buffer[] = [];
     res.on("data", (c: Buffer) => chunks.push(c));
@@ -57,7 +64,7 @@ export function performCall(ctx: CallContext, call: HttpCall): void {
     });
     res.on("error", () => settle(() => h.reset(call)));
   });
-  req.on("error", (err) => {
+  req.on("error", (err: Error) => {
     settle(() => {
       log(3, `http call ${call.token} to ${call.cluster} failed: ${err.message}`);
       if (gotHeaders) h.reset(call);

@@ -4,6 +4,7 @@
 // (`npm start` uses the same functions).
 //
 // listen: { host: 127.0.0.1, port: 8080 }
+// envoy: { model: "1.27", bufferLimitBytes: 32768, http2BufferLimitBytes: 65535, streamIdleTimeoutMs: 180000 }
 // plugin:
 //   wasm: build/plugin.wasm        # file folder first, then the current directory
 //   name: ai-json-mode
@@ -27,6 +28,22 @@ export interface ClusterTarget {
   insecure?: boolean;
   /** https only: TLS server name (SNI); default the URL's host name. */
   sni?: string;
+  /** Speak HTTP/2 to it (http://: prior knowledge, h2c; https://: ALPN). Default false (HTTP/1.1). */
+  http2?: boolean;
+  /** Clusters only: false = the cluster exists but has no healthy endpoint (proxy_http_call: InternalFailure). Default true. */
+  healthy?: boolean;
+}
+
+/** How the gateway's Envoy behaves: Higress's Envoy 1.27 defaults unless set. */
+export interface EnvoySection {
+  /** "1.27" (default) or "ideal" (no buffer limits; every body callback sees its own chunk in the buffer). */
+  model?: "1.27" | "ideal";
+  /** Buffer limit of an HTTP/1 client's stream; default 32768; 0 = none. */
+  bufferLimitBytes?: number;
+  /** Buffer limit of an HTTP/2 client's stream; default 65535; 0 = none. */
+  http2BufferLimitBytes?: number;
+  /** Stream idle timeout; default 180000; 0 = none. */
+  streamIdleTimeoutMs?: number;
 }
 
 export interface RouteConfig {
@@ -65,10 +82,15 @@ export interface PluginSection {
   config?: unknown;
   /** VM configuration (object → JSON, string → as is). */
   vmConfig?: unknown;
+  /** Re-create a failed VM for the next new stream; default true. */
+  vmRestart?: boolean;
+  /** At most one re-creation per this many ms; default 1000. */
+  vmRestartIntervalMs?: number;
 }
 
 export interface GatewayConfig {
   listen?: { host?: string; port?: number };
+  envoy?: EnvoySection;
   plugin?: PluginSection;
   routes: RouteConfig[];
   /** Cluster name (or its FQDN part) → base URL, for the plugin's HTTP calls. */
@@ -79,6 +101,16 @@ export interface ResolvedTarget {
   url: URL;
   insecure: boolean;
   sni?: string;
+  http2: boolean;
+  healthy: boolean;
+}
+
+export interface ResolvedEnvoy {
+  model: "1.27" | "ideal";
+  /** undefined: the host's default (Higress's). */
+  bufferLimitBytes?: number;
+  http2BufferLimitBytes?: number;
+  streamIdleTimeoutMs?: number;
 }
 
 export interface ResolvedRoute {
@@ -103,10 +135,13 @@ export interface ResolvedPlugin {
   logLevel: number;
   config: string;
   vmConfig: string;
+  vmRestart: boolean;
+  vmRestartIntervalMs?: number;
 }
 
 export interface ResolvedGatewayConfig {
   listen: { host: string; port: number };
+  envoy: ResolvedEnvoy;
   plugin: ResolvedPlugin | null;
   routes: ResolvedRoute[];
   clusters: Map<string, ResolvedTarget>;
@@ -157,7 +192,7 @@ export function resolveGatewayConfig(
   };
   const expanded = expandTree(raw, opts.env ?? process.env, "", fail);
   const cfg = object(expanded, "(top level)", fail);
-  onlyKeys(cfg, "(top level)", ["listen", "plugin", "routes", "clusters"], fail);
+  onlyKeys(cfg, "(top level)", ["listen", "envoy", "plugin", "routes", "clusters"], fail);
 
   // listen
   const listenRaw = cfg.listen === undefined ? {} : object(cfg.listen, "listen", fail);
@@ -167,13 +202,31 @@ export function resolveGatewayConfig(
     port: listenRaw.port === undefined ? 8080 : port(listenRaw.port, "listen.port", fail),
   };
 
+  // envoy
+  const envoyRaw = cfg.envoy === undefined || cfg.envoy === null ? {} : object(cfg.envoy, "envoy", fail);
+  onlyKeys(envoyRaw, "envoy", ["model", "bufferLimitBytes", "http2BufferLimitBytes", "streamIdleTimeoutMs"], fail);
+  let model: "1.27" | "ideal" = "1.27";
+  if (envoyRaw.model !== undefined) {
+    const m = String(envoyRaw.model);
+    if (m !== "1.27" && m !== "ideal") fail("envoy.model", `expected "1.27" or ideal, got ${describe(envoyRaw.model)}`);
+    model = m as "1.27" | "ideal";
+  }
+  const optInt = (v: unknown, at: string): number | undefined =>
+    v === undefined ? undefined : nonNegativeInt(v, at, fail);
+  const envoy: ResolvedEnvoy = {
+    model,
+    bufferLimitBytes: optInt(envoyRaw.bufferLimitBytes, "envoy.bufferLimitBytes"),
+    http2BufferLimitBytes: optInt(envoyRaw.http2BufferLimitBytes, "envoy.http2BufferLimitBytes"),
+    streamIdleTimeoutMs: optInt(envoyRaw.streamIdleTimeoutMs, "envoy.streamIdleTimeoutMs"),
+  };
+
   // clusters
   const clusters = new Map<string, ResolvedTarget>();
   if (cfg.clusters !== undefined) {
     const c = object(cfg.clusters, "clusters", fail);
     for (const [name, value] of Object.entries(c)) {
       if (name === "") fail("clusters", "a cluster name is empty");
-      clusters.set(name, target(value, `clusters["${name}"]`, fail));
+      clusters.set(name, target(value, `clusters["${name}"]`, fail, true));
     }
   }
 
@@ -227,7 +280,19 @@ export function resolveGatewayConfig(
     onlyKeys(
       p,
       "plugin",
-      ["wasm", "enabled", "name", "rootId", "vmId", "failStrategy", "logLevel", "config", "vmConfig"],
+      [
+        "wasm",
+        "enabled",
+        "name",
+        "rootId",
+        "vmId",
+        "failStrategy",
+        "logLevel",
+        "config",
+        "vmConfig",
+        "vmRestart",
+        "vmRestartIntervalMs",
+      ],
       fail,
     );
     const enabled = p.enabled === undefined ? true : bool(p.enabled, "plugin.enabled", fail);
@@ -268,10 +333,12 @@ export function resolveGatewayConfig(
       logLevel,
       config: asText(p.config, "plugin.config"),
       vmConfig: asText(p.vmConfig, "plugin.vmConfig"),
+      vmRestart: p.vmRestart === undefined ? true : bool(p.vmRestart, "plugin.vmRestart", fail),
+      vmRestartIntervalMs: optInt(p.vmRestartIntervalMs, "plugin.vmRestartIntervalMs"),
     };
   }
 
-  return { listen, plugin, routes, clusters, source };
+  return { listen, envoy, plugin, routes, clusters, source };
 }
 
 /**
@@ -343,18 +410,27 @@ function port(v: unknown, at: string, fail: Fail): number {
   return n;
 }
 
-function target(v: unknown, at: string, fail: Fail): ResolvedTarget {
+function target(v: unknown, at: string, fail: Fail, cluster = false): ResolvedTarget {
   let url: string;
   let insecure = false;
   let sni: string | undefined;
+  let http2 = false;
+  let healthy = true;
   if (typeof v === "string") {
     url = v;
   } else {
     const o = object(v, at, fail);
-    onlyKeys(o, at, ["url", "insecure", "sni"], fail);
+    onlyKeys(
+      o,
+      at,
+      cluster ? ["url", "insecure", "sni", "http2", "healthy"] : ["url", "insecure", "sni", "http2"],
+      fail,
+    );
     url = str(o.url, `${at}.url`, fail);
     if (o.insecure !== undefined) insecure = bool(o.insecure, `${at}.insecure`, fail);
     if (o.sni !== undefined) sni = str(o.sni, `${at}.sni`, fail);
+    if (o.http2 !== undefined) http2 = bool(o.http2, `${at}.http2`, fail);
+    if (o.healthy !== undefined) healthy = bool(o.healthy, `${at}.healthy`, fail);
   }
   let parsed: URL;
   try {
@@ -365,7 +441,7 @@ function target(v: unknown, at: string, fail: Fail): ResolvedTarget {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     fail(typeof v === "string" ? at : `${at}.url`, `expected an http:// or https:// URL, got "${url}"`);
   }
-  return { url: parsed, insecure, sni };
+  return { url: parsed, insecure, sni, http2, healthy };
 }
 
 /** Expands ${VAR} references in every string value of a parsed config; errors name the field. */

@@ -10,14 +10,28 @@ import type http from "node:http";
 import { REFUSED_BODY, TIMEOUT_BODY } from "../host.ts";
 import type { Pairs } from "../types.ts";
 import type { ResolvedRoute } from "./config.ts";
-import { rawToPairs, toNodeHeaders, type GatewayLog, type Timers, type Upstreams } from "./upstream.ts";
+import {
+  rawToPairs,
+  toNodeHeaders,
+  type GatewayLog,
+  type Timers,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type Upstreams,
+} from "./upstream.ts";
+
+/** Hop-by-hop names Envoy still passes on in a response. */
+const KEEP_TRAILER = new Set(["trailer"]);
 
 /** The part of an HTTP stream the gateway drives: the plugin's HttpStream, or a direct pass-through. */
 export interface Exchange extends EventEmitter {
+  /** The stream's route now (a cleared route cache may have changed it); undefined: the route the gateway matched. */
+  readonly routeName?: string;
   requestHeaders(h: Pairs, endOfStream?: boolean): unknown;
   requestBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
   responseHeaders(h: Pairs, endOfStream?: boolean): unknown;
   responseBody(chunk: Uint8Array, endOfStream?: boolean): unknown;
+  responseTrailers(trailers: Pairs): unknown;
   done(): unknown;
 }
 
@@ -33,12 +47,16 @@ export class PassThrough extends EventEmitter implements Exchange {
     if (eos) this.emit("upstream-end");
   }
   responseHeaders(h: Pairs, eos = false): void {
-    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h);
+    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h, eos);
     if (eos) this.end();
   }
   responseBody(chunk: Uint8Array, eos = false): void {
     if (chunk.length) this.emit("data", chunk);
     if (eos) this.end();
+  }
+  responseTrailers(trailers: Pairs): void {
+    this.emit("trailers", trailers);
+    this.end();
   }
   done(): void {}
   private end(): void {
@@ -53,11 +71,12 @@ export interface ExchangeContext {
   upstreams: Upstreams;
   timers: Timers;
   log: GatewayLog;
+  routeByName(name: string): ResolvedRoute | undefined;
 }
 
 /** Connects one client request, its exchange and its upstream request. */
 export class Exchanger {
-  private upReq: http.ClientRequest | null = null;
+  private upReq: UpstreamRequest | null = null;
   private upstreamGone = false;
   private finished = false;
   private doneCalled = false;
@@ -84,11 +103,14 @@ export class Exchanger {
     ex.on("upstream-end", () => {
       if (!this.upstreamGone) this.upReq?.end();
     });
-    ex.on("headers", (status: number | undefined, h: Pairs) => this.writeHead(status, h));
+    ex.on("headers", (status: number | undefined, h: Pairs, endStream?: boolean) =>
+      this.writeHead(status, h, endStream ?? false),
+    );
     ex.on("data", (c: Uint8Array) => {
       this.written += c.length;
       if (!res.destroyed) res.write(c);
     });
+    ex.on("trailers", (t: Pairs) => this.writeTrailers(t));
     ex.on("end", () => this.endResponse());
     ex.on("local-response", () => this.dropUpstream());
     ex.on("reset", (reason: string) => {
@@ -119,7 +141,9 @@ export class Exchanger {
 
   private startUpstream(h: Pairs): void {
     if (this.upstreamGone || this.upReq) return;
-    const route = this.route;
+    // The route the router uses: the stream's, matched again when the plugin's edits cleared the route cache.
+    const name = this.ex.routeName;
+    const route = (name !== undefined ? this.ctx.routeByName(name) : undefined) ?? this.route;
     let path = h.find(([k]) => k === ":path")?.[1] ?? "/";
     if (route.rewritePrefix !== undefined && path.startsWith(route.prefix)) {
       path = route.rewritePrefix + path.slice(route.prefix.length);
@@ -129,8 +153,8 @@ export class Exchanger {
     const headers = ["host", route.authority, ...toNodeHeaders(h, new Set(["host"]))];
     const up = this.ctx.upstreams.send(route.upstream, method, path, headers);
     this.upReq = up;
-    up.on("response", (upRes) => this.onUpstreamResponse(upRes, method));
-    up.on("error", (err) => {
+    up.on("response", (upRes: UpstreamResponse) => this.onUpstreamResponse(upRes, method, route.upstream.http2));
+    up.on("error", (err: Error) => {
       if (this.upstreamGone) return;
       this.upstreamGone = true;
       if (!this.responseStarted) {
@@ -142,33 +166,85 @@ export class Exchanger {
     });
   }
 
-  private onUpstreamResponse(upRes: http.IncomingMessage, method: string): void {
+  /**
+   * Feeds the upstream's answer to the response phase as Envoy's codecs do.
+   * HTTP/1.1: every chunk without end of stream, then an empty chunk with it
+   * (Envoy's HTTP/1 codec ends a body with an empty data frame; it drops
+   * chunked trailers, `enable_trailers` being off by default). HTTP/2: the
+   * end of stream comes with the last DATA frame: each chunk waits until the
+   * next one, or the end, arrives; a chunk followed by the end within the
+   * same read carries it; trailing HEADERS end it instead (trailers).
+   */
+  private onUpstreamResponse(upRes: UpstreamResponse, method: string, http2: boolean): void {
     if (this.upstreamGone) {
       upRes.resume();
       return;
     }
     this.responseStarted = true;
     const status = upRes.statusCode ?? 502;
-    const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set())];
+    const pairs: Pairs = [[":status", String(status)], ...rawToPairs(upRes.rawHeaders, new Set(), KEEP_TRAILER)];
     const cl = upRes.headers["content-length"];
-    let remaining = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
     const noBody =
-      method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || remaining === 0;
+      method === "HEAD" ||
+      status === 204 ||
+      status === 304 ||
+      (status >= 100 && status < 200) ||
+      (!http2 && cl === "0");
     let ended = noBody;
     this.ex.responseHeaders(pairs, noBody);
+    if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {
+      // Frame by frame, each with its END_STREAM flag, as Envoy's HTTP/2 codec.
+      upRes.on("frame", (payload: Buffer, endStream: boolean) => {
+        if (ended || this.upstreamGone) return;
+        if (endStream) ended = true;
+        this.ex.responseBody(payload, endStream);
+      });
+      upRes.on("end", () => {
+        if (!upRes.complete || this.upstreamGone) return;
+        if (!ended && upRes.endTrailers) {
+          ended = true;
+          this.ex.responseTrailers(upRes.endTrailers);
+        }
+        this.upstreamDone();
+      });
+      upRes.on("close", () => {
+        if (!upRes.complete && !this.upstreamGone && !ended) {
+          this.upstreamGone = true;
+          this.ex.emit("reset", "upstream closed the response early");
+        }
+      });
+      return;
+    }
+    // HTTP/2 over TLS (frames not visible): a chunk followed by the end within the same read carries it.
+    let held: Buffer | null = null;
+    const flush = (): void => {
+      if (held === null || ended || this.upstreamGone) return;
+      const c = held;
+      held = null;
+      this.ex.responseBody(c, false);
+    };
     upRes.on("data", (c: Buffer) => {
       if (ended || this.upstreamGone) return;
-      if (remaining !== undefined) {
-        remaining -= c.length;
-        if (remaining <= 0) ended = true;
+      if (!http2) {
+        this.ex.responseBody(c, false);
+        return;
       }
-      this.ex.responseBody(c, ended);
+      flush();
+      held = c;
+      setImmediate(flush);
     });
     upRes.on("end", () => {
       if (!upRes.complete || this.upstreamGone) return;
       if (!ended) {
         ended = true;
-        this.ex.responseBody(new Uint8Array(0), true);
+        if (upRes.endTrailers) {
+          flush();
+          this.ex.responseTrailers(upRes.endTrailers);
+        } else {
+          const last = held ?? new Uint8Array(0);
+          held = null;
+          this.ex.responseBody(last, true);
+        }
       }
       this.upstreamDone();
     });
@@ -214,23 +290,48 @@ export class Exchanger {
     if (this.upReq && !this.upReq.destroyed) this.upReq.destroy();
   }
 
-  private writeHead(status: number | undefined, h: Pairs): void {
+  /**
+   * Writes the response headers as released. Headers that end the response
+   * (nothing follows) and carry no content-length get content-length: 0, as
+   * Envoy's HTTP/1 codec writes them (not for 1xx, 204, 304 or HEAD).
+   */
+  private writeHead(status: number | undefined, h: Pairs, endStream: boolean): void {
     const { res } = this;
     if (res.headersSent || res.destroyed) return;
+    const code = status ?? 502;
     const cl = h.find(([k]) => k === "content-length")?.[1];
     this.declaredLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
+    let headers = h;
+    const bodyless = code < 200 || code === 204 || code === 304 || this.req.method === "HEAD";
+    if (endStream && !bodyless && !h.some(([k]) => k === "content-length" || k === "transfer-encoding")) {
+      headers = [...h, ["content-length", "0"]];
+    }
+    // `trailer` goes on as Envoy passes it, except where Node refuses it (HTTP/1 with a content-length).
+    const keep = this.req.httpVersionMajor === 2 || cl === undefined ? KEEP_TRAILER : undefined;
     try {
-      res.writeHead(status ?? 502, toNodeHeaders(h));
-      res.flushHeaders();
+      res.writeHead(code, toNodeHeaders(headers, undefined, keep));
+      if (!endStream) res.flushHeaders();
     } catch (e) {
       this.ctx.log(4, `${this.req.method} ${this.req.url}: cannot write the response headers: ${(e as Error).message}`);
       res.destroy();
     }
   }
 
+  /**
+   * Trailers for the client: an HTTP/2 client gets them; Envoy's HTTP/1
+   * codec drops them (`enable_trailers` is off by default).
+   */
+  private writeTrailers(trailers: Pairs): void {
+    const { res, req } = this;
+    if (res.destroyed || req.httpVersionMajor !== 2 || trailers.length === 0) return;
+    const out: Record<string, string> = {};
+    for (const [k, v] of trailers) out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+    res.addTrailers(out);
+  }
+
   private endResponse(): void {
     const { res, req } = this;
-    if (!res.headersSent && !res.destroyed) this.writeHead(502, [[":status", "502"]]);
+    if (!res.headersSent && !res.destroyed) this.writeHead(502, [[":status", "502"]], true);
     if (res.destroyed) {
       this.finish();
       return;
@@ -245,7 +346,8 @@ export class Exchanger {
         3,
         `${req.method} ${req.url}: content-length says ${this.declaredLength} but the body has ${this.written} bytes; the client sees a truncated or incomplete response`,
       );
-      res.once("finish", () => res.socket?.end());
+      if (req.httpVersionMajor === 2) res.once("finish", () => res.destroy());
+      else res.once("finish", () => res.socket?.end());
     }
     res.end();
     this.finish();

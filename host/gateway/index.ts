@@ -10,8 +10,9 @@
 // calls), exchange.ts (one client request).
 
 import http from "node:http";
+import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { loadHost, type ProxyWasmHost } from "../host.ts";
 import type { LogEntry, Pairs } from "../types.ts";
 import { performCall, type CallContext } from "./calls.ts";
@@ -20,15 +21,24 @@ import {
   loadGatewayConfigFile,
   resolveGatewayConfig,
   type Env,
+  type EnvoySection,
   type GatewayConfig,
   type ResolvedGatewayConfig,
   type ResolvedPlugin,
+  type ResolvedRoute,
   type ResolvedTarget,
 } from "./config.ts";
 import { Exchanger, PassThrough, type Exchange, type ExchangeContext } from "./exchange.ts";
 import { fromWire, rawToPairs, Timers, Upstreams, type GatewayLog } from "./upstream.ts";
 
-export type { GatewayConfig, RouteConfig, ClusterTarget, PluginSection, ResolvedGatewayConfig } from "./config.ts";
+export type {
+  GatewayConfig,
+  RouteConfig,
+  ClusterTarget,
+  PluginSection,
+  EnvoySection,
+  ResolvedGatewayConfig,
+} from "./config.ts";
 export { GatewayConfigError, loadGatewayConfigFile, resolveGatewayConfig } from "./config.ts";
 
 export interface GatewayOptions {
@@ -44,6 +54,8 @@ export interface GatewayOptions {
   onLog?: (e: LogEntry) => void;
   /** Variables for ${VAR} expansion (default process.env). */
   env?: Env;
+  /** Overrides fields of the config's envoy section (npm start's --stream-idle-timeout). */
+  envoy?: EnvoySection;
 }
 
 export interface Gateway {
@@ -57,9 +69,20 @@ export interface Gateway {
 }
 
 function readConfig(opts: GatewayOptions): ResolvedGatewayConfig {
-  if (opts.config) return resolveGatewayConfig(opts.config, { env: opts.env ?? process.env });
-  if (opts.configFile) return loadGatewayConfigFile(opts.configFile, opts.env ?? process.env);
-  throw new Error("startGateway: give `config` or `configFile`");
+  let config: ResolvedGatewayConfig;
+  if (opts.config) config = resolveGatewayConfig(opts.config, { env: opts.env ?? process.env });
+  else if (opts.configFile) config = loadGatewayConfigFile(opts.configFile, opts.env ?? process.env);
+  else throw new Error("startGateway: give `config` or `configFile`");
+  if (opts.envoy) {
+    const o = opts.envoy;
+    config.envoy = {
+      model: o.model ?? config.envoy.model,
+      bufferLimitBytes: o.bufferLimitBytes ?? config.envoy.bufferLimitBytes,
+      http2BufferLimitBytes: o.http2BufferLimitBytes ?? config.envoy.http2BufferLimitBytes,
+      streamIdleTimeoutMs: o.streamIdleTimeoutMs ?? config.envoy.streamIdleTimeoutMs,
+    };
+  }
+  return config;
 }
 
 function gatewayLogger(onLog: GatewayOptions["onLog"]): GatewayLog {
@@ -95,7 +118,14 @@ async function startPlugin(
     vmConfig: p.vmConfig,
     failStrategy: p.failStrategy,
     logLevel: p.logLevel,
+    envoy: config.envoy.model,
+    bufferLimitBytes: config.envoy.bufferLimitBytes,
+    http2BufferLimitBytes: config.envoy.http2BufferLimitBytes,
+    streamIdleTimeoutMs: config.envoy.streamIdleTimeoutMs,
+    vmRestart: p.vmRestart,
+    vmRestartIntervalMs: p.vmRestartIntervalMs,
     clusters: (name) => calls.resolveCluster(name) !== undefined,
+    unhealthyClusters: (name) => calls.resolveCluster(name)?.healthy === false,
     autoTick: true,
     onHttpCall: (call) => performCall(calls, call),
     onLog,
@@ -110,6 +140,9 @@ async function startPlugin(
   }
   return host;
 }
+
+/** The connection preface an HTTP/2 client opens with. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const config = readConfig(opts);
@@ -131,11 +164,19 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   };
   if (config.plugin && config.plugin.enabled) host = await startPlugin(config.plugin, config, calls, opts.onLog);
 
-  const exchangeContext: ExchangeContext = { upstreams, timers, log };
+  const matchRoute = (path: string): ResolvedRoute | undefined => {
+    const pathOnly = path.split("?")[0];
+    return config.routes.find((r) => pathOnly.startsWith(r.prefix));
+  };
+  const exchangeContext: ExchangeContext = {
+    upstreams,
+    timers,
+    log,
+    routeByName: (name) => config.routes.find((r) => r.name === name),
+  };
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? "/";
-    const pathOnly = url.split("?")[0];
-    const route = config.routes.find((r) => pathOnly.startsWith(r.prefix));
+    const route = matchRoute(url);
     if (!route) {
       res.writeHead(404, { "content-length": "0" });
       res.end();
@@ -144,25 +185,34 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     }
 
     // Request headers as Envoy's connection manager hands them to filters.
+    // An HTTP/2 client (h2c): Node's compatibility request, pseudo-headers among its raw headers.
+    const h2 = req.httpVersionMajor === 2;
+    const authority = h2 ? String(req.headers[":authority"] ?? req.headers.host ?? "") : (req.headers.host ?? "");
     const headers: Pairs = [
-      [":authority", fromWire(req.headers.host ?? "")],
+      [":authority", fromWire(authority)],
       [":path", url],
       [":method", req.method ?? "GET"],
       [":scheme", "http"],
-      ...rawToPairs(req.rawHeaders, new Set(["host"])),
+      ...rawToPairs(req.rawHeaders, new Set(["host"])).filter(([k]) => !k.startsWith(":")),
     ];
     if (!headers.some(([k]) => k === "x-request-id")) headers.push(["x-request-id", randomUUID()]);
     if (!headers.some(([k]) => k === "x-forwarded-proto")) headers.push(["x-forwarded-proto", "http"]);
-    const hasBody =
-      req.headers["transfer-encoding"] !== undefined ||
-      (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
+    const hasBody = h2
+      ? !(req as unknown as http2.Http2ServerRequest).stream.endAfterHeaders
+      : req.headers["transfer-encoding"] !== undefined ||
+        (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
 
     const ex: Exchange =
       host && route.plugin
         ? host.stream({
             routeName: route.name,
             clusterName: route.clusterName,
-            protocol: `HTTP/${req.httpVersion}`,
+            protocol: h2 ? "HTTP/2" : `HTTP/${req.httpVersion}`,
+            // A cleared route cache: the route is matched again on the edited :path.
+            route: (h) => {
+              const r = matchRoute(h.find(([k]) => k === ":path")?.[1] ?? "/");
+              return r ? { routeName: r.name, clusterName: r.clusterName } : null;
+            },
             properties: {
               "source.address": `${req.socket.remoteAddress}:${req.socket.remotePort}`,
               "source.port": BigInt(req.socket.remotePort ?? 0),
@@ -174,13 +224,39 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     new Exchanger(exchangeContext, ex, route, req, res, hasBody).start(headers);
   };
 
+  // One port for both: a connection that opens with the HTTP/2 preface is an
+  // h2c client (prior knowledge), anything else HTTP/1.1.
   const server = http.createServer(handle);
   server.keepAliveTimeout = 5000;
+  const h2server = http2.createServer();
+  h2server.on("request", (req, res) =>
+    handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse),
+  );
+  const h2sessions = new Set<http2.ServerHttp2Session>();
+  h2server.on("session", (session) => {
+    h2sessions.add(session);
+    session.on("close", () => h2sessions.delete(session));
+  });
+  const sockets = new Set<Socket>();
+  // TCP_NODELAY, as Envoy's listeners and Node's http.Server set it: with Nagle's algorithm a
+  // response whose headers were flushed before its body waited for the client's delayed ACK (~40 ms).
+  const front = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.once("data", (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      const n = Math.min(chunk.length, H2_PREFACE.length);
+      const isH2 = chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      (isH2 ? h2server : server).emit("connection", socket);
+      process.nextTick(() => socket.resume());
+    });
+  });
   try {
     await new Promise<void>((resolveListen, reject) => {
-      server.once("error", reject);
-      server.listen(listenPort, listenHost, () => {
-        server.off("error", reject);
+      front.once("error", reject);
+      front.listen(listenPort, listenHost, () => {
+        front.off("error", reject);
         resolveListen();
       });
     });
@@ -189,7 +265,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     upstreams.destroy();
     throw e;
   }
-  const addr = server.address() as AddressInfo;
+  const addr = front.address() as AddressInfo;
   const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
 
   return {
@@ -201,8 +277,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       timers.clearAll();
       upstreams.abort();
       await new Promise<void>((r) => {
-        server.close(() => r());
+        front.close(() => r());
         server.closeAllConnections();
+        for (const session of h2sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
       });
       upstreams.destroy();
       host?.close();

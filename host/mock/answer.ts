@@ -2,7 +2,17 @@
 // request: an error, a completion, or an SSE stream, as body pieces.
 
 import { createHash } from "node:crypto";
-import { ERROR_BODIES, NOT_JSON_BODY, errorBody, promptText, splitContent, tokens } from "./content.ts";
+import {
+  ERROR_BODIES,
+  JSON_STYLES,
+  JSON_STYLE_HEADER,
+  NOT_JSON_BODY,
+  errorBody,
+  promptText,
+  splitContent,
+  tokens,
+  type JsonStyle,
+} from "./content.ts";
 import type { AnswerParts, Flavor } from "./flavors.ts";
 import type { MockBehavior, RecordedRequest } from "./types.ts";
 
@@ -54,7 +64,11 @@ export function buildAnswer(
   const seq = nextSeq();
   const digest = createHash("sha256").update(`${flavor.name}\n${seq}\n${rec.body}`).digest("hex");
   let content: unknown =
-    b.content === undefined ? flavor.content(json) : typeof b.content === "function" ? b.content(rec) : b.content;
+    b.content === undefined
+      ? flavor.content(json, jsonStyle(b, rec))
+      : typeof b.content === "function"
+        ? b.content(rec)
+        : b.content;
   let finishReason = "stop";
   if (b.malformed === "truncated") {
     const cps = Array.from(String(content));
@@ -83,6 +97,14 @@ export function buildAnswer(
     pieces: [Buffer.from(text)],
     streamed: false,
   };
+}
+
+/** How to answer a request that asks for JSON: the behaviour's `json`, else the request's x-mock-json header, else obey. */
+function jsonStyle(b: MockBehavior, rec: RecordedRequest): JsonStyle {
+  if (b.json !== undefined) return b.json;
+  const h = rec.headers[JSON_STYLE_HEADER];
+  const v = (Array.isArray(h) ? h[0] : (h ?? "")).trim().toLowerCase();
+  return (JSON_STYLES as readonly string[]).includes(v) ? (v as JsonStyle) : "obey";
 }
 
 /** An SSE answer: a role chunk, the content in pieces, an optional usage chunk, [DONE]. */

@@ -65,6 +65,34 @@ export function wantsJsonObject(json: any): boolean {
   return !!(json && json.response_format && json.response_format.type === "json_object");
 }
 
+/** True when a system (or developer) message mentions JSON: the request asks for JSON in its prompt. */
+export function systemAsksJson(json: any): boolean {
+  const messages = json && Array.isArray(json.messages) ? json.messages : [];
+  return messages.some(
+    (m: any) => m && (m.role === "system" || m.role === "developer") && /json/i.test(messageText(m.content)),
+  );
+}
+
+/**
+ * Request header that tells the chat mock how to answer a request that asks
+ * for JSON (see JsonStyle); a MockBehavior's `json` wins over it.
+ */
+export const JSON_STYLE_HEADER = "x-mock-json";
+
+/**
+ * How the chat mock answers a request that asks for JSON (a
+ * `response_format` of type json_object, or a system message that mentions
+ * JSON): `obey` the JSON object alone, `fenced` the object in a ```json
+ * fence, `disobey` prose as if nothing had been asked.
+ */
+export type JsonStyle = "obey" | "fenced" | "disobey";
+export const JSON_STYLES: readonly JsonStyle[] = ["obey", "fenced", "disobey"];
+
+/** The chat mock's JSON answer: the JSON-mode mock's object for the prose reply, so both strategies give the same JSON. */
+export function chatJsonReply(userMessage: string): string {
+  return jsonModeObject(chatReply(userMessage));
+}
+
 /** A rough token count: one per CJK character, one per four other characters. */
 export function tokens(text: string): number {
   let cjk = 0;

@@ -2,7 +2,16 @@
 // mode (the chat model) and DeepSeek (the JSON-mode model), down to the
 // order of their fields.
 
-import { chatReply, jsonModeObject, lastUserMessage, promptText, wantsJsonObject } from "./content.ts";
+import {
+  chatJsonReply,
+  chatReply,
+  jsonModeObject,
+  lastUserMessage,
+  promptText,
+  systemAsksJson,
+  wantsJsonObject,
+  type JsonStyle,
+} from "./content.ts";
 
 export interface AnswerParts {
   id: string;
@@ -22,19 +31,33 @@ export interface Flavor {
   requireAuth: boolean;
   /** Checks beyond "JSON with a messages array"; returns an error message or null. */
   validate(json: any): string | null;
-  content(json: any): string;
+  /** The answer's content; `style`: how to answer a request that asks for JSON (the chat model only). */
+  content(json: any, style: JsonStyle): string;
   /** The answer id for a request digest (hex). */
   id(digest: string): string;
   completion(a: AnswerParts): object;
   chunk(a: AnswerParts, delta: Record<string, unknown> | null, finish: string | null, usage: object | null): object;
 }
 
+/** The providers' 400 for `response_format: json_object` when no message mentions JSON; null otherwise. */
+function jsonObjectWithoutJsonWord(json: any): string | null {
+  if (wantsJsonObject(json) && !/json/i.test(promptText(json))) {
+    return "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'.";
+  }
+  return null;
+}
+
 export const qwenFlavor: Flavor = {
   name: "chat",
   defaultModel: "qwen-max",
   requireAuth: false,
-  validate: () => null,
-  content: (json) => chatReply(lastUserMessage(json)),
+  // DashScope, like OpenAI, refuses JSON output mode when no message mentions JSON.
+  validate: (json) => jsonObjectWithoutJsonWord(json),
+  content(json, style) {
+    const user = lastUserMessage(json);
+    if (style === "disobey" || !(wantsJsonObject(json) || systemAsksJson(json))) return chatReply(user);
+    return style === "fenced" ? "```json\n" + chatJsonReply(user) + "\n```" : chatJsonReply(user);
+  },
   id: (digest) => `chatcmpl-mock-${digest.slice(0, 24)}`,
   completion: (a) => ({
     choices: a.noChoices
@@ -74,13 +97,8 @@ export const deepseekFlavor: Flavor = {
   name: "json-mode",
   defaultModel: "deepseek-chat",
   requireAuth: true,
-  validate(json) {
-    // DeepSeek refuses JSON output mode when no message mentions JSON.
-    if (wantsJsonObject(json) && !/json/i.test(promptText(json))) {
-      return "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'.";
-    }
-    return null;
-  },
+  // DeepSeek refuses JSON output mode when no message mentions JSON.
+  validate: (json) => jsonObjectWithoutJsonWord(json),
   content(json) {
     const obj = jsonModeObject(lastUserMessage(json));
     return wantsJsonObject(json) ? obj : "```json\n" + obj + "\n```";

@@ -1,5 +1,9 @@
 // Public types of the mock LLM servers.
 
+import type { JsonStyle } from "./content.ts";
+
+export type { JsonStyle } from "./content.ts";
+
 export interface MockBehavior {
   /** HTTP status; default 200. A non-200 status without `body` answers the provider's error body for it. */
   status?: number;
@@ -15,6 +19,13 @@ export interface MockBehavior {
   contentType?: string;
   /** Extra response headers (they win over the mock's own). */
   headers?: Record<string, string>;
+  /**
+   * The chat mock, asked for JSON (a response_format json_object, or a system
+   * message that mentions JSON): `obey` (default) answers the JSON object,
+   * `fenced` the object in a ```json fence, `disobey` prose. Wins over the
+   * request header x-mock-json.
+   */
+  json?: JsonStyle;
   /** Replace choices[0].message.content only (used verbatim). */
   content?: string | ((req: RecordedRequest) => string);
   /**

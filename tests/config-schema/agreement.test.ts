@@ -6,7 +6,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CORE_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
+import { CORE_CASES, LIMIT_CASES, RELIABILITY_CASES, STRATEGY_CASES, type ConfigCase } from "./config-cases.ts";
 import { exampleFiles, parseExample, root, schemaCheck } from "./schema-util.ts";
 
 const WASM = join(root, "build", "plugin.wasm");
@@ -61,6 +61,10 @@ function agree(cases: ConfigCase[]) {
 describe("schema and plugin agree: core fields and rules", () => agree(CORE_CASES));
 
 describe("schema and plugin agree: JSON-reliability fields", () => agree(RELIABILITY_CASES));
+
+describe("schema and plugin agree: limits (maxBodyBytes, totalTimeout)", () => agree(LIMIT_CASES));
+
+describe("schema and plugin agree: strategy", () => agree(STRATEGY_CASES));
 
 describe("the plugin accepts the configurations of the YAML examples", () => {
   for (const file of exampleFiles()) {

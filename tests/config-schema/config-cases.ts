@@ -182,3 +182,52 @@ export const RELIABILITY_CASES: ConfigCase[] = [
   bad("streaming unknown", { ...BASE, streaming: "buffer" }),
   bad("an invalid JSON-reliability field in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxRetries: 9 }] }),
 ];
+
+/** Rows about strategy (rewrite, or inject: the chat request asks for JSON). */
+export const STRATEGY_CASES: ConfigCase[] = [
+  ok("strategy rewrite", { ...BASE, strategy: "rewrite" }),
+  ok("strategy inject", { ...BASE, strategy: "inject" }),
+  ok("strategy inject with a schema, text responseFormat and openai output", {
+    ...BASE,
+    strategy: "inject",
+    jsonSchema: { type: "object", required: ["output"] },
+    responseFormat: "text",
+    output: "openai",
+  }),
+  ok("strategy in a rule", { ...BASE, _rules_: [{ ...route("default/a"), strategy: "inject" }] }),
+  ok("a global inject, a rule back to rewrite", {
+    ...BASE,
+    strategy: "inject",
+    _rules_: [{ ...route("default/a"), strategy: "rewrite" }],
+  }),
+  bad("strategy unknown", { ...BASE, strategy: "both" }),
+  bad("strategy in upper case", { ...BASE, strategy: "INJECT" }),
+  bad("strategy as a boolean", { ...BASE, strategy: true }),
+  bad("strategy empty", { ...BASE, strategy: "" }),
+  bad("an invalid strategy in a rule", { ...BASE, _rules_: [{ ...route("default/a"), strategy: "direct" }] }),
+];
+
+/** Rows about Higress's limits (maxBodyBytes, totalTimeout). */
+export const LIMIT_CASES: ConfigCase[] = [
+  ok("maxBodyBytes 1 KiB", { ...BASE, maxBodyBytes: 1024 }),
+  ok("maxBodyBytes 64 MiB", { ...BASE, maxBodyBytes: 67108864 }),
+  ok("totalTimeout 1000 with a shorter timeout", { ...BASE, totalTimeout: 1000, timeout: 500 }),
+  ok("totalTimeout 600000 (accepted with a warning: above Higress's idle timeout)", { ...BASE, totalTimeout: 600000 }),
+  ok("timeout above totalTimeout (accepted with a warning: cut to the budget)", {
+    ...BASE,
+    timeout: 600000,
+    totalTimeout: 60000,
+  }),
+  ok("both fields in a rule", {
+    ...BASE,
+    _rules_: [{ ...route("default/a"), maxBodyBytes: 2048, totalTimeout: 30000 }],
+  }),
+  bad("maxBodyBytes below 1 KiB", { ...BASE, maxBodyBytes: 1023 }),
+  bad("maxBodyBytes above 64 MiB", { ...BASE, maxBodyBytes: 67108865 }),
+  bad("maxBodyBytes not an integer", { ...BASE, maxBodyBytes: 4096.5 }),
+  bad("maxBodyBytes as a string", { ...BASE, maxBodyBytes: "10MiB" }),
+  bad("totalTimeout below 1000", { ...BASE, totalTimeout: 999 }),
+  bad("totalTimeout above 600000", { ...BASE, totalTimeout: 600001 }),
+  bad("totalTimeout as a string", { ...BASE, totalTimeout: "120s" }),
+  bad("an invalid limit in a rule", { ...BASE, _rules_: [{ ...route("default/a"), maxBodyBytes: 0 }] }),
+];

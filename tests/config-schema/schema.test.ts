@@ -2,7 +2,7 @@
 // English and Chinese, and accepts and rejects the rows of the configuration table.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CORE_CASES, RELIABILITY_CASES, type ConfigCase } from "./config-cases.ts";
+import { CORE_CASES, LIMIT_CASES, RELIABILITY_CASES, STRATEGY_CASES, type ConfigCase } from "./config-cases.ts";
 import { loadSchema, schemaCheck, strictAjv } from "./schema-util.ts";
 
 const schema = loadSchema();
@@ -32,6 +32,7 @@ describe("plugin-config.schema.json", () => {
       "_rules_",
       "apiKey",
       "jsonSchema",
+      "maxBodyBytes",
       "maxRetries",
       "maxTokens",
       "model",
@@ -41,10 +42,12 @@ describe("plugin-config.schema.json", () => {
       "serviceFQDN",
       "serviceHost",
       "servicePort",
+      "strategy",
       "streaming",
       "systemPrompt",
       "temperature",
       "timeout",
+      "totalTimeout",
       "url",
     ]);
   });
@@ -88,11 +91,14 @@ describe("plugin-config.schema.json", () => {
     );
     assert.deepEqual(defaults, {
       timeout: 50000,
+      totalTimeout: 120000,
+      maxBodyBytes: 10485760,
       maxRetries: 2,
       responseFormat: "json_object",
       output: "body",
       onFailure: "passthrough",
       streaming: "convert",
+      strategy: "rewrite",
     });
   });
 
@@ -114,3 +120,5 @@ function checkRows(cases: ConfigCase[]) {
 
 describe("schema against the configuration table: core fields", () => checkRows(CORE_CASES));
 describe("schema against the configuration table: JSON-reliability fields", () => checkRows(RELIABILITY_CASES));
+describe("schema against the configuration table: limits", () => checkRows(LIMIT_CASES));
+describe("schema against the configuration table: strategy", () => checkRows(STRATEGY_CASES));

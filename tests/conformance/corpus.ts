@@ -157,8 +157,39 @@ export function loadScenarios(dir = SCENARIO_DIR): Scenario[] {
     .map((f) => {
       const s = JSON.parse(readFileSync(join(dir, f), "utf8")) as Scenario;
       if (s.name + ".json" !== f) throw new Error(`${f}: name is ${s.name}`);
-      return s;
+      return withMarker(s);
     });
+}
+
+/** The configuration's text, as the plugin receives it (a string as is, anything else as JSON.stringify writes it). */
+export function configText(config: unknown): string {
+  return typeof config === "string" ? config : JSON.stringify(config);
+}
+
+/**
+ * The plugin's loop-guard marker for a configuration: 32 hex digits of
+ * SHA-256 over "higress own call", NUL, the root id, NUL and the
+ * configuration's bytes (README, "No loops"; assembly/higress/sdk.ts).
+ */
+export function loopMarker(config: unknown, rootId = ""): string {
+  return createHash("sha256")
+    .update(`higress own call\0${rootId}\0`)
+    .update(configText(config))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** Replaces "{{marker}}" anywhere in a scenario by the marker of its first configuration. */
+export function withMarker(s: Scenario): Scenario {
+  if (s.config === undefined || !JSON.stringify(s).includes("{{marker}}")) return s;
+  const marker = loopMarker(s.config, s.plugin?.rootId ?? "");
+  const subst = (v: unknown): unknown => {
+    if (typeof v === "string") return v.replaceAll("{{marker}}", marker);
+    if (Array.isArray(v)) return v.map(subst);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, subst(x)]));
+    return v;
+  };
+  return subst(s) as Scenario;
 }
 
 /** The bytes a body spec stands for (the C++ runner resolves them identically). */

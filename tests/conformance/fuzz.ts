@@ -3,7 +3,7 @@
 // HTTP/1 or HTTP/2), call answers in random order and random failures, resets
 // and reconfigurations. Seeded, so a failing case can be replayed.
 
-import type { BodySpec, Pairs, Scenario, Step } from "./corpus.ts";
+import { withMarker, type BodySpec, type Pairs, type Scenario, type Step } from "./corpus.ts";
 
 /** mulberry32: a small, good-enough seeded PRNG. */
 export function prng(seed: number): () => number {
@@ -173,7 +173,8 @@ function requestHeaders(g: Gen, name: string): Pairs {
     ["accept-encoding", "gzip"],
     ["x-request-id", `fuzz-${name}`],
   ];
-  if (g.chance(0.03)) h.push(["x-ai-json-mode", "1"]);
+  // A client's forged loop header, or the plugin's own marker (its call routed back through the gateway).
+  if (g.chance(0.03)) h.push(["x-ai-json-mode", g.chance(0.5) ? "1" : "{{marker}}"]);
   return h;
 }
 
@@ -194,6 +195,8 @@ function config(g: Gen): Record<string, unknown> {
   if (g.chance(0.2)) c.temperature = g.pick([0, 0.7, 1.25]);
   if (g.chance(0.1)) c.maxTokens = g.int(1, 4096);
   if (g.chance(0.15)) c._rules_ = [{ _match_domain_: ["*.example.com"], model: "rule-model" }];
+  if (g.chance(0.15)) c.maxBodyBytes = g.pick([1024, 4096]);
+  if (g.chance(0.15)) c.totalTimeout = g.pick([1000, 5000, 30000]);
   return c;
 }
 
@@ -245,13 +248,15 @@ export function fuzzScenarios(count: number, seed: number): Scenario[] {
     // Later retries get answers too; then let every timeout fire.
     for (let k = maxCalls + 1; k <= maxCalls + 6; k++) steps.push({ answer: k, ...answerBody(g) });
     steps.push({ advance: 900000 });
-    out.push({
-      name: `fuzz-${seed}-${i}`,
-      clusters: g.chance(0.92) ? { [DEEPSEEK]: g.chance(0.95) ? "healthy" : "no_healthy_upstream" } : {},
-      bufferLimit: g.chance(0.8) ? 32768 : 1048576,
-      config: cfg,
-      steps,
-    });
+    out.push(
+      withMarker({
+        name: `fuzz-${seed}-${i}`,
+        clusters: g.chance(0.92) ? { [DEEPSEEK]: g.chance(0.95) ? "healthy" : "no_healthy_upstream" } : {},
+        bufferLimit: g.chance(0.8) ? 32768 : 1048576,
+        config: cfg,
+        steps,
+      }),
+    );
   }
   return out;
 }

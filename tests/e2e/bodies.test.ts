@@ -22,6 +22,7 @@ import {
   startUpstream,
   until,
   warnLines,
+  type StackOptions,
   type UpstreamReply,
 } from "../kit/stack.ts";
 
@@ -30,13 +31,14 @@ const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
 async function through(
   reply: UpstreamReply,
-  opts: { ds?: NonNullable<Parameters<typeof startStack>[0]>["ds"]; path?: string } = {},
+  opts: { ds?: StackOptions["ds"]; path?: string; envoy?: StackOptions["envoy"] } = {},
 ) {
   const up = await startUpstream(reply);
   const stack = await startStack({
     config: lessonConfig(),
     routes: [{ name: "openai", prefix: "/api/openai", rewritePrefix: "", upstream: up.url }],
     ds: opts.ds,
+    envoy: opts.envoy,
   });
   try {
     const r = await send(stack.url(), { body: chatRequest("q") });

@@ -47,7 +47,11 @@ test("lesson: the client gets the JSON object, with mode: json and a correct con
     assert.equal(call.headers.host, "deepseek.internal.test");
     assert.equal(call.headers.authorization, `Bearer ${KEY}`);
     assert.match(String(call.headers["content-type"]), /^application\/json/);
-    assert.equal(call.headers["x-ai-json-mode"], "1");
+    assert.match(
+      String(call.headers["x-ai-json-mode"]),
+      /^[0-9a-f]{32}$/,
+      "the call carries the configuration's loop-guard marker",
+    );
     assert.equal(call.json.model, "deepseek-chat");
     assert.equal(call.json.stream, false);
     assert.equal(call.json.messages.length, 2);

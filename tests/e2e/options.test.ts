@@ -554,19 +554,41 @@ describe('onFailure: "error"', () => {
 });
 
 describe("loop guard", () => {
-  test("a request carrying x-ai-json-mode is never processed", () =>
+  test("a client's x-ai-json-mode neither switches the plugin off nor reaches the upstream", () =>
     withStack({}, async (stack) => {
-      const r = await ask(stack, "guarded", { headers: { "x-ai-json-mode": "1" } });
+      for (const value of ["1", "", "0"]) {
+        const r = await ask(stack, `forged ${value}`, { headers: { "x-ai-json-mode": value } });
+        assert.deepEqual(assertConverted(r), { output: chatReply(`forged ${value}`) });
+      }
+      assert.equal(stack.ds.requests.length, 3);
+      assert.equal(stack.chat.requests.length, 3);
+      for (const req of stack.chat.requests)
+        assert.equal(req.headers["x-ai-json-mode"], undefined, "the client's header reached the upstream");
+      assert.equal(metric(stack.host, "loop_header_removed"), 3);
+      assert.equal(metric(stack.host, "passthrough.loop_guard"), 0);
+    }));
+
+  test("only the configuration's own marker leaves a request alone", () =>
+    withStack({}, async (stack) => {
+      assertConverted(await ask(stack, "first"));
+      const marker = String(stack.ds.requests[0].headers["x-ai-json-mode"]);
+      assert.match(marker, /^[0-9a-f]{32}$/);
+      const r = await ask(stack, "marked", { headers: { "x-ai-json-mode": marker } });
       assert.equal(r.status, 200);
       assert.equal(r.headers["mode"], undefined);
-      assert.equal(JSON.parse(r.text).choices[0].message.content, chatReply("guarded"));
-      assert.equal(stack.ds.requests.length, 0);
-      assert.equal(stack.streams[0].resumed, 0);
+      assert.equal(JSON.parse(r.text).choices[0].message.content, chatReply("marked"));
+      assert.equal(stack.ds.requests.length, 1, "no call for the marked request");
+      assert.equal(
+        stack.chat.requests[1].headers["x-ai-json-mode"],
+        marker,
+        "a marked request is left alone, header included",
+      );
       assert.equal(metric(stack.host, "passthrough.loop_guard"), 1);
-      // Any value counts.
-      const r2 = await ask(stack, "guarded 2", { headers: { "x-ai-json-mode": "" } });
-      assert.equal(r2.headers["mode"], undefined);
-      assert.equal(stack.ds.requests.length, 0);
+      // One digit off: a forgery like any other.
+      const near = marker.slice(0, -1) + (marker.endsWith("0") ? "1" : "0");
+      assertConverted(await ask(stack, "near miss", { headers: { "x-ai-json-mode": near } }));
+      assert.equal(stack.ds.requests.length, 2);
+      assert.equal(metric(stack.host, "loop_header_removed"), 1);
     }));
 
   test("DeepSeek routed through the same gateway does not loop", async () => {
@@ -696,7 +718,13 @@ test("metrics: every outcome is counted once, by reason", async () => {
           "failed.upstream_not_json": 1,
           "passthrough.upstream_not_json": 1,
         });
-        await expectDelta("loop guard", () => ask(stack, "own", { headers: { "x-ai-json-mode": "1" } }), {
+        await expectDelta(
+          "a client's loop-guard header",
+          () => ask(stack, "own", { headers: { "x-ai-json-mode": "1" } }),
+          { converted: 1 },
+        );
+        const marker = String(stack.ds.requests[0].headers["x-ai-json-mode"]);
+        await expectDelta("loop guard", () => ask(stack, "own", { headers: { "x-ai-json-mode": marker } }), {
           "passthrough.loop_guard": 1,
         });
         // Counters, as Envoy defines them.

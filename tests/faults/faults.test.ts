@@ -14,6 +14,7 @@ import {
   startChatMock,
   startJsonModeMock,
   type Gateway,
+  type GatewayConfig,
   type MockServer,
   type MockBehavior,
   type LogEntry,
@@ -72,6 +73,7 @@ describe("fault injection through the gateway", () => {
   let brokenChat: MockServer; // the chat upstream closing mid-body
   let deepseek: MockServer;
   let gw: Gateway;
+  let config: GatewayConfig;
   const logs: LogEntry[] = [];
 
   before(async () => {
@@ -82,7 +84,7 @@ describe("fault injection through the gateway", () => {
     gw = await startGateway({
       port: 0,
       onLog: (e) => logs.push(e),
-      config: {
+      config: (config = {
         listen: { host: "127.0.0.1", port: 0 },
         plugin: {
           wasm: WASM,
@@ -111,7 +113,7 @@ describe("fault injection through the gateway", () => {
           "outbound|443||deepseek.dns": deepseek.url,
           "outbound|443||closed.dns": `http://127.0.0.1:${dead}`,
         },
-      },
+      }),
     });
   });
 

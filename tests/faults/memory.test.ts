@@ -24,6 +24,7 @@ async function pagesAt(requests: number, bodySize: number, checkpoints: number[]
   );
   assert.ok(stats.converted > requests / 2, `${stats.converted} conversions`);
   assert.ok(stats.original > 0, "some passthroughs");
+  assert.equal(stats.other, 0, "every response is the conversion or the original (no 500 from the buffer limit)");
   assert.equal(host.failed, false);
   host.close();
   return pages;

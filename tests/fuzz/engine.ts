@@ -1,5 +1,9 @@
 // The fuzzer: runs generated cases through the compiled plugin in the
-// proxy-wasm host and checks every outcome.
+// proxy-wasm host and checks every outcome. The host plays Higress's Envoy 1.27
+// with its defaults (32 KiB buffer limit, 65535 bytes for the HTTP/2 clients
+// of one stream in three; a body callback after StopIterationAndBuffer sees
+// the buffer without its own chunk), so a response Envoy itself answers (500)
+// or a body cut at its last chunk fails the case.
 //
 // One case = a valid config (sometimes followed by a mutated one, accepted or
 // rejected), then 1..6 streams fed through the request and response phases
@@ -270,6 +274,8 @@ class StreamRun {
   /** lastAction of the callback that saw the response's end of stream. */
   endAction: number | undefined = undefined;
   abort: "none" | "mid-body" | "before-answer" | "before-response" = "none";
+  /** The client's protocol (request.protocol): HTTP/2 streams get Envoy's 65535-byte buffer limit, others 32768. */
+  protocol: "HTTP/1.1" | "HTTP/2" = "HTTP/1.1";
   body: Uint8Array;
   problems: string[] = [];
   /** Strings equal only once lone surrogates are replaced by U+FFFD. */
@@ -375,10 +381,13 @@ export function runCase(
       const r = new StreamRun(i, req, up, eff);
       const a = rng.int(100);
       r.abort = a < 3 ? "mid-body" : a < 7 ? "before-answer" : a < 8 ? "before-response" : "none";
+      // From the case and stream numbers, not the PRNG (the generated cases stay the same): one stream in three.
+      if ((index + i) % 3 === 0) r.protocol = "HTTP/2";
       runs.push(r);
+      count(stats, `protocol.${r.protocol}`);
       count(stats, `upstream.${up.label}`);
       ctx.push(
-        `stream ${i}: route=${req.routeName} loop=${req.loop} abort=${r.abort} upstream=${up.label} headers=${short(up.responseHeaders, 300)} headersEnd=${up.headersEnd} chunks=${up.chunks.map((c) => c.length).join(",")}${up.trailingEmpty ? "+0" : ""} body=${short(r.body, 300)}`,
+        `stream ${i}: ${r.protocol} route=${req.routeName} loop=${req.loop} abort=${r.abort} upstream=${up.label} headers=${short(up.responseHeaders, 300)} headersEnd=${up.headersEnd} chunks=${up.chunks.map((c) => c.length).join(",")}${up.trailingEmpty ? "+0" : ""} body=${short(r.body, 300)}`,
       );
     }
 
@@ -492,7 +501,7 @@ function streamSteps(host: ProxyWasmHost, r: StreamRun): (() => void)[] {
   const steps: (() => void)[] = [];
   const { req, up } = r;
   steps.push(() => {
-    r.s = host.stream({ routeName: req.routeName, clusterName: "outbound|443||qwen.dns" });
+    r.s = host.stream({ routeName: req.routeName, clusterName: "outbound|443||qwen.dns", protocol: r.protocol });
   });
   steps.push(() => r.s.requestHeaders(req.headers, req.body === undefined));
   if (req.body) steps.push(() => r.s.requestBody(req.body!, true));
@@ -535,7 +544,8 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   if (auth.length !== 1) r.problem(`call has ${auth.length} authorization headers`);
   if (clientAuth !== undefined && auth.includes(clientAuth))
     r.problem("the client's authorization header was forwarded to the JSON-mode call");
-  if (first(h, "x-ai-json-mode") !== "1") r.problem(`call lacks x-ai-json-mode: 1 (${short(h)})`);
+  if (!/^[0-9a-f]{32}$/.test(first(h, "x-ai-json-mode") ?? ""))
+    r.problem(`call lacks the x-ai-json-mode marker (${short(h)})`);
   if (call.method !== "POST") r.problem(`call method ${call.method}`);
   const p = ref.parseBytes(call.body);
   if (!p.ok || !isObj(p.value)) {
@@ -557,8 +567,10 @@ function checkCall(r: StreamRun, rec: CallRecord, apiKeys: Set<string>): void {
   if (call.path !== u.path) r.problem(`call :path ${call.path}, expected ${u.path}`);
   if (call.authority !== authority) r.problem(`call :authority ${call.authority}, expected ${authority}`);
   if (auth[0] !== `Bearer ${cfg.apiKey}`) r.problem(`call authorization is not the configured key`);
-  if (call.timeoutMs !== (cfg.timeout ?? 50000))
-    r.problem(`call timeout ${call.timeoutMs}, expected ${cfg.timeout ?? 50000}`);
+  // Each attempt: min(timeout, what is left of totalTimeout); answers here come within milliseconds.
+  const wantTimeout = Math.min(cfg.timeout ?? 50000, 120000);
+  if (call.timeoutMs > wantTimeout || call.timeoutMs < wantTimeout - 10000)
+    r.problem(`call timeout ${call.timeoutMs}, expected ${wantTimeout}`);
   if (first(h, "content-type") !== "application/json") r.problem(`call content-type ${first(h, "content-type")}`);
   if (body.model !== cfg.model) r.problem(`call model ${short(body.model)}, expected ${cfg.model}`);
   if (body.stream !== false) r.problem(`call stream ${short(body.stream)}`);
@@ -668,20 +680,21 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
     if (mine.length > 6) r.problem(`${mine.length} calls (maxRetries is at most 5)`);
     return; // unknown config: any valid outcome
   }
-  const applies = cfg !== null && !r.req.loop;
-  // Request phase: accept-encoding removed when the plugin applies; nothing else changed.
+  // A client's x-ai-json-mode never carries the plugin's marker: it switches nothing off.
+  const applies = cfg !== null;
+  // Request phase: accept-encoding and a client's x-ai-json-mode removed when the plugin applies; nothing else changed.
   const released = s.request.headers;
   if (applies) {
     if (first(released, "accept-encoding") !== undefined) r.problem("accept-encoding forwarded upstream");
-    if (!pairsEqual(without(released, ["accept-encoding"]), without(reqIn, ["accept-encoding"])))
+    if (first(released, "x-ai-json-mode") !== undefined) r.problem("the client's x-ai-json-mode forwarded upstream");
+    const edited = ["accept-encoding", "x-ai-json-mode"];
+    if (!pairsEqual(without(released, edited), without(reqIn, edited)))
       r.problem(`request headers changed: ${short(released, 400)}`);
   } else if (!pairsEqual(released, reqIn))
     r.problem(`request headers changed although the plugin does not apply: ${short(released, 400)}`);
   if (!applies) {
     if (mine.length)
-      r.problem(
-        `${mine.length} calls although the plugin does not apply (${cfg === null ? "no config for route " + r.req.routeName : "loop guard"})`,
-      );
+      r.problem(`${mine.length} calls although the plugin does not apply (no config for route ${r.req.routeName})`);
     if (outcome !== "original") r.problem(`outcome ${outcome}, expected the original response (plugin does not apply)`);
     return;
   }
@@ -767,7 +780,7 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
   if (lengths.length !== 1 || lengths[0] !== String(s.body.length))
     problems.push(`content-length ${short(lengths)} for ${s.body.length} body bytes`);
   const types = all(out, "content-type");
-  const untouched = ["content-type", "content-length", "mode", ":status"];
+  const untouched = ["content-type", "content-length", "mode", ":status", "x-should-retry"];
   if (!pairsEqual(without(out, untouched), without(resIn, untouched)))
     problems.push(`other headers changed: ${short(out, 300)}`);
   const parsed = ref.parseBytes(s.body);
@@ -777,6 +790,18 @@ function classifyOutcome(r: StreamRun, resIn: Pairs, env: CaseEnv): Outcome {
     if (!isObj(e) || e.type !== "json_mode_error" || typeof e.message !== "string" || typeof e.code !== "string")
       problems.push(`error body ${short(s.body)}`);
     if (r.cfg && r.cfg.onFailure !== "error") problems.push("502 error although onFailure is not error");
+    // x-should-retry: false unless a retry may help (the call got no answer, or 408, 429, 5xx).
+    const lastAnswer = r.calls.length ? r.calls[r.calls.length - 1].answer : undefined;
+    const retryable =
+      isObj(e) &&
+      e.code === "call_failed" &&
+      (lastAnswer === undefined ||
+        lastAnswer.kind !== "http" ||
+        [408, 429].includes(lastAnswer.status) ||
+        lastAnswer.status >= 500);
+    const retry = all(out, "x-should-retry");
+    if (retryable ? retry.length !== 0 : retry.length !== 1 || retry[0] !== "false")
+      problems.push(`x-should-retry ${short(retry)} for ${isObj(e) ? e.code : "?"}`);
     return verdict("error");
   }
   if (first(out, ":status") !== first(resIn, ":status")) problems.push(`:status ${first(out, ":status")}`);

@@ -1264,6 +1264,7 @@ const CONFIG_FIELDS = [
   "output",
   "onFailure",
   "streaming",
+  "strategy",
   "_rules_",
 ];
 
@@ -1284,8 +1285,11 @@ export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
   ] as const);
   switch (kind) {
     case "field-value":
-      for (let i = rng.range(1, 3); i > 0; i--)
-        json[rng.pick(CONFIG_FIELDS.filter((f) => f !== "apiKey"))] = RANDOM_VALUES(rng);
+      for (let i = rng.range(1, 3); i > 0; i--) {
+        const field = rng.pick(CONFIG_FIELDS.filter((f) => f !== "apiKey"));
+        // strategy inject: a valid value half the time, so the request phase runs under the relaxed oracle.
+        json[field] = field === "strategy" && rng.chance(0.5) ? "inject" : RANDOM_VALUES(rng);
+      }
       if (rng.chance(0.2)) json.apiKey = rng.pick<unknown>([1, null, "", " ", ["k"], { k: 1 }]);
       break;
     case "delete-field":

@@ -159,7 +159,7 @@ test("trace: every state-changing call with its decoded arguments and result; re
   );
 
   entries.length = 0;
-  s.responseHeaders({ ":status": "200" }).responseBody("ab").responseBody("cd", true);
+  s.responseHeaders({ ":status": "200" }).responseFrames(["ab", "cd"], "http1");
   assert.deepEqual(view(), [
     ["proxy_set_buffer_bytes", [1, 0, 4, 3], WasmResult.Ok, id],
     ["proxy_send_local_response", [403, "denied by test", 2, [["x-new", "yes"]], -1], WasmResult.Ok, id],

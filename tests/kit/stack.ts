@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { after } from "node:test";
 import http from "node:http";
+import http2 from "node:http2";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,7 @@ import {
   startGateway,
   startJsonModeMock,
   type ClusterTarget,
+  type EnvoySection,
   type Gateway,
   type GatewayConfig,
   type HostOptions,
@@ -72,6 +74,8 @@ export interface UpstreamReply {
   chunks?: (string | Uint8Array)[];
   /** Delay between pieces. */
   delayMs?: number;
+  /** Trailers after the body: HTTP/2, a trailing HEADERS frame (it carries END_STREAM); HTTP/1.1, chunked trailers. */
+  trailers?: Pairs;
 }
 
 export interface RecordedUpstreamRequest {
@@ -106,11 +110,91 @@ function tracked(close: () => Promise<void>): () => Promise<void> {
   return once;
 }
 
+/** The body of a reply in the pieces it is written in. */
+function replyPieces(r: UpstreamReply): Buffer[] {
+  const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body as any);
+  if (r.chunks) return r.chunks.map((c) => Buffer.from(c as any));
+  if (r.chunkSize) {
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < body.length; i += r.chunkSize) pieces.push(body.subarray(i, i + r.chunkSize));
+    return pieces;
+  }
+  return [body];
+}
+
+/**
+ * A scriptable upstream. `http2: true`: an h2c server (HTTP/2 with prior
+ * knowledge); each piece is one DATA frame, written once the previous one
+ * went out, and the last piece carries END_STREAM.
+ */
 export async function startUpstream(
   reply: UpstreamReply | ((req: RecordedUpstreamRequest) => UpstreamReply),
+  opts: { http2?: boolean } = {},
 ): Promise<Upstream> {
   const requests: RecordedUpstreamRequest[] = [];
   const sockets = new Set<Socket>();
+  if (opts.http2) {
+    const h2 = http2.createServer();
+    h2.on("stream", (stream, headers) => {
+      const parts: Buffer[] = [];
+      stream.on("data", (c: Buffer) => parts.push(c));
+      stream.on("end", async () => {
+        const plain: http.IncomingHttpHeaders = {};
+        for (const [k, v] of Object.entries(headers)) if (!k.startsWith(":")) plain[k] = v as string;
+        plain.host = String(headers[":authority"] ?? "");
+        const rec = {
+          method: String(headers[":method"]),
+          url: String(headers[":path"]),
+          headers: plain,
+          body: Buffer.concat(parts).toString(),
+        };
+        requests.push(rec);
+        const r = typeof reply === "function" ? reply(rec) : reply;
+        const out: http2.OutgoingHttpHeaders = { ":status": r.status ?? 200 };
+        for (const [k, v] of r.headers ?? []) {
+          const key = k.toLowerCase();
+          if (["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"].includes(key)) continue;
+          const prev = out[key];
+          out[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+        }
+        const pieces = replyPieces(r).filter((p) => p.length > 0);
+        if (stream.destroyed) return;
+        const trailers = r.trailers;
+        if (trailers) {
+          stream.once("wantTrailers", () => {
+            const t: http2.OutgoingHttpHeaders = {};
+            for (const [k, v] of trailers) t[k.toLowerCase()] = v;
+            stream.sendTrailers(t);
+          });
+        }
+        stream.respond(out, { endStream: pieces.length === 0 && !trailers, waitForTrailers: trailers !== undefined });
+        if (pieces.length === 0 && trailers) stream.end();
+        for (let i = 0; i < pieces.length; i++) {
+          if (stream.destroyed) return;
+          if (i === pieces.length - 1) stream.end(pieces[i]);
+          else await new Promise<void>((ok) => stream.write(pieces[i], () => ok()));
+          if (r.delayMs && i < pieces.length - 1) await sleep(r.delayMs);
+        }
+      });
+    });
+    h2.on("connection", (s: Socket) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    });
+    await new Promise<void>((ok) => h2.listen(0, "127.0.0.1", ok));
+    const port = (h2.address() as AddressInfo).port;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      requests,
+      close: tracked(
+        () =>
+          new Promise<void>((ok) => {
+            h2.close(() => ok());
+            for (const s of sockets) s.destroy();
+          }),
+      ),
+    };
+  }
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on("data", (c: Buffer) => parts.push(c));
@@ -127,18 +211,13 @@ export async function startUpstream(
       const flat: string[] = [];
       for (const [k, v] of r.headers ?? []) flat.push(k, v);
       res.writeHead(r.status ?? 200, flat);
-      const body = r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body as any);
-      let pieces: Buffer[];
-      if (r.chunks) pieces = r.chunks.map((c) => Buffer.from(c as any));
-      else if (r.chunkSize) {
-        pieces = [];
-        for (let i = 0; i < body.length; i += r.chunkSize) pieces.push(body.subarray(i, i + r.chunkSize));
-      } else pieces = [body];
+      const pieces = replyPieces(r);
       for (let i = 0; i < pieces.length; i++) {
         if (res.destroyed) return;
         if (pieces[i].length) await new Promise<void>((ok) => res.write(pieces[i], () => ok()));
         if (r.delayMs && i < pieces.length - 1) await sleep(r.delayMs);
       }
+      if (r.trailers) res.addTrailers(r.trailers);
       res.end();
     });
   });
@@ -197,6 +276,8 @@ export interface StackOptions {
   chat?: MockOptions;
   ds?: MockOptions;
   logLevel?: "trace" | "debug" | "info" | "warn";
+  /** The gateway's Envoy: Higress's Envoy 1.27 and its defaults, with these fields changed (a small idle timeout, say). */
+  envoy?: EnvoySection;
 }
 
 /** Starts a chat mock, a DeepSeek mock and a gateway running the plugin; captures its streams. */
@@ -220,6 +301,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gw = await startGateway({
       config: {
         listen: { host: "127.0.0.1", port: 0 },
+        envoy: opts.envoy,
         plugin: {
           wasm: WASM,
           name: "ai-json-mode",
@@ -257,6 +339,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** Sizes of the response body chunks the gateway fed to each captured stream. */
 export const responseChunks = new WeakMap<HttpStream, number[]>();
+/** The same chunks with their end-of-stream flag (an HTTP/2 DATA frame with END_STREAM: `end` on a non-empty one). */
+export const responseFrames = new WeakMap<HttpStream, { size: number; end: boolean }[]>();
 
 /** Records every stream the host creates (the gateway keeps them to itself), and its response chunks. */
 export function captureStreams(host: ProxyWasmHost): HttpStream[] {
@@ -265,10 +349,14 @@ export function captureStreams(host: ProxyWasmHost): HttpStream[] {
   host.stream = ((props?: Parameters<ProxyWasmHost["stream"]>[0]) => {
     const s = original(props);
     const sizes: number[] = [];
+    const frames: { size: number; end: boolean }[] = [];
     responseChunks.set(s, sizes);
+    responseFrames.set(s, frames);
     const feed = s.responseBody.bind(s);
     s.responseBody = ((chunk: Uint8Array | string, eos?: boolean) => {
-      sizes.push(typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length);
+      const size = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+      sizes.push(size);
+      frames.push({ size, end: eos === true });
       return feed(chunk, eos);
     }) as HttpStream["responseBody"];
     streams.push(s);
@@ -330,6 +418,61 @@ export function send(
     });
     req.setTimeout(opts.timeoutMs ?? 10000, () => req.destroy(new Error("client timeout")));
     req.on("error", (e) => (error ? undefined : reject(e)));
+    req.end(body);
+  });
+}
+
+/**
+ * The same request over HTTP/2 with prior knowledge (h2c), as an HTTP/2
+ * client reaches the gateway: its stream gets Envoy's 65535-byte buffer limit.
+ * `rawHeaders` keeps the order of the response's HEADERS frame (no
+ * pseudo-headers); `trailers` are the trailing HEADERS, if any.
+ */
+export function sendH2(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs?: number } = {},
+): Promise<Reply & { trailers: Record<string, string> }> {
+  return new Promise((resolveReply, reject) => {
+    const u = new URL(url);
+    const session = http2.connect(u.origin);
+    session.on("error", reject);
+    const body = opts.body === undefined ? undefined : Buffer.from(opts.body as any);
+    const headers: http2.OutgoingHttpHeaders = {
+      ":method": opts.method ?? (body ? "POST" : "GET"),
+      ":path": u.pathname + u.search,
+      ...(body ? { "content-type": "application/json" } : {}),
+      ...(opts.headers ?? {}),
+    };
+    const req = session.request(headers, { endStream: body === undefined });
+    const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), opts.timeoutMs ?? 10000);
+    let status = 0;
+    let rawHeaders: Pairs = [];
+    const trailers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    req.on("response", (h, flags) => {
+      status = Number(h[":status"]);
+      rawHeaders = [];
+      void flags;
+      for (const [k, v] of Object.entries(h)) {
+        if (k.startsWith(":")) continue;
+        for (const one of Array.isArray(v) ? v : [v]) rawHeaders.push([k, String(one)]);
+      }
+    });
+    req.on("trailers", (t) => {
+      for (const [k, v] of Object.entries(t)) if (!k.startsWith(":")) trailers[k] = String(v);
+    });
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", (e) => (error ??= e.message));
+    req.on("close", () => {
+      clearTimeout(timer);
+      if (req.rstCode && req.rstCode !== http2.constants.NGHTTP2_NO_ERROR) error ??= `stream reset (${req.rstCode})`;
+      session.close();
+      const b = Buffer.concat(chunks);
+      const flat: http.IncomingHttpHeaders = {};
+      for (const [k, v] of rawHeaders) flat[k] = flat[k] === undefined ? v : `${flat[k]}, ${v}`;
+      resolveReply({ status, rawHeaders, headers: flat, body: b, text: b.toString("utf8"), error, trailers });
+    });
     req.end(body);
   });
 }

@@ -378,12 +378,21 @@ describe("no client header changes the call's target, timeout or key", () => {
     }
   });
 
-  test("host: the loop-guard header only turns the plugin off for that request (no call at all)", async () => {
+  test("host: a client's loop-guard header turns nothing off and goes no further", async () => {
     const host = await newHost();
-    const s = respond(host, { requestHeaders: { "x-ai-json-mode": "1", authorization: `Bearer ${CLIENT_KEY}` } });
-    assert.equal(host.pendingCalls().length, 0);
-    assert.equal(s.bodyText, COMPLETION.toString());
-    s.done();
+    for (const value of ["1", "", "true", "0".repeat(32)]) {
+      const s = respond(host, { requestHeaders: { "x-ai-json-mode": value, authorization: `Bearer ${CLIENT_KEY}` } });
+      assert.equal(
+        s.request.headers.some(([k]) => k === "x-ai-json-mode"),
+        false,
+        `x-ai-json-mode: ${value} was forwarded upstream`,
+      );
+      const call = onlyCall(host);
+      assert.match(call.headers.find(([k]) => k === "x-ai-json-mode")?.[1] ?? "", /^[0-9a-f]{32}$/);
+      assert.notEqual(call.headers.find(([k]) => k === "x-ai-json-mode")?.[1], value);
+      host.answer(call, 200, {}, ANSWER);
+      s.done();
+    }
   });
 });
 

@@ -183,9 +183,10 @@ int benchCommand(const std::string& wasm, std::vector<size_t> sizes, int respons
   runner.run(benchScenario(1024, 1, chunk));
   for (size_t size : sizes) {
     int n = responses > 0 ? responses : (size >= 1024 * 1024 ? 5 : size >= 65536 ? 20 : 100);
-    // One response per fresh VM (Envoy's worker VM before its first request): WAMR 2.1.1
-    // traps a VM whose memory grew inside a host call (see tests/conformance/README.md),
-    // so reusing one VM would measure the engine bug, not the plugin.
+    // One response per fresh VM (Envoy's worker VM before its first request), the same
+    // figure `npm run conformance -- --bench` takes on host/. (WAMR 2.1.1 also traps a VM
+    // whose memory grew inside a host call when the module uses bulk memory; the plugin is
+    // built without it, see tests/conformance/README.md.)
     double baseCpu = 0, fullCpu = 0, baseWall = 0, fullWall = 0;
     int converted = 0;
     for (int i = 0; i < n; i++) {

@@ -1,97 +1,32 @@
 // Runs scenarios (tests/conformance/README.md) on proxy-wasm-cpp-host and
-// writes one normalised transcript per scenario.
+// writes one normalised transcript per scenario. The Runner's parts, by job:
+//
+//   runner.cc        one scenario from start to teardown; names, events, metrics, modules
+//   scenario.cc      the scenario's settings (and its headers and bodies: scenario.h)
+//   vm_lifecycle.cc  configurations (canary and worker VM), the filter of a new stream,
+//                    traps and VM re-creation
+//   steps.cc         the stream driver: steps, the frames of a body, the clock, stream ends
+//   calls.cc         HTTP call records and their answers (answer, timeout, failure, reset)
+//   transcript.cc    what a transcript reports at the end: clients, calls, metrics, errors
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "envoy.h"
+#include "envoy_wasm.h"
+#include "http_call.h"
 #include "json.h"
+#include "stream.h"
 
 namespace cpphost {
 
-/** FilterManager iteration state of our (only) filter in one direction. */
-enum class Iteration { Continue, StopSingle, StopAllBuffer, StopAllWatermark };
-
-/** One direction (decode or encode) of the filter chain around our filter. */
-struct Direction {
-  Iteration iteration = Iteration::Continue;
-  bool headersContinued = false;
-  bool endObserved = false;                // the last frame has been seen
-  std::unique_ptr<std::string> buffered;   // FilterManager's buffered data for this direction
-  bool streaming = false;                  // StopIterationAndWatermark (watermark, no 413/500)
-  uint32_t limit = 0;                      // buffer limit (high watermark); 0 = none
-  bool aboveHighWatermark = false;
-  bool done = false;                       // the end of stream went past our filter
-};
-
-/** What the client (downstream) has received. */
-struct ClientView {
-  bool headersSent = false;
-  HeaderMap headers;
-  std::string body;
-  bool complete = false;
-  bool reset = false;
-  std::string resetReason;
-  std::optional<Json> localReply;  // {status, details} when Envoy answered itself
-};
-
-/** One HTTP stream: Envoy's ActiveStream + FilterManager, with our Wasm filter in it. */
-struct Stream {
-  Runner* runner = nullptr;
-  std::string name;
-  std::string route;
-  std::string cluster;
-  std::string upstreamProtocol = "http1";  // http1 | http2
-  std::string downstreamProtocol = "HTTP/1.1";
-  std::map<std::string, std::string> properties;  // extra properties, dotted paths
-
-  std::shared_ptr<EnvoyContext> ctx;  // our filter (null: fail-open skipped it)
-  HeaderMap requestHeaders;
-  HeaderMap responseHeaders;
-  bool responseHeadersReceived = false;
-  Direction dec, enc;
-  bool upstreamRequestStarted = false;   // request headers went upstream
-  bool upstreamCancelled = false;        // a local reply ended the upstream request
-  bool localReplySent = false;           // FilterManager: the filter chain was cut short
-  ClientView client;
-  bool finished = false;   // the client side is over (complete or reset): destroy pending
-  bool destroyed = false;  // log / done / delete have run
-  uint64_t lastActivityMs = 0;
-
-  // Input from the client and the upstream.
-  void requestHeadersFromClient(HeaderMap headers, bool end);
-  void requestDataFromClient(std::string data, bool end);
-  void responseHeadersFromUpstream(HeaderMap headers, bool end);
-  void responseDataFromUpstream(std::string data, bool end);
-
-  // Filter callbacks (Envoy's decoder_callbacks_ / encoder_callbacks_).
-  void continueDecoding();
-  void continueEncoding();
-  void sendLocalReply(int code, std::string body, std::function<void(HeaderMap&)> modify,
-                      std::string details);
-  void resetStream(const std::string& reason);
-  void setEncoderLimit(uint32_t limit);
-  void setDecoderLimit(uint32_t limit);
-  /** Re-checks a direction's buffer against its limit (WatermarkBuffer's high-watermark callback). */
-  void checkWatermark(bool encoder);
-
-private:
-  void commonContinueEncoding();
-  void commonContinueDecoding();
-  void bufferData(bool encoder, std::string& data);
-  void toClientHeaders(bool end);
-  void toClientData(const std::string& data, bool end);
-  void toUpstreamHeaders(bool end);
-  void toUpstreamData(const std::string& data, bool end);
-  void encodeLocalReplyThroughFilter(HeaderMap headers, std::string body);
-  void touch();
-};
+class EnvoyContext;
 
 /** A compiled module, shared by the scenarios of one run. */
 struct Module {
@@ -105,7 +40,7 @@ struct PluginInstance {
   int index = 0;
   std::shared_ptr<proxy_wasm::PluginBase> plugin;
   std::shared_ptr<proxy_wasm::PluginHandleBase> handle;
-  uint64_t lastRecoverMs = 0;  // Higress: the VM is re-created at most every 5 s
+  uint64_t lastRecoverMs = 0;  // Higress: the VM is re-created at most once a second
 };
 
 class Runner {
@@ -128,12 +63,12 @@ public:
   std::string nameRootContext(EnvoyWasm* wasm);
   std::string nameVm(VmRole role);
   std::optional<std::string> clusterState(const std::string& cluster) const;
-  HttpCallRecord& newCall(EnvoyContext* root, uint32_t token);
-  HttpCallRecord* callByToken(EnvoyContext* root, uint32_t token);
-  void rootGone(EnvoyContext* root);
+  HttpCallRecord& newCall(EnvoyContext* root, uint32_t token);      // calls.cc
+  HttpCallRecord* callByToken(EnvoyContext* root, uint32_t token);  // calls.cc
+  void rootGone(EnvoyContext* root);                                // calls.cc
   void metricDefined(const std::string& name, proxy_wasm::MetricType type);
   int64_t& metricValue(const std::string& name);
-  void vmFailed(EnvoyWasm* wasm, std::string_view message);
+  void vmFailed(EnvoyWasm* wasm, std::string_view message);  // vm_lifecycle.cc
   uint32_t defaultBufferLimit() const { return bufferLimit_; }
   Stream* streamOf(EnvoyContext* ctx);
   void markFinished(Stream* s);
@@ -142,21 +77,29 @@ public:
   void noteContext(EnvoyContext* ctx);
 
 private:
+  // runner.cc
   void reset();
+  void teardown();
+  Module* module(const std::string& name);
+  void scenarioError(const std::string& message);
+  // scenario.cc
+  void readSettings(const Json& scenario);
+  // vm_lifecycle.cc
   bool configure(const Json& config, int index);
+  std::shared_ptr<EnvoyContext> createFilter(Stream& s);
+  // steps.cc
   void step(const Json& step, size_t i);
   void streamStep(const Json& step);
-  void answerCall(const Json& step);
   void advance(uint64_t ms);
-  void fireTimeouts();
   void settle();
   void destroyStream(Stream* s);
-  std::shared_ptr<EnvoyContext> createFilter(Stream& s);
-  Module* module(const std::string& name);
+  // calls.cc
+  void answerCall(const Json& step);
+  // transcript.cc
+  void writeTranscript(Json& out) const;
   Json clients() const;
+  Json callsJson() const;
   Json metricsJson() const;
-  void teardown();
-  void scenarioError(const std::string& message);
 
   std::map<std::string, std::string> modulePaths_;
   std::map<std::string, std::unique_ptr<Module>> modules_;

@@ -1,9 +1,11 @@
-// Buffers: the stream's bodies (0, 1: what the filter holds now), the call
-// answer's body (4, during proxy_on_http_call_response), the VM and plugin
-// configurations (6, 7). Only the bodies can be written.
+// Buffers: the stream's bodies (0, 1: what Envoy 1.27's Wasm filter points
+// at now: the buffered data after StopIterationAndBuffer, else the chunk of
+// the body callback running now), the call answer's body (4, during
+// proxy_on_http_call_response), the VM and plugin configurations (6, 7).
+// Only the bodies can be written.
 
-import { BUFFER_TYPE_MAX, BufferType, WasmResult as R } from "../../abi/constants.ts";
-import { concatBytes } from "../../bytes.ts";
+import { BUFFER_TYPE_MAX, BufferType, LogLevel, WasmResult as R } from "../../abi/constants.ts";
+import { concatBytes, type ByteBuffer } from "../../bytes.ts";
 import type { ImportGroup, ImportHost } from "./types.ts";
 
 interface BufferAccess {
@@ -22,23 +24,36 @@ export function bufferImports(h: ImportHost): ImportGroup {
       case BufferType.HttpRequestBody:
       case BufferType.HttpResponseBody: {
         const d = s ? (type === BufferType.HttpRequestBody ? s.req : s.res) : undefined;
-        const held = d?.held ?? null;
-        return {
-          get: () => (held ? held.view() : new Uint8Array(0)),
-          set: (start, len, data) => {
-            if (!held) return R.NotFound;
-            const cur = held.view();
-            if (start === 0) {
-              held.assign(concatBytes([data, cur.subarray(Math.min(len, cur.length))]));
-              return R.Ok;
-            }
-            if (start >= cur.length) {
-              held.append(data);
-              return R.Ok;
-            }
-            return R.BadArgument;
-          },
-        };
+        const target = s && d ? h.chain.bodyTarget(s, d) : ({ kind: "none" } as const);
+        const empty = new Uint8Array(0);
+        switch (target.kind) {
+          case "buffered":
+          case "current": {
+            const buf = target.buf;
+            return {
+              get: () => buf.view(),
+              set: (start, len, data) => {
+                const r = editBuffer(buf, start, len, data);
+                // Envoy's buffered data is a watermark buffer: a write over the limit trips at once.
+                if (r === R.Ok && target.kind === "buffered" && s && d) h.chain.bufferWritten(s, d);
+                return r;
+              },
+            };
+          }
+          case "dead":
+            return {
+              get: () => empty,
+              set: () => {
+                h.hostLog(
+                  LogLevel.warn,
+                  `proxy_set_buffer_bytes: the ${type === BufferType.HttpRequestBody ? "request" : "response"} body buffer is the chunk of the last body callback, which Envoy no longer holds (it returned without StopIterationAndBuffer); the write is lost`,
+                );
+                return R.Ok;
+              },
+            };
+          default:
+            return { get: () => empty, set: () => R.NotFound };
+        }
       }
       case BufferType.HttpCallResponseBody: {
         const r = h.callResponse();
@@ -102,4 +117,18 @@ export function bufferImports(h: ImportHost): ImportGroup {
       ],
     },
   };
+}
+
+/** Envoy's Buffer::copyFrom: start 0 drops `len` bytes then prepends; start >= size appends; else BadArgument. */
+function editBuffer(buf: ByteBuffer, start: number, len: number, data: Uint8Array): number {
+  const cur = buf.view();
+  if (start === 0) {
+    buf.assign(concatBytes([data, cur.subarray(Math.min(len, cur.length))]));
+    return R.Ok;
+  }
+  if (start >= cur.length) {
+    buf.append(data);
+    return R.Ok;
+  }
+  return R.BadArgument;
 }

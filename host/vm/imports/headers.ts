@@ -1,7 +1,9 @@
 // Header maps: get, add, replace, remove, get/set all pairs, size. Which maps
 // exist follows Envoy: the stream's maps while the current callback may use
 // them (any map in proxy_on_log), the call answer's maps (6, 7) only during
-// proxy_on_http_call_response. Trailers and gRPC metadata are not emulated.
+// proxy_on_http_call_response; a direction's trailers (1, 3) during its
+// trailers callback (until it returns Continue) and in proxy_on_log. gRPC
+// metadata is not emulated.
 
 import { LogLevel, MAP_TYPE_MAX, MapType, WasmResult as R } from "../../abi/constants.ts";
 import { decodePairs, encodePairs, utf8 } from "../../abi/pairs.ts";
@@ -30,12 +32,16 @@ export function headerImports(h: ImportHost): ImportGroup {
         return s ? s.readableMap(s.req) : null;
       case MapType.ResponseHeaders:
         return s ? s.readableMap(s.res) : null;
+      case MapType.RequestTrailers:
+        return s ? s.readableTrailers(s.req) : null;
+      case MapType.ResponseTrailers:
+        return s ? s.readableTrailers(s.res) : null;
       case MapType.HttpCallResponseHeaders:
         return h.callResponse()?.headers ?? null;
       case MapType.HttpCallResponseTrailers:
         return h.callResponse()?.trailers ?? null;
       default:
-        return null; // trailers and gRPC metadata are not emulated
+        return null; // gRPC metadata is not emulated
     }
   };
 
@@ -45,7 +51,15 @@ export function headerImports(h: ImportHost): ImportGroup {
     if (!s) return null;
     if (type === MapType.RequestHeaders) return s.req.map && s.req.mapOpen ? s.req.map : null;
     if (type === MapType.ResponseHeaders) return s.res.map && s.res.mapOpen ? s.res.map : null;
+    if (type === MapType.RequestTrailers) return s.req.trailersOpen ? s.req.trailers : null;
+    if (type === MapType.ResponseTrailers) return s.res.trailersOpen ? s.res.trailers : null;
     return null;
+  };
+
+  /** Envoy clears the route cache after every edit of the request headers (Higress: unless clear_route_cache is off). */
+  const edited = (type: number): void => {
+    const s = h.effectiveStream();
+    if (s && type === MapType.RequestHeaders) h.chain.requestHeadersEdited(s);
   };
 
   const keyValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): unknown[] => [
@@ -75,6 +89,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         addHeader(map, key, value);
+        edited(type);
         return R.Ok;
       },
       trace: keyValue,
@@ -87,6 +102,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         setHeader(map, key, value);
+        edited(type);
         return R.Ok;
       },
       trace: keyValue,
@@ -98,6 +114,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         removeHeader(map, key);
+        edited(type);
         return R.Ok;
       },
       trace: (type: number, kPtr: number, kLen: number) => [type >>> 0, mem.readString(kPtr, kLen)],
@@ -118,6 +135,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         const pairs = decodeModulePairs(h, bytes, "proxy_set_header_map_pairs");
         map.length = 0;
         for (const [k, v] of pairs) addHeader(map, k, v);
+        edited(type);
         return R.Ok;
       },
       trace: (type: number, ptr: number, size: number) => [type >>> 0, decodePairs(mem.read(ptr, size))],

@@ -19,6 +19,12 @@ export function httpCallImports(h: ImportHost): ImportGroup {
     return typeof c === "function" ? c(name) : c.includes(name);
   };
 
+  const clusterUnhealthy = (name: string): boolean => {
+    const c = h.options.unhealthyClusters;
+    if (c === undefined) return false;
+    return typeof c === "function" ? c(name) : c.includes(name);
+  };
+
   const unimplemented = { fn: () => R.Unimplemented };
 
   return {
@@ -46,6 +52,9 @@ export function httpCallImports(h: ImportHost): ImportGroup {
         const path = firstValue(headers, ":path");
         const authority = firstValue(headers, ":authority");
         if (method === undefined || path === undefined || authority === undefined) return R.BadArgument;
+        // No healthy endpoint: Envoy's router answers 503 before send() returns, send() gives
+        // nothing, the call fails at once and its answer never comes.
+        if (clusterUnhealthy(cluster)) return R.InternalFailure;
         if (body.length) setHeader(headers, "content-length", String(body.length));
         const token = h.nextCallToken();
         const call: HttpCall = {

@@ -90,7 +90,7 @@ function wrap(
     }
     const result = guarded(...a);
     try {
-      trace({ name, args, result: result ?? 0, contextId });
+      trace({ name, args, result: result ?? 0, contextId, raw: a });
     } catch {
       // A faulty tracer must not affect the module.
     }
