@@ -254,14 +254,11 @@ export function extractWholeOrFenced(text: Uint8Array): Extracted {
   let start = skipSpace(text, 0, text.length);
   let end = trimEnd(text, start, text.length);
   if (start >= end) return failure("empty content");
-  let whole = parseJson(text.subarray(start, end));
-  let wholeValue = whole.value;
-  if (whole.ok && wholeValue !== null && isContainer(wholeValue)) return success(wholeValue);
+  let whole = isValidJsonRange(text, start, end);
+  if (whole && isContainerAt(text, start)) return success(text, start, end);
   let fenced = extractFenced(text);
-  if (fenced !== null) return success(fenced);
+  if (fenced !== null) return fenced;
   return failure(
-    whole.ok
-      ? "a JSON scalar, not an object or array"
-      : "no JSON object or array as the whole answer or in a code fence",
+    whole ? "a JSON scalar, not an object or array" : "no JSON object or array as the whole answer or in a code fence",
   );
 }
