@@ -502,9 +502,9 @@ function rewriteCompletion(completion: JsonValue, json: Uint8Array, extraUsage: 
       w.value(sourceValue(src, m.valueStart, m.valueEnd));
     }
   }
-  if (!sawUsage && extraUsage !== null) {
+  if (!sawUsage && extraUsage !== null && extraUsage.isObject()) {
     w.key("usage");
-    w.value(extraUsage);
+    writeNumericUsage(w, extraUsage);
   }
   w.endObject();
   return w.takeBytes();
