@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadHost, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/host.ts";
+import { loadHost, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 
 const WASM = new Uint8Array(readFileSync(fileURLToPath(new URL("../../build/plugin.wasm", import.meta.url))));
 const MiB = 1024 * 1024;
