@@ -41,11 +41,12 @@ import {
   FilterDataStatusValues,
   WasmResultValues,
   getBufferBytes,
+  getBufferBytesInto,
   getPropertyString,
+  makeRoomFor,
   setBufferBytes,
   setProperty,
 } from "../proxy";
-import { ByteBuilder } from "../json";
 
 export enum BodyDirection {
   Request,
@@ -131,7 +132,20 @@ export function contentLengthOf(value: string | null): i64 {
   return parseDecimal(value.trim());
 }
 
-/** Collects one direction's body of one stream. See the top of this file. */
+/** Room of a segment for small chunks of a body whose length is not known. */
+const SEGMENT: i32 = 65536;
+
+/**
+ * Collects one direction's body of one stream. See the top of this file.
+ *
+ * Memory: the host writes each chunk straight into the collector (no copy of
+ * its own). A body whose content-length is known is read into one buffer of
+ * exactly that size; a body that arrives whole in one callback is the host's
+ * block itself. Any other body is kept as segments (small chunks share 64 KiB
+ * segments, a larger chunk is its own) and joined once at the end, so
+ * collecting a body of n bytes holds at most 2n + 64 KiB, never a buffer
+ * grown by doubling.
+ */
 export class BodyCollector {
   state: BodyState = BodyState.Collecting;
   /** Bytes seen so far (collected, or passed through once too large). */
@@ -140,21 +154,21 @@ export class BodyCollector {
   limit: i64 = 0;
   /** True once an output replaced the body (no restore needed). */
   written: bool = false;
-  private collected: ByteBuilder;
+  /** Segments filled so far, in order; `current` is being filled. */
+  private segments: Uint8Array[] = [];
+  private current: Uint8Array = new Uint8Array(0);
+  private used: i32 = 0;
   private whole: Uint8Array = new Uint8Array(0);
 
   /**
    * `maxBytes`: the largest body collected; `expected`: the content-length
-   * when known (-1 otherwise), to reserve the memory once.
+   * when known (-1 otherwise), to read the body into one buffer of that size.
    */
   constructor(
     public direction: BodyDirection,
     public maxBytes: i64,
-    expected: i64 = -1,
-  ) {
-    const cap = expected > 0 && expected <= maxBytes ? <i32>expected : 16384;
-    this.collected = new ByteBuilder(cap);
-  }
+    public expected: i64 = -1,
+  ) {}
 
   get bufferType(): BufferTypeValues {
     return this.direction == BodyDirection.Response
@@ -172,22 +186,88 @@ export class BodyCollector {
    * (exactly that chunk: nothing was buffered by Envoy) and says what to do.
    */
   onData(chunkSize: u32, endOfStream: bool): CollectStep {
-    if (this.state == BodyState.PassedThrough) return CollectStep.TooLarge;
-    if (this.state != BodyState.Collecting) return CollectStep.TooLarge; // data after the end: let it go
-    const chunk = chunkSize > 0 ? getBufferBytes(this.bufferType, 0, chunkSize) : new Uint8Array(0);
-    this.size += chunk.length;
+    if (this.state != BodyState.Collecting) return CollectStep.TooLarge; // passed through, or data after the end
+    const held = this.size;
+    this.size += <i64>chunkSize;
     if (this.size > this.maxBytes) {
-      // Put what was held back in front of this chunk; the rest flows on.
-      const held = this.collected.takeBytes();
-      if (held.length > 0) setBufferBytes(this.bufferType, 0, 0, held);
+      // Put what was held back in front of this chunk (the chunk itself is never read); the rest flows on.
+      this.putBack();
       this.state = BodyState.PassedThrough;
       return CollectStep.TooLarge;
     }
-    this.collected.pushBytes(chunk);
+    if (endOfStream && held == 0) {
+      // The whole body in one callback: the host's block is the body.
+      makeRoomFor(<i64>chunkSize);
+      this.whole = chunkSize > 0 ? getBufferBytes(this.bufferType, 0, chunkSize) : new Uint8Array(0);
+      this.state = BodyState.Complete;
+      return CollectStep.Complete;
+    }
+    if (chunkSize > 0) this.read(<i32>chunkSize);
     if (!endOfStream) return CollectStep.More;
-    this.whole = this.collected.takeBytes();
+    const pieces = this.segments.length + (this.used > 0 ? 1 : 0);
+    this.whole = this.join();
+    if (pieces > 1) makeRoomFor(<i64>this.whole.length); // the segments are garbage now
     this.state = BodyState.Complete;
     return CollectStep.Complete;
+  }
+
+  /** Reads the current chunk into the segment being filled, or a new one. */
+  private read(n: i32): void {
+    const type = this.bufferType;
+    if (this.current.length - this.used < n) {
+      this.closeSegment();
+      const collected = <i32>this.size - n;
+      let room = SEGMENT;
+      if (collected == 0 && this.expected >= this.size && this.expected <= this.maxBytes) room = <i32>this.expected;
+      if (collected == 0 || room < n) makeRoomFor(<i64>(room > n ? room : n));
+      if (room < n) {
+        // A large chunk is a segment of its own: the host's block.
+        this.segments.push(getBufferBytes(type, 0, <u32>n));
+        return;
+      }
+      this.current = new Uint8Array(room);
+    }
+    const got = getBufferBytesInto(type, 0, <u32>n, this.current, this.used);
+    if (got > 0) this.used += got;
+  }
+
+  /** Moves the filled part of the current segment to the list. */
+  private closeSegment(): void {
+    if (this.used > 0) {
+      const c = this.current;
+      this.segments.push(this.used == c.length ? c : c.subarray(0, this.used));
+    }
+    this.current = new Uint8Array(0);
+    this.used = 0;
+  }
+
+  /** The collected segments as one buffer: the only one as it is, several copied once into an exact buffer. */
+  private join(): Uint8Array {
+    this.closeSegment();
+    const segments = this.segments;
+    this.segments = [];
+    if (segments.length == 0) return new Uint8Array(0);
+    if (segments.length == 1) return segments[0];
+    let total = 0;
+    for (let i = 0; i < segments.length; i++) total += segments[i].length;
+    makeRoomFor(<i64>total);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < segments.length; i++) {
+      const s = segments[i];
+      memory.copy(out.dataStart + <usize>at, s.dataStart, <usize>s.length);
+      at += s.length;
+    }
+    return out;
+  }
+
+  /** Too large: what was held goes back in front of the current chunk, in order; nothing is kept. */
+  private putBack(): void {
+    this.closeSegment();
+    const segments = this.segments;
+    this.segments = [];
+    // Each write with start 0 and length 0 goes in front: the last segment first.
+    for (let i = segments.length - 1; i >= 0; i--) setBufferBytes(this.bufferType, 0, 0, segments[i]);
   }
 
   /** The whole body (valid from CollectStep.Complete until released). */

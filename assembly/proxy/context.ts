@@ -120,6 +120,7 @@ export class RootContext extends BaseContext {
     }
     const headers =
       numHeaders > 0 ? host.getHeaderMapPairs(MapTypeValues.HttpCallResponseHeaders) : new Array<HeaderPair>();
+    host.makeRoomFor(<i64>bodySize);
     const body =
       bodySize > 0 ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
     let status: i32 = 0;

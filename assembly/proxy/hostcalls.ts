@@ -1,7 +1,10 @@
 // Typed wrappers over the raw host functions: strings in, strings out.
 // The host hands results back by writing (pointer, length) into two out
-// slots, in memory it allocates through our exported `malloc`; each wrapper
-// copies the bytes into a managed object and frees the host's block.
+// slots, in memory it allocates through our exported `malloc`. That memory is
+// a managed ArrayBuffer, pinned until the wrapper adopts it: the bytes the
+// host wrote are the result, never copied (a 10 MiB body exists once). A
+// caller that has room for a result elsewhere (a body collected chunk by
+// chunk) has the host write straight there (getBufferBytesInto).
 
 import * as imports from "./imports";
 import {
@@ -18,24 +21,72 @@ import { Headers, HeaderPair, decodeHeaders, encodeHeaders } from "./headers";
 const OUT_PTR: usize = memory.data(8);
 const OUT_LEN: usize = memory.data(8);
 
-/** The exported allocator the host uses for every buffer it hands us. */
-export function malloc(size: usize): usize {
-  return heap.alloc(size == 0 ? 1 : size);
+/** The block handed to the host by the last malloc and not adopted yet (pinned), or 0. */
+let pending: usize = 0;
+/** Where the next malloc of at most `intoRoom` bytes goes instead (getBufferBytesInto), or 0. */
+let into: usize = 0;
+let intoRoom: usize = 0;
+
+/**
+ * Results from this size on are preceded by a full garbage collection
+ * (makeRoomFor): linear memory never shrinks, and the allocator cannot reuse
+ * garbage it has not been told about, so a large block would otherwise grow
+ * memory while as much garbage (a request sent, a body let go) waits.
+ */
+export const LARGE_BYTES: i64 = 65536;
+
+/** About to hold `bytes` more bytes: collects garbage first when they are many (see LARGE_BYTES). */
+export function makeRoomFor(bytes: i64): void {
+  if (bytes >= LARGE_BYTES) __collect();
 }
 
-/** Copies the host's result out of the out slots and frees the host block. */
+/** Lets go of a block the host was given but did not hand back (it becomes garbage). */
+function dropPending(): void {
+  const p = pending;
+  if (p != 0) {
+    pending = 0;
+    __unpin(p);
+  }
+}
+
+/**
+ * The exported allocator the host uses for every buffer it hands us: a
+ * managed ArrayBuffer (pinned until a wrapper adopts it), or the room a
+ * caller set aside for the result.
+ */
+export function malloc(size: usize): usize {
+  if (into != 0 && size <= intoRoom) {
+    const p = into;
+    into = 0;
+    return p;
+  }
+  dropPending();
+  const p = __new(size, idof<ArrayBuffer>());
+  __pin(p);
+  pending = p;
+  return p;
+}
+
+/** The host's result from the out slots: the block it filled, adopted as it is. */
 function takeResult(): Uint8Array {
   const ptr = load<usize>(OUT_PTR);
-  const len = load<usize>(OUT_LEN);
-  const out = new Uint8Array(<i32>len);
-  if (ptr != 0) {
-    if (len > 0) memory.copy(out.dataStart, ptr, len);
-    heap.free(ptr);
+  const len = <i32>load<usize>(OUT_LEN);
+  if (ptr != 0 && ptr == pending) {
+    const buffer = changetype<ArrayBuffer>(ptr);
+    const out = Uint8Array.wrap(buffer, 0, min(len, buffer.byteLength));
+    pending = 0;
+    __unpin(ptr);
+    return out;
   }
+  // Not a block of ours (an empty result, or a host that wrote elsewhere): copied.
+  const out = new Uint8Array(len);
+  if (ptr != 0 && len > 0) memory.copy(out.dataStart, ptr, <usize>len);
+  dropPending();
   return out;
 }
 
 function clearOut(): void {
+  dropPending();
   store<usize>(OUT_PTR, 0);
   store<usize>(OUT_LEN, 0);
 }
@@ -149,6 +200,44 @@ export function getBufferBytes(buffer: BufferTypeValues, start: u32, maxSize: u3
   const r = imports.proxy_get_buffer_bytes(<u32>buffer, start, maxSize, OUT_PTR, OUT_LEN);
   if (r != WasmResultValues.Ok) return new Uint8Array(0);
   return takeResult();
+}
+
+/**
+ * Reads bytes [start, start + maxSize) of a buffer straight into `dest` at
+ * `offset` (the host writes them there: no copy), which must have room for
+ * `maxSize` bytes. Returns the number of bytes read; -1 when the buffer is
+ * absent or the host refuses.
+ */
+export function getBufferBytesInto(
+  buffer: BufferTypeValues,
+  start: u32,
+  maxSize: u32,
+  dest: Uint8Array,
+  offset: i32,
+): i32 {
+  if (offset < 0 || offset > dest.length) return -1;
+  const room = <u32>(dest.length - offset);
+  const size = maxSize < room ? maxSize : room;
+  clearOut();
+  const at = dest.dataStart + <usize>offset;
+  into = at;
+  intoRoom = size;
+  const r = imports.proxy_get_buffer_bytes(<u32>buffer, start, size, OUT_PTR, OUT_LEN);
+  into = 0;
+  if (r != WasmResultValues.Ok) {
+    dropPending();
+    return -1;
+  }
+  const ptr = load<usize>(OUT_PTR);
+  const len = <i32>min(load<usize>(OUT_LEN), <usize>size);
+  if (ptr == at || len == 0) {
+    dropPending();
+    return len;
+  }
+  // The host wrote elsewhere (a block of ours it asked for): copy what fits.
+  memory.copy(at, ptr, <usize>len);
+  dropPending();
+  return len;
 }
 
 /**
