@@ -1,7 +1,9 @@
 // Bytes for the layers above, so that code outside json/ and proxy/ needs no
-// raw memory: a growable byte builder, and a byte reader that never traps.
+// raw memory: a growable byte builder, a byte reader that never traps, and
+// searches and comparisons over byte ranges.
 
 import { unescapeToString } from "./unescape";
+import { swarHasZero, swarFirstIndex } from "./utf8";
 
 /** A growable byte buffer: append bytes, then take them out as a Uint8Array. */
 export class ByteBuilder {
@@ -105,4 +107,37 @@ export class ByteBuilder {
 // @ts-ignore: decorator
 @inline export function byteAt(bytes: Uint8Array, i: i32): u32 {
   return <u32>i < <u32>bytes.length ? <u32>load<u8>(bytes.dataStart + <usize>i) : 0;
+}
+
+/** Offset of the first LF or CR in bytes [pos, end) of `bytes` (eight bytes at a time), or `end`. */
+export function lineEnd(bytes: Uint8Array, pos: i32, end: i32): i32 {
+  if (end > bytes.length) end = bytes.length;
+  const base = bytes.dataStart;
+  while (pos + 8 <= end) {
+    const w = load<u64>(base + <usize>pos);
+    const m = swarHasZero(w ^ 0x0a0a0a0a0a0a0a0a) | swarHasZero(w ^ 0x0d0d0d0d0d0d0d0d);
+    if (m != 0) return pos + swarFirstIndex(m);
+    pos += 8;
+  }
+  while (pos < end) {
+    const b = load<u8>(base + <usize>pos);
+    if (b == 0x0a || b == 0x0d) return pos;
+    pos++;
+  }
+  return end;
+}
+
+/** Offset of the first byte `b` in bytes [pos, end) of `bytes`, or `end`. */
+export function indexOfByte(bytes: Uint8Array, b: u8, pos: i32, end: i32): i32 {
+  if (end > bytes.length) end = bytes.length;
+  const base = bytes.dataStart;
+  while (pos < end && load<u8>(base + <usize>pos) != b) pos++;
+  return pos;
+}
+
+/** Whether bytes [start, end) of `bytes` are exactly `key`. */
+export function bytesEqual(bytes: Uint8Array, start: i32, end: i32, key: Uint8Array): bool {
+  const n = key.length;
+  if (start < 0 || end > bytes.length || end - start != n) return false;
+  return memory.compare(bytes.dataStart + <usize>start, key.dataStart, <usize>n) == 0;
 }

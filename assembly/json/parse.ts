@@ -128,6 +128,21 @@ class Parser {
     this.build = build;
   }
 
+  /** Makes the parser ready for another document, keeping its tape and frames (JsonReader). */
+  reset(src: Uint8Array, maxDepth: i32): void {
+    this.src = src;
+    this.base = src.dataStart;
+    this.len = src.length;
+    this.origin = 0;
+    this.maxDepth = maxDepth;
+    this.failure = Failure.None;
+    this.failurePos = 0;
+    this.nodes = 0;
+    this.depth = 0;
+    this.lastStringEscaped = false;
+    this.path = null;
+  }
+
   /** Records a failure; returns -1 so callers can `return this.fail(...)`. */
   fail(failure: Failure, pos: i32): i32 {
     this.failure = failure;
@@ -769,14 +784,19 @@ function scanRange(src: Uint8Array, start: i32, end: i32, path: JsonPath, maxDep
  * from `start`.
  */
 export class JsonReader {
-  tape: StaticArray<i32> = new StaticArray<i32>(64);
-  frames: StaticArray<i32> = new StaticArray<i32>(32 * FRAME);
+  private parser: Parser | null = null;
   doc: JsonDoc | null = null;
   error: string = "";
 
   /** The document's tape (root node 0), or null with `error` set. */
   read(src: Uint8Array, start: i32, end: i32, maxDepth: i32 = 512): JsonDoc | null {
-    let parser = new Parser(src, maxDepth, true, this.tape, this.frames);
+    let parser = this.parser;
+    if (parser === null) {
+      parser = new Parser(src, maxDepth, true, new StaticArray<i32>(64));
+      this.parser = parser;
+    } else {
+      parser.reset(src, maxDepth);
+    }
     if (end < src.length && end >= start) parser.len = end;
     parser.origin = start;
     if (parser.len - start > TAPE_MAX) {
@@ -785,8 +805,6 @@ export class JsonReader {
       return null;
     }
     let stop = runParser(parser, start, true);
-    this.tape = parser.tape;
-    this.frames = parser.frames;
     if (stop < 0) {
       this.error = parser.message();
       return null;

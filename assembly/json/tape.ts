@@ -103,6 +103,43 @@ export class JsonDoc {
     return load<u8>(base + <usize>n) == 0x22;
   }
 
+  /**
+   * Whether name (String) node `node` is `key`: compared byte for byte with
+   * `utf8` (the key's UTF-8) when written without escapes, decoded otherwise.
+   */
+  nameEquals(node: i32, utf8: Uint8Array, key: string): bool {
+    if (this.flag(node)) return this.escapedNameIs(node, key);
+    let start = this.payload(node);
+    let n = utf8.length;
+    let src = this.src;
+    if (start + n >= src.length) return false;
+    // The name ends at its quote, which no key byte matches: no read past it.
+    return (
+      memory.compare(src.dataStart + <usize>start, utf8.dataStart, <usize>n) == 0 &&
+      load<u8>(src.dataStart + <usize>(start + n)) == 0x22
+    );
+  }
+
+  /** Whether Number node `node` is zero (its value compares equal to 0). */
+  numberIsZero(node: i32): bool {
+    let src = this.src;
+    let pos = this.payload(node);
+    let end = scanNumberEnd(src, pos);
+    let base = src.dataStart;
+    if (pos < end && load<u8>(base + <usize>pos) == 0x2d) pos++;
+    if (end - pos == 1) return load<u8>(base + <usize>pos) == 0x30;
+    let c = load<u8>(base + <usize>pos);
+    let plain = true;
+    for (let i = pos; i < end; i++) {
+      let d = load<u8>(base + <usize>i);
+      if (d < 0x30 || d > 0x39) plain = false;
+    }
+    // A plain integer is zero only when it is "0" (no leading zeros in JSON).
+    if (plain) return false;
+    if (c >= 0x31 && c <= 0x39 && !hasExponent(base, pos, end)) return false;
+    return wrapNode(this, node).asNumber() == 0;
+  }
+
   /** The first child of a container node (its end when empty). */
   // @ts-ignore: decorator
   @inline firstChild(node: i32): i32 {
@@ -149,6 +186,14 @@ export function scanStringEnd(src: Uint8Array, pos: i32): i32 {
     pos += c == 0x5c ? 2 : 1;
   }
   return len;
+}
+
+/** Whether the number text [pos, end) at `base` has an exponent. */
+function hasExponent(base: usize, pos: i32, end: i32): bool {
+  for (let i = pos; i < end; i++) {
+    if ((load<u8>(base + <usize>i) | 0x20) == 0x65) return true;
+  }
+  return false;
 }
 
 /** Offset just past a validated number starting at `pos`. */

@@ -15,8 +15,11 @@ import {
   JsonValue,
   JsonWriter,
   byteAt,
+  bytesEqual,
+  indexOfByte,
+  lineEnd as lineEndAt,
   parseJson,
-  wrapNode,
+  stringToUtf8,
 } from "../json";
 import { writeUsage } from "./completion";
 
@@ -48,6 +51,16 @@ class Collector {
   usageEvent: Uint8Array | null = null;
 }
 
+const DATA = stringToUtf8("data");
+const EVENT = stringToUtf8("event");
+const ERROR = stringToUtf8("error");
+const DONE = stringToUtf8("[DONE]");
+const CHOICES = stringToUtf8("choices");
+const USAGE = stringToUtf8("usage");
+const INDEX = stringToUtf8("index");
+const DELTA = stringToUtf8("delta");
+const CONTENT = stringToUtf8("content");
+
 /**
  * Parses an SSE body and collects the deltas of choice 0 (the choice whose
  * `index` is 0; a choice without an index counts by its position). Lines end
@@ -70,13 +83,8 @@ export function collectSse(body: Uint8Array): SseResult {
   let i = n >= 3 && byteAt(body, 0) == 0xef && byteAt(body, 1) == 0xbb && byteAt(body, 2) == 0xbf ? 3 : 0;
   while (i <= n && !done) {
     // One line: [i, lineEnd)
-    let end = i;
-    while (end < n) {
-      const b = byteAt(body, end);
-      if (b == 0x0a || b == 0x0d) break;
-      end++;
-    }
-    const lineEnd = end;
+    const lineEnd = lineEndAt(body, i, n);
+    let end = lineEnd;
     if (end < n && byteAt(body, end) == 0x0d && end + 1 < n && byteAt(body, end + 1) == 0x0a) end++;
     const next = end + 1;
     if (lineEnd == i) {
@@ -90,12 +98,11 @@ export function collectSse(body: Uint8Array): SseResult {
       lines = 0;
       isError = false;
     } else if (byteAt(body, i) != 0x3a /* ':' comment */) {
-      let colon = i;
-      while (colon < lineEnd && byteAt(body, colon) != 0x3a) colon++;
+      const colon = indexOfByte(body, 0x3a, i, lineEnd);
       let v = colon + 1;
       if (v < lineEnd && byteAt(body, v) == 0x20) v++;
       if (v > lineEnd) v = lineEnd;
-      if (fieldIs(body, i, colon, "data")) {
+      if (bytesEqual(body, i, colon, DATA)) {
         if (lines == 0) {
           dataStart = v;
           dataEnd = lineEnd;
@@ -105,8 +112,8 @@ export function collectSse(body: Uint8Array): SseResult {
           data.pushRange(body, v, lineEnd);
         }
         lines++;
-      } else if (fieldIs(body, i, colon, "event")) {
-        isError = lineEnd - v == 5 && fieldIs(body, v, lineEnd, "error");
+      } else if (bytesEqual(body, i, colon, EVENT)) {
+        isError = bytesEqual(body, v, lineEnd, ERROR);
       }
     }
     if (lineEnd >= n) {
@@ -127,15 +134,6 @@ export function collectSse(body: Uint8Array): SseResult {
   }
   if (r.events == 0) r.reason = "no data events in the stream";
   return r;
-}
-
-/** Whether bytes [start, end) of `body` are exactly the ASCII `name`. */
-function fieldIs(body: Uint8Array, start: i32, end: i32, name: string): bool {
-  if (end - start != name.length) return false;
-  for (let k = 0; k < name.length; k++) {
-    if (<i32>byteAt(body, start + k) != name.charCodeAt(k)) return false;
-  }
-  return true;
 }
 
 /** Hands an event's data (one line in place, or several joined in `data`) to takeEvent. */
@@ -160,7 +158,7 @@ function dispatch(
 /** Handles one event's data, bytes [start, end) of `src`. Returns 1 to go on, 0 at [DONE], -1 on error (reason set). */
 function takeEvent(c: Collector, src: Uint8Array, start: i32, end: i32): i32 {
   const r = c.r;
-  if (end - start == 6 && fieldIs(src, start, end, "[DONE]")) return 0;
+  if (bytesEqual(src, start, end, DONE)) return 0;
   const doc = c.reader.read(src, start, end);
   if (doc === null) {
     r.reason = "stream event " + r.events.toString() + " is not JSON: " + c.reader.error;
@@ -170,7 +168,20 @@ function takeEvent(c: Collector, src: Uint8Array, start: i32, end: i32): i32 {
     r.reason = "stream event " + r.events.toString() + " is not a JSON object";
     return -1;
   }
-  if (doc.member(0, "error") >= 0) {
+  // One pass over the members; the last of a repeated name counts (as JsonValue.get does).
+  let error = -1;
+  let usage = -1;
+  let choices = -1;
+  let member = doc.firstChild(0);
+  const last = doc.endOf(0);
+  while (member < last) {
+    const value = member + 1;
+    if (doc.nameEquals(member, CHOICES, "choices")) choices = value;
+    else if (doc.nameEquals(member, USAGE, "usage")) usage = value;
+    else if (doc.nameEquals(member, ERROR, "error")) error = value;
+    member = doc.next(value);
+  }
+  if (error >= 0) {
     r.reason = "stream event " + r.events.toString() + " carries an error";
     return -1;
   }
@@ -179,36 +190,47 @@ function takeEvent(c: Collector, src: Uint8Array, start: i32, end: i32): i32 {
     const parsed = parseJson(src.slice(start, end));
     if (parsed.ok) r.first = parsed.value;
   }
-  const usage = doc.member(0, "usage");
   if (usage >= 0 && doc.kindOf(usage) == JsonKind.Object) c.usageEvent = src.slice(start, end);
-  const choices = doc.member(0, "choices");
   if (choices < 0 || doc.kindOf(choices) != JsonKind.Array) return 1;
   let position = 0;
   let el = doc.firstChild(choices);
   const stop = doc.endOf(choices);
   while (el < stop) {
-    if (doc.kindOf(el) == JsonKind.Object && choiceIndex(doc, el, position) == 0) {
-      const delta = doc.member(el, "delta");
-      if (delta >= 0 && doc.kindOf(delta) == JsonKind.Object) {
-        const text = doc.member(delta, "content");
-        if (text >= 0 && doc.kindOf(text) == JsonKind.String) {
-          const from = doc.payload(text);
-          c.text.pushRange(doc.src, from, doc.stringEnd(text));
-        }
-      }
-    }
+    if (doc.kindOf(el) == JsonKind.Object) takeChoice(c, doc, el, position);
     el = doc.next(el);
     position++;
   }
   return 1;
 }
 
-/** A choice's `index` (a number), or its position in `choices` when it has none. */
-function choiceIndex(doc: JsonDoc, choice: i32, position: i32): f64 {
-  const index = doc.member(choice, "index");
-  if (index < 0) return <f64>position;
-  if (doc.kindOf(index) != JsonKind.Number) return -1;
-  return wrapNode(doc, index).asNumber();
+/** Adds a choice's delta content to the text when it is choice 0 (`index` 0, or position 0 without an index). */
+function takeChoice(c: Collector, doc: JsonDoc, choice: i32, position: i32): void {
+  let index = -1;
+  let delta = -1;
+  let member = doc.firstChild(choice);
+  const last = doc.endOf(choice);
+  while (member < last) {
+    const value = member + 1;
+    if (doc.nameEquals(member, INDEX, "index")) index = value;
+    else if (doc.nameEquals(member, DELTA, "delta")) delta = value;
+    member = doc.next(value);
+  }
+  if (index >= 0) {
+    if (doc.kindOf(index) != JsonKind.Number || !doc.numberIsZero(index)) return;
+  } else if (position != 0) {
+    return;
+  }
+  if (delta < 0 || doc.kindOf(delta) != JsonKind.Object) return;
+  let text = -1;
+  member = doc.firstChild(delta);
+  const end = doc.endOf(delta);
+  while (member < end) {
+    const value = member + 1;
+    if (doc.nameEquals(member, CONTENT, "content")) text = value;
+    member = doc.next(value);
+  }
+  if (text >= 0 && doc.kindOf(text) == JsonKind.String)
+    c.text.pushRange(doc.src, doc.payload(text), doc.stringEnd(text));
 }
 
 // Around the converted answer's one event (ASCII: as many bytes as characters).
