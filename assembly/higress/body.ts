@@ -47,6 +47,7 @@ import {
   setBufferBytes,
   setProperty,
 } from "../proxy";
+import { ByteSink } from "../json";
 
 export enum BodyDirection {
   Request,
@@ -292,6 +293,22 @@ export class BodyCollector {
   }
 
   /**
+   * Writes one piece of an output written in pieces (BodyOutput): the first
+   * replaces the body as write() does, the others are appended. `total` is the
+   * output's size with this piece, checked against the stream's buffer limit.
+   */
+  writePart(data: Uint8Array, first: bool, total: i64): bool {
+    if (this.state != BodyState.Complete && this.state != BodyState.Held) return false;
+    if (this.limit > 0 && total > this.limit) return false;
+    // Appending: any start at or past the buffer's end (Envoy's Buffer::copyFrom).
+    const start: u32 = first ? 0 : <u32>i32.MAX_VALUE;
+    const length: u32 = first ? <u32>i32.MAX_VALUE : 0;
+    if (setBufferBytes(this.bufferType, start, length, data) != WasmResultValues.Ok) return false;
+    this.written = true;
+    return true;
+  }
+
+  /**
    * The end-of-stream callback is returning `action`: writes the original body
    * back when the stream goes on and nothing replaced it, and returns the
    * action to give Envoy (any stop becomes StopIterationAndBuffer, so Envoy
@@ -319,5 +336,36 @@ export class BodyCollector {
     }
     this.whole = new Uint8Array(0);
     this.state = BodyState.Released;
+  }
+}
+
+/**
+ * The body written in pieces, as an output is produced (JsonWriter.sendTo):
+ * no whole copy of it is ever held. If a piece is refused, the output stops
+ * and the original body is written back when the stream goes on (as when
+ * nothing replaced it).
+ */
+export class BodyOutput extends ByteSink {
+  /** Bytes written so far. */
+  size: i64 = 0;
+  /** False once a piece was refused. */
+  ok: bool = true;
+  private started: bool = false;
+
+  constructor(public collector: BodyCollector) {
+    super();
+  }
+
+  write(bytes: Uint8Array): bool {
+    if (!this.ok) return false;
+    const total = this.size + <i64>bytes.length;
+    if (!this.collector.writePart(bytes, !this.started, total)) {
+      this.ok = false;
+      this.collector.written = false;
+      return false;
+    }
+    this.started = true;
+    this.size = total;
+    return true;
   }
 }

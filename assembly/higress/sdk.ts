@@ -39,7 +39,7 @@ import {
 import { ByteBuilder, JsonValue, parseJson } from "../json";
 import { MatchInput, MatchKind, ParseResult, RuleSet, parseRuleSet } from "./rules";
 import { Log } from "./log";
-import { BodyCollector, BodyDirection, CollectStep, DEFAULT_MAX_BODY_BYTES, contentLengthOf } from "./body";
+import { BodyCollector, BodyDirection, BodyOutput, CollectStep, DEFAULT_MAX_BODY_BYTES, contentLengthOf } from "./body";
 import { sha256, toHex } from "./digest";
 
 export { ParseResult } from "./rules";
@@ -474,6 +474,16 @@ export class HttpContext<C> extends StreamContext {
     if (c !== null) return c.write(body);
     // start 0 and a length past the end replace the whole body (i32 max, as the Go SDK passes).
     return setBufferBytes(BufferTypeValues.HttpResponseBody, 0, <u32>i32.MAX_VALUE, body) == 0;
+  }
+
+  /**
+   * The response body written in pieces (see BodyOutput), while the body
+   * handler runs or the response it paused waits; null when the plugin does
+   * not collect this response's body.
+   */
+  responseBodyOutput(): BodyOutput | null {
+    const c = this.responseCollector;
+    return c !== null ? new BodyOutput(c) : null;
   }
 
   /** Same for the request body. */

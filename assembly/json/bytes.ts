@@ -5,6 +5,16 @@
 import { unescapeToString } from "./unescape";
 import { swarHasZero, swarFirstIndex } from "./utf8";
 
+/**
+ * Where output written in pieces goes (a body sent on as it is written): each
+ * write hands over bytes the sink copies or sends before it returns, so the
+ * caller may reuse them at once.
+ */
+export abstract class ByteSink {
+  /** False when the bytes were refused: the output is incomplete and must not be used. */
+  abstract write(bytes: Uint8Array): bool;
+}
+
 /** A growable byte buffer: append bytes, then take them out as a Uint8Array. */
 export class ByteBuilder {
   private buf: Uint8Array;
@@ -100,6 +110,15 @@ export class ByteBuilder {
     const next = new Uint8Array(cap);
     memory.copy(next.dataStart, this.buf.dataStart, <usize>this.len);
     this.buf = next;
+  }
+}
+
+/** A sink that keeps what it is given, for callers that want output written in pieces as one buffer. */
+export class CollectingSink extends ByteSink {
+  bytes: ByteBuilder = new ByteBuilder(1024);
+  write(b: Uint8Array): bool {
+    this.bytes.pushBytes(b);
+    return true;
   }
 }
 

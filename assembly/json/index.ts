@@ -22,7 +22,7 @@ export {
 export { JsonWriter, stringifyJson, serializeJson, serializeSource, quotedLength } from "./writer";
 export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";
 export { unescapeInPlace, hasLoneSurrogateEscape } from "./unescape";
-export { ByteBuilder, byteAt, bytesEqual, indexOfByte, lineEnd } from "./bytes";
+export { ByteBuilder, ByteSink, CollectingSink, byteAt, bytesEqual, indexOfByte, lineEnd } from "./bytes";
 export { JsonDoc, wrapNode } from "./tape";
 export { asciiLower } from "./strings";
 export { stringToUtf8 } from "./utf8";

@@ -18,6 +18,7 @@ import {
   stringPtr,
 } from "./utf8";
 import { JsonValue, JsonKind, FLAG_TRUE } from "./value";
+import { ByteSink } from "./bytes";
 import {
   JsonDoc,
   TAPE_KIND_MASK,
@@ -33,6 +34,9 @@ import { escapeLetter, needsEscape4, putEscape, putUnicodeEscape } from "./escap
 import { compactInto } from "./source";
 import { parseJsonPrefix } from "./parse";
 
+/** Runs of source text from this length on go to a writer's sink as views, without a copy (compactSource). */
+const RUN_BYTES: i32 = 4096;
+
 /** UTF-16 code units handled per buffer reservation in string(). */
 const STRING_CHUNK: i32 = 4096;
 
@@ -44,6 +48,9 @@ export class JsonWriter {
   /** Explicit stack of open containers for value(), reused between calls. */
   private frames: WriteFrame[] = [];
   private depth: i32 = 0;
+  /** Where full buffers go (sendTo), or null: the buffer grows instead. */
+  private sink: ByteSink | null = null;
+  private sinkFailed: bool = false;
 
   constructor(initialCapacity: i32 = 256) {
     let cap = initialCapacity;
@@ -67,6 +74,11 @@ export class JsonWriter {
   }
 
   private grow(extra: i32): void {
+    if (this.sink !== null) {
+      // Sending in pieces: empty the buffer first; grow only for a single larger write.
+      this.flush();
+      if (extra <= this.buf.byteLength) return;
+    }
     let need = <i64>this.len + <i64>extra;
     let next = <i64>this.buf.byteLength * 2;
     if (next < need) next = need;
@@ -85,6 +97,22 @@ export class JsonWriter {
 
   private putBytes(ptr: usize, n: i32): void {
     if (n <= 0) return;
+    if (this.sink !== null && n > this.buf.byteLength - this.len) {
+      // Sending in pieces: a long run goes through the buffer a bufferful at a time.
+      while (n > 0) {
+        let room = this.buf.byteLength - this.len;
+        if (room == 0) {
+          this.flush();
+          room = this.buf.byteLength;
+        }
+        let k = n < room ? n : room;
+        memory.copy(changetype<usize>(this.buf) + <usize>this.len, ptr, <usize>k);
+        this.len += k;
+        ptr += <usize>k;
+        n -= k;
+      }
+      return;
+    }
     let p = this.reserve(n);
     if (n <= 16) {
       // Short runs (names, numbers, literals): a byte loop beats a bulk copy call.
@@ -205,6 +233,12 @@ export class JsonWriter {
     return this;
   }
 
+  /** Bytes around the JSON (framing such as an SSE prefix), written as they are: no comma before or after. */
+  framing(bytes: Uint8Array): JsonWriter {
+    this.putBytes(bytes.dataStart, bytes.length);
+    return this;
+  }
+
   /** Trusted, already serialized JSON, copied as is. */
   raw(bytes: Uint8Array): JsonWriter {
     this.separate();
@@ -227,6 +261,85 @@ export class JsonWriter {
     else this.writeScalar(v);
     this.needComma = true;
     return this;
+  }
+
+  // --- output in pieces -------------------------------------------------------
+
+  /**
+   * Sends the output to `sink` as it is written: whenever the buffer is full
+   * its bytes go to the sink and it is reused, so the writer holds about its
+   * initial capacity whatever the output's size. Check `failed` at the end
+   * (and call flush()).
+   */
+  sendTo(sink: ByteSink): JsonWriter {
+    this.sink = sink;
+    return this;
+  }
+
+  /** True when the sink refused some bytes: the output is incomplete. */
+  get failed(): bool {
+    return this.sinkFailed;
+  }
+
+  /** Hands what is buffered to the sink (sendTo); false when the output failed. */
+  flush(): bool {
+    let sink = this.sink;
+    if (sink !== null && this.len > 0) {
+      if (!this.sinkFailed && !sink.write(Uint8Array.wrap(this.buf, 0, this.len))) this.sinkFailed = true;
+      this.len = 0;
+    }
+    return !this.sinkFailed;
+  }
+
+  /**
+   * The compact form of the valid value in [start, end) of `src`, in which no
+   * object repeats a name (compactInto(src, start, end, 0) >= 0): whitespace
+   * outside strings is dropped; with a sink, runs of 4 KiB or more go to it
+   * as views of `src`, without a copy.
+   */
+  compactSource(src: Uint8Array, start: i32, end: i32): JsonWriter {
+    this.separate();
+    this.compactRuns(src, start, end);
+    this.needComma = true;
+    return this;
+  }
+
+  /** compactSource without the comma bookkeeping. */
+  private compactRuns(src: Uint8Array, start: i32, end: i32): void {
+    let base = src.dataStart;
+    let run = start;
+    let pos = start;
+    while (pos < end) {
+      let c = <u32>load<u8>(base + <usize>pos);
+      if (c == 0x22) {
+        pos = scanStringEnd(src, pos + 1) + 1;
+        continue;
+      }
+      if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) {
+        this.putRun(src, run, pos);
+        while (pos < end) {
+          let d = <u32>load<u8>(base + <usize>pos);
+          if (d != 0x20 && d != 0x0a && d != 0x0d && d != 0x09) break;
+          pos++;
+        }
+        run = pos;
+        continue;
+      }
+      pos++;
+    }
+    this.putRun(src, run, pos < end ? pos : end);
+  }
+
+  /** Bytes [start, end) of `src` as they are: through the buffer, or (a long run, with a sink) straight to the sink. */
+  private putRun(src: Uint8Array, start: i32, end: i32): void {
+    let n = end - start;
+    if (n <= 0) return;
+    let sink = this.sink;
+    if (sink === null || n < RUN_BYTES) {
+      this.putBytes(src.dataStart + <usize>start, n);
+      return;
+    }
+    if (this.flush() && !sink.write(src.subarray(start, end))) this.sinkFailed = true;
   }
 
   // --- output ---------------------------------------------------------------
@@ -341,6 +454,12 @@ export class JsonWriter {
   /** Writes `len` bytes of UTF-8 text at `ptr` as a quoted, escaped JSON string. */
   private writeQuotedUtf8(ptr: usize, len: i32): void {
     this.put1(0x22);
+    this.writeEscapedUtf8(ptr, len);
+    this.put1(0x22);
+  }
+
+  /** Writes `len` bytes of UTF-8 text at `ptr` escaped as the inside of a JSON string. */
+  private writeEscapedUtf8(ptr: usize, len: i32): void {
     let pos = 0;
     while (pos < len) {
       // Copy the run of bytes that need nothing, eight at a time where possible.
@@ -380,7 +499,6 @@ export class JsonWriter {
         pos += n;
       }
     }
-    this.put1(0x22);
   }
 
   /**
@@ -391,6 +509,10 @@ export class JsonWriter {
   private writeUnparsed(v: JsonValue): void {
     let src = v._src!;
     let n = compactInto(src, v._start, v._end, 0);
+    if (n >= 0 && this.sink !== null && n > this.buf.byteLength) {
+      this.compactRuns(src, v._start, v._end);
+      return;
+    }
     if (n >= 0) {
       let p = this.reserve(n);
       compactInto(src, v._start, v._end, p);

@@ -60,13 +60,13 @@ import {
   NOT_COMPLETION,
   buildErrorBody,
   buildJsonModeRequest,
-  buildOpenAIOutput,
   readCompletionContent,
   readJsonModeAnswer,
   redact,
 } from "./completion";
 import { Failure, FailureCode } from "./failure";
-import { buildSseOutput, collectSse } from "./sse";
+import { collectSse, writeSseOutput } from "./sse";
+import { writeOpenAIOutput } from "./output";
 import { count } from "./metrics";
 import { injectJsonInstruction, injectSkipReason, mediaType, readDirectAnswer } from "./request";
 
@@ -425,31 +425,35 @@ class JsonModeCall extends HttpCallTarget {
   /** Replaces the body with the converted answer and resumes (if paused). */
   succeed(json: Uint8Array, callUsage: JsonValue | null): void {
     const ctx = this.ctx;
-    let body: Uint8Array;
+    let size: i64 = json.length;
+    let ok = false;
     let type = "application/json";
     if (this.config.output == OutputMode.OpenAI) {
-      if (this.stream) {
-        body = buildSseOutput(this.first, json, this.usage, callUsage);
-        type = "text/event-stream";
-      } else {
-        body = buildOpenAIOutput(this.completion!, json, callUsage);
+      // Written to the body in pieces as it is produced.
+      const out = ctx.responseBodyOutput();
+      if (out !== null) {
+        if (this.stream) {
+          writeSseOutput(this.first, json, this.usage, callUsage, out);
+          type = "text/event-stream";
+        } else {
+          writeOpenAIOutput(this.completion!, json, callUsage, out);
+        }
+        ok = out.ok;
+        size = out.size;
       }
     } else {
-      body = json;
+      ok = ctx.replaceResponseBody(json);
     }
-    if (!ctx.replaceResponseBody(body)) {
-      this.fail(
-        new Failure(
-          FailureCode.Internal,
-          "the converted body (" +
-            body.length.toString() +
-            " bytes) was refused: over the stream's buffer limit, or by the host",
-        ),
-      );
+    if (!ok) {
+      const what =
+        this.config.output == OutputMode.OpenAI
+          ? "the converted body was refused after " + size.toString() + " bytes"
+          : "the converted body (" + size.toString() + " bytes) was refused";
+      this.fail(new Failure(FailureCode.Internal, what + ": over the stream's buffer limit, or by the host"));
       return;
     }
     ctx.replaceResponseHeader("content-type", type);
-    ctx.replaceResponseHeader("content-length", body.length.toString());
+    ctx.replaceResponseHeader("content-length", size.toString());
     ctx.replaceResponseHeader("mode", "json");
     count("converted");
     if (this.direct) count("inject.direct");

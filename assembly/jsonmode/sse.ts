@@ -9,6 +9,8 @@
 
 import {
   ByteBuilder,
+  ByteSink,
+  CollectingSink,
   JsonDoc,
   JsonKind,
   JsonReader,
@@ -21,7 +23,7 @@ import {
   parseJson,
   stringToUtf8,
 } from "../json";
-import { writeUsage } from "./completion";
+import { writeUsage } from "./output";
 
 export class SseResult {
   /**
@@ -233,22 +235,37 @@ function takeChoice(c: Collector, doc: JsonDoc, choice: i32, position: i32): voi
     c.text.pushRange(doc.src, doc.payload(text), doc.stringEnd(text));
 }
 
-// Around the converted answer's one event (ASCII: as many bytes as characters).
-const SSE_HEAD = "data: ";
-const SSE_TAIL = "\n\ndata: [DONE]\n\n";
+// Around the converted answer's one event.
+const SSE_HEAD = stringToUtf8("data: ");
+const SSE_TAIL = stringToUtf8("\n\ndata: [DONE]\n\n");
 
-/**
- * The converted answer as a stream: one chunk carrying the JSON text with
- * `finish_reason: "stop"` (and `usage`: the stream's plus the JSON-mode
- * call's tokens, when known), then `data: [DONE]`.
- */
+/** writeSseOutput into one buffer. */
 export function buildSseOutput(
   first: JsonValue | null,
   json: Uint8Array,
   usage: JsonValue | null,
   callUsage: JsonValue | null,
 ): Uint8Array {
-  const w = new JsonWriter(json.length * 2 + 400);
+  const out = new CollectingSink();
+  writeSseOutput(first, json, usage, callUsage, out);
+  return out.bytes.takeBytes();
+}
+
+/**
+ * The converted answer as a stream, written to `sink` in pieces: one chunk
+ * carrying the JSON text with `finish_reason: "stop"` (and `usage`: the
+ * stream's plus the JSON-mode call's tokens, when known), then
+ * `data: [DONE]`. False when the sink refused part of it.
+ */
+export function writeSseOutput(
+  first: JsonValue | null,
+  json: Uint8Array,
+  usage: JsonValue | null,
+  callUsage: JsonValue | null,
+  sink: ByteSink,
+): bool {
+  const w = new JsonWriter(65536).sendTo(sink);
+  w.framing(SSE_HEAD);
   w.beginObject();
   let wroteObject = false;
   if (first !== null) {
@@ -272,10 +289,6 @@ export function buildSseOutput(
     writeUsage(w, usage, callUsage);
   }
   w.endObject();
-  const event = w.toBytes();
-  const out = new ByteBuilder(SSE_HEAD.length + event.length + SSE_TAIL.length);
-  out.pushString(SSE_HEAD);
-  out.pushBytes(event);
-  out.pushString(SSE_TAIL);
-  return out.takeBytes();
+  w.framing(SSE_TAIL);
+  return w.flush();
 }

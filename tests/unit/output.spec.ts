@@ -1,7 +1,7 @@
 // The converted response's `usage` (output: openai): the JSON-mode answer's
 // token counts are added, and nothing else of that answer reaches the client.
 import { JsonWriter, parseJsonString } from "../../assembly/json";
-import { buildOpenAIOutput, writeUsage } from "../../assembly/jsonmode/completion";
+import { buildOpenAIOutput, writeUsage } from "../../assembly/jsonmode/output";
 
 function json(s: string): string {
   return s;
