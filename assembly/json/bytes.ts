@@ -160,3 +160,25 @@ export function bytesEqual(bytes: Uint8Array, start: i32, end: i32, key: Uint8Ar
   if (start < 0 || end > bytes.length || end - start != n) return false;
   return memory.compare(bytes.dataStart + <usize>start, key.dataStart, <usize>n) == 0;
 }
+
+/** Blocks from this size on are allocated with headroom (allocateWithHeadroom). */
+const HEADROOM_FROM: i32 = 65536;
+/** Free bytes left after such a block, at most. */
+const HEADROOM: i32 = 1 << 20;
+
+/**
+ * Prepares the allocation of one large block of `bytes` so that at least
+ * min(bytes, 1 MiB) more stay free after it: a block of both sizes together
+ * is taken from the allocator and given back at once. When memory must grow,
+ * it then grows once by what is needed, instead of growing for the block
+ * alone and doubling at the next small allocation (the allocator grows
+ * linear memory by at least its current size). Call right before the
+ * allocation.
+ */
+export function makeHeadroom(bytes: i32): void {
+  if (bytes < HEADROOM_FROM) return;
+  let extra = bytes < HEADROOM ? bytes : HEADROOM;
+  let total = <usize>bytes + <usize>extra;
+  if (total > 0x3fff0000) return;
+  heap.free(heap.alloc(total));
+}

@@ -1,6 +1,7 @@
 // Building values in code (not from JSON text): the json* factories.
 
-import { JsonValue, JsonKind, ObjectIndex, FLAG_TRUE, FLAG_DUPS_KNOWN, SMALL_OBJECT } from "./value";
+import { JsonValue, JsonKind, FLAG_TRUE, FLAG_DUPS_KNOWN, SMALL_OBJECT } from "./value";
+import { ObjectIndex } from "./members";
 
 export function jsonNull(): JsonValue {
   return new JsonValue(JsonKind.Null);

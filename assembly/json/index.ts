@@ -3,9 +3,11 @@
 // the byte and ASCII helpers the layers above share, so that raw memory stays
 // in here (and in the ABI layer).
 
-export { JsonKind, JsonValue, Members, jsonKindName, sourceValue } from "./value";
+export { JsonKind, JsonValue, jsonKindName, sourceValue } from "./value";
+export { Members, nodeString } from "./members";
 export { jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject } from "./factories";
-export { jsonEquals, Steps } from "./equality";
+export { jsonEquals, equalNodes, Steps } from "./equality";
+export { hashValue, hashNode } from "./hash";
 export {
   JsonParseResult,
   JsonPath,
@@ -15,6 +17,8 @@ export {
   parseJsonPrefix,
   isValidJson,
   isValidJsonRange,
+  countJsonRange,
+  parseCounted,
   validatePrefix,
   scanPath,
   scanPathIn,
@@ -22,7 +26,7 @@ export {
 export { JsonWriter, stringifyJson, serializeJson, serializeSource, quotedLength } from "./writer";
 export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";
 export { unescapeInPlace, hasLoneSurrogateEscape } from "./unescape";
-export { ByteBuilder, ByteSink, CollectingSink, byteAt, bytesEqual, indexOfByte, lineEnd } from "./bytes";
-export { JsonDoc, wrapNode } from "./tape";
+export { ByteBuilder, ByteSink, CollectingSink, byteAt, makeHeadroom, bytesEqual, indexOfByte, lineEnd } from "./bytes";
+export { JsonDoc, wrapNode, wrapNodeInto } from "./tape";
 export { asciiLower } from "./strings";
 export { stringToUtf8 } from "./utf8";

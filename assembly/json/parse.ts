@@ -20,6 +20,7 @@ import {
   stringToUtf8,
 } from "./utf8";
 import { unescapeToUtf8 } from "./unescape";
+import { makeHeadroom } from "./bytes";
 
 export class JsonParseResult {
   /** True when a value was parsed. */
@@ -32,6 +33,8 @@ export class JsonParseResult {
   offset: i32 = 0;
   /** Byte offset just past the parsed value (when ok). */
   end: i32 = 0;
+  /** Values in the document (when ok): the size of its tape, in words. */
+  nodes: i32 = 0;
 }
 
 /** Failure reasons. */
@@ -667,15 +670,32 @@ function run(src: Uint8Array, start: i32, maxDepth: i32, build: bool, whole: boo
   let result = new JsonParseResult();
   result.ok = true;
   result.end = end;
+  result.nodes = counter.nodes;
   if (!build) return result;
   if (src.length > TAPE_MAX || counter.nodes > MAX_NODES) {
     counter.fail(Failure.TooLarge, start);
     return failed(counter);
   }
-  let parser = new Parser(src, maxDepth, true, new StaticArray<i32>(counter.nodes));
-  runParser(parser, start, whole);
-  result.value = wrapNode(new JsonDoc(src, parser.tape), 0);
+  result.value = buildTape(src, start, maxDepth, whole, counter.nodes);
   return result;
+}
+
+/** The second pass: records the value at `start` of valid text into a tape of `nodes` words. */
+function buildTape(src: Uint8Array, start: i32, maxDepth: i32, whole: bool, nodes: i32): JsonValue {
+  makeHeadroom(nodes << 2);
+  let parser = new Parser(src, maxDepth, true, new StaticArray<i32>(nodes));
+  runParser(parser, start, whole);
+  return wrapNode(new JsonDoc(src, parser.tape), 0);
+}
+
+/**
+ * Parses the value at `start` of `src` (plus whitespace to `end`), already
+ * validated by countJsonRange or validatePrefix, which found `nodes` values:
+ * only the building pass runs. Null when the text is too large to index.
+ */
+export function parseCounted(src: Uint8Array, start: i32, nodes: i32): JsonValue | null {
+  if (src.length > TAPE_MAX || nodes > MAX_NODES || nodes < 1) return null;
+  return buildTape(src, start, 512, false, nodes);
 }
 
 /** Offset where the value starts: 3 past a leading UTF-8 byte order mark, else 0. */
@@ -711,7 +731,12 @@ export function parseJsonPrefix(src: Uint8Array, start: i32, maxDepth: i32 = 512
  * would find, without copying or building anything.
  */
 export function isValidJsonRange(src: Uint8Array, start: i32, end: i32): bool {
-  if (start < 0 || end > src.length || start > end) return false;
+  return countJsonRange(src, start, end) >= 0;
+}
+
+/** isValidJsonRange, returning the number of values in the range (-1 when it is not one valid value). */
+export function countJsonRange(src: Uint8Array, start: i32, end: i32): i32 {
+  if (start < 0 || end > src.length || start > end) return -1;
   let parser = new Parser(src, 512, false);
   parser.len = end;
   let from = start;
@@ -719,7 +744,7 @@ export function isValidJsonRange(src: Uint8Array, start: i32, end: i32): bool {
     let p = src.dataStart + <usize>start;
     if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) from += 3;
   }
-  return runParser(parser, from, true) >= 0;
+  return runParser(parser, from, true) >= 0 ? parser.nodes : -1;
 }
 
 /** parseJsonPrefix without building: ok, end, or the error and its offset. */

@@ -213,9 +213,21 @@ export function scanNumberEnd(src: Uint8Array, pos: i32): i32 {
 
 /** A JsonValue for tape node `node` of `doc`; containers read their children from the tape on access. */
 export function wrapNode(doc: JsonDoc, node: i32): JsonValue {
+  return fillNode(doc, node, new JsonValue(<JsonKind>(doc.word(node) & TAPE_KIND_MASK)));
+}
+
+/**
+ * wrapNode into an existing JsonValue (reset first), for walks that look at
+ * one value at a time without allocating one per node. Returns `v`.
+ */
+export function wrapNodeInto(doc: JsonDoc, node: i32, v: JsonValue): JsonValue {
+  v.reset(<JsonKind>(doc.word(node) & TAPE_KIND_MASK));
+  return fillNode(doc, node, v);
+}
+
+function fillNode(doc: JsonDoc, node: i32, v: JsonValue): JsonValue {
   let w0 = doc.word(node);
   let kind = <JsonKind>(w0 & TAPE_KIND_MASK);
-  let v = new JsonValue(kind);
   switch (kind) {
     case JsonKind.String: {
       let start = doc.payload(node);

@@ -11,7 +11,8 @@ import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
 import { parseJsonPrefix } from "./parse";
-import { JsonDoc, wrapNode, tapeObjectDuplicates, compareNames, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
+import { JsonDoc, wrapNode, tapeObjectDuplicates, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
+import { ObjectIndex, sortNameNodes, findSorted, nodeNameEquals, nodeString, nameEquals } from "./members";
 
 export const enum JsonKind {
   Null = 0,
@@ -36,29 +37,6 @@ export const FLAG_TRUE: i32 = 16;
 
 /** Objects with at most this many members are searched linearly, without an index. */
 export const SMALL_OBJECT: i32 = 8;
-
-/** Distinct member names of an object, built on first need. */
-export class ObjectIndex {
-  /** Distinct names, in order of first appearance. */
-  names: string[] = [];
-  /**
-   * For each distinct name, its last member (the one that counts): the
-   * position in `_items` (built objects) or the value's tape node (parsed ones).
-   */
-  last: i32[] = [];
-  /** Name -> position in `names`; only for objects larger than SMALL_OBJECT. */
-  map: Map<string, i32> | null = null;
-
-  find(name: string): i32 {
-    let map = this.map;
-    if (map !== null) return map.has(name) ? map.get(name) : -1;
-    let names = this.names;
-    for (let i = 0, n = names.length; i < n; i++) {
-      if (unchecked(names[i]) == name) return i;
-    }
-    return -1;
-  }
-}
 
 export class JsonValue {
   kind: JsonKind;
@@ -100,6 +78,27 @@ export class JsonValue {
 
   constructor(kind: JsonKind) {
     this.kind = kind;
+  }
+
+  /** Makes this object a fresh value of `kind` (for a JsonValue reused as scratch: see wrapNodeInto). */
+  reset(kind: JsonKind): void {
+    this.kind = kind;
+    this._flags = 0;
+    this._start = 0;
+    this._end = 0;
+    this._num = 0;
+    this._src = null;
+    this._text = null;
+    this._items = null;
+    this._names = null;
+    this._index = null;
+    this._doc = null;
+    this._node = 0;
+    this._count = -1;
+    this._curIndex = -1;
+    this._curNode = 0;
+    this._walked = 0;
+    this._sorted = null;
   }
 
   isNull(): bool {
@@ -503,161 +502,6 @@ export class JsonValue {
     this._flags = flags | FLAG_DUPS_KNOWN | (verdict == DUPS_FOUND ? FLAG_HAS_DUPS : 0);
     return verdict == DUPS_FOUND;
   }
-}
-
-/** Orders name nodes by name bytes, then by position. */
-function compareNameNodes(doc: JsonDoc, a: i32, b: i32): i32 {
-  let c = compareNames(doc.src, doc.payload(a), doc.payload(b));
-  return c != 0 ? c : a - b;
-}
-
-/** Heap sort of name nodes (no allocation). */
-function sortNameNodes(doc: JsonDoc, list: StaticArray<i32>): void {
-  let n = list.length;
-  for (let i = (n >> 1) - 1; i >= 0; i--) siftNames(doc, list, i, n);
-  for (let size = n - 1; size > 0; size--) {
-    let top = unchecked(list[0]);
-    unchecked((list[0] = list[size]));
-    unchecked((list[size] = top));
-    siftNames(doc, list, 0, size);
-  }
-}
-
-function siftNames(doc: JsonDoc, list: StaticArray<i32>, root: i32, size: i32): void {
-  while (true) {
-    let child = root * 2 + 1;
-    if (child >= size) return;
-    if (child + 1 < size && compareNameNodes(doc, unchecked(list[child]), unchecked(list[child + 1])) < 0) child++;
-    if (compareNameNodes(doc, unchecked(list[root]), unchecked(list[child])) >= 0) return;
-    let t = unchecked(list[root]);
-    unchecked((list[root] = list[child]));
-    unchecked((list[child] = t));
-    root = child;
-  }
-}
-
-/** Orders the name of node `node` against the UTF-8 `key`. */
-function compareNameToKey(doc: JsonDoc, node: i32, key: Uint8Array): i32 {
-  let src = doc.src;
-  let base = src.dataStart;
-  let pos = doc.payload(node);
-  let len = src.length;
-  let kn = key.length;
-  for (let i = 0; i < kn; i++) {
-    let c = pos + i < len ? <i32>load<u8>(base + <usize>(pos + i)) : 0x22;
-    if (c == 0x22) return -1;
-    let k = <i32>unchecked(key[i]);
-    if (c != k) return c - k;
-  }
-  let c = pos + kn < len ? <i32>load<u8>(base + <usize>(pos + kn)) : 0x22;
-  return c == 0x22 ? 0 : 1;
-}
-
-/** The last name node equal to `key` in a sorted name list, or -1. */
-function findSorted(doc: JsonDoc, sorted: StaticArray<i32>, key: Uint8Array): i32 {
-  let lo = 0;
-  let hi = sorted.length;
-  // First position whose name is greater than the key.
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (compareNameToKey(doc, unchecked(sorted[mid]), key) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo == 0) return -1;
-  let node = unchecked(sorted[lo - 1]);
-  return compareNameToKey(doc, node, key) == 0 ? node : -1;
-}
-
-/** The decoded text of String node `node`. */
-export function nodeString(doc: JsonDoc, node: i32): string {
-  let start = doc.payload(node);
-  let ptr = doc.src.dataStart + <usize>start;
-  let len = doc.stringEnd(node) - start;
-  return doc.flag(node) ? unescapeToString(ptr, len) : utf8ToString(ptr, len);
-}
-
-/** True when String node `node` decodes to exactly `key`. */
-export function nodeNameEquals(doc: JsonDoc, node: i32, key: string): bool {
-  let start = doc.payload(node);
-  let len = doc.stringEnd(node) - start;
-  if (doc.flag(node)) return unescapeToString(doc.src.dataStart + <usize>start, len) == key;
-  return utf8EqualsString(doc.src.dataStart + <usize>start, len, key);
-}
-
-/**
- * The members of an object in keys() order, each name once with the value
- * that counts (its last), read one at a time: a parsed object without
- * repeated names is walked on its tape, without building a name index.
- *
- *   let m = new Members(obj);
- *   while (m.next()) use(m.name, m.value);
- */
-export class Members {
-  name: string = "";
-  value: JsonValue = changetype<JsonValue>(0);
-  private obj: JsonValue;
-  private index: ObjectIndex | null = null;
-  private doc: JsonDoc | null = null;
-  private pos: i32 = 0;
-  private end: i32 = 0;
-
-  constructor(obj: JsonValue) {
-    this.obj = obj;
-    this.start(obj);
-  }
-
-  private start(obj: JsonValue): void {
-    if (obj.kind != JsonKind.Object) return;
-    obj.loadDoc();
-    let doc = obj._doc;
-    if (doc !== null && !obj.hasDuplicateNames()) {
-      this.doc = doc;
-      this.pos = obj._node + 1;
-      this.end = doc.payload(obj._node);
-      return;
-    }
-    if (doc === null && obj._names === null) return;
-    let index = obj.objectIndex();
-    this.index = index;
-    this.end = index.names.length;
-  }
-
-  /** Moves to the next member; false when there is none. */
-  next(): bool {
-    let doc = this.doc;
-    if (doc !== null) {
-      let pos = this.pos;
-      if (pos >= this.end) return false;
-      this.name = nodeString(doc, pos);
-      this.value = wrapNode(doc, pos + 1);
-      this.pos = doc.next(pos + 1);
-      return true;
-    }
-    let index = this.index;
-    if (index === null || this.pos >= this.end) return false;
-    let i = this.pos++;
-    this.name = unchecked(index.names[i]);
-    let at = unchecked(index.last[i]);
-    let objDoc = this.obj._doc;
-    if (objDoc !== null) {
-      this.value = wrapNode(objDoc, at);
-    } else {
-      let items = this.obj._items;
-      this.value = items !== null && at < items.length ? unchecked(items[at]) : new JsonValue(JsonKind.Null);
-    }
-    return true;
-  }
-}
-
-/** True when the String value `name` decodes to exactly `key`. */
-function nameEquals(name: JsonValue, key: string): bool {
-  let text = name._text;
-  if (text !== null) return text == key;
-  let src = name._src;
-  if (src === null) return key.length == 0;
-  let len = name._end - name._start;
-  if ((name._flags & FLAG_ESCAPED) != 0) return name.asString() == key;
-  return utf8EqualsString(name.sourcePtr(src), len, key);
 }
 
 /**

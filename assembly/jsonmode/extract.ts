@@ -16,8 +16,9 @@ import {
   JsonParseResult,
   byteAt,
   compactInPlace,
-  isValidJsonRange,
+  countJsonRange,
   validatePrefix,
+  parseCounted,
   parseJsonPrefix,
   serializeSource,
 } from "../json";
@@ -31,6 +32,8 @@ export class Extracted {
   text: Uint8Array = new Uint8Array(0);
   start: i32 = 0;
   end: i32 = 0;
+  /** Values in it (counted when it was found valid): the size of its parse. */
+  nodes: i32 = 0;
   private _json: Uint8Array | null = null;
   private _value: JsonValue | null = null;
 
@@ -48,7 +51,8 @@ export class Extracted {
     if (!this.ok) return null;
     let v = this._value;
     if (v === null) {
-      v = parseJsonPrefix(this.text, this.start).value;
+      v =
+        this.nodes > 0 ? parseCounted(this.text, this.start, this.nodes) : parseJsonPrefix(this.text, this.start).value;
       this._value = v;
     }
     return v;
@@ -84,9 +88,9 @@ export function extractJson(text: Uint8Array): Extracted {
   if (start >= end) return failure("empty content");
 
   // 1. The whole answer.
-  let whole = isValidJsonRange(text, start, end);
-  if (whole && isContainerAt(text, start)) return success(text, start, end);
-  let wholeWasScalar = whole;
+  let counted = countJsonRange(text, start, end);
+  if (counted > 0 && isContainerAt(text, start)) return success(text, start, end, counted);
+  let wholeWasScalar = counted > 0;
 
   // 2. A fenced code block.
   let fenced = extractFenced(text);
@@ -99,7 +103,7 @@ export function extractJson(text: Uint8Array): Extracted {
     let c = byteAt(text, i);
     if (c != 0x7b && c != 0x5b) continue;
     let r = validatePrefix(text, i);
-    if (r.ok) return success(text, i, r.end);
+    if (r.ok) return success(text, i, r.end, r.nodes);
     failures++;
     if (firstError === null) firstError = r;
     // A value cut off by the end of the text: every later '{' or '[' lies
@@ -130,7 +134,8 @@ function extractFenced(text: Uint8Array): Extracted | null {
       bodyStart = infoStart + 4 <= len && isJsonWord(text, infoStart) ? infoStart + 4 : infoStart;
     let close = findFence(text, bodyStart);
     let bodyEnd = close < 0 ? len : close;
-    if (info != INFO_OTHER && bodyEnd > bodyStart && isValidJsonRange(text, bodyStart, bodyEnd)) {
+    let counted = info != INFO_OTHER && bodyEnd > bodyStart ? countJsonRange(text, bodyStart, bodyEnd) : -1;
+    if (counted > 0) {
       let first = bodyStart;
       if (
         bodyEnd - first >= 3 &&
@@ -140,7 +145,7 @@ function extractFenced(text: Uint8Array): Extracted | null {
       )
         first += 3;
       first = skipJsonSpace(text, first, bodyEnd);
-      if (isContainerAt(text, first)) return success(text, first, bodyEnd);
+      if (isContainerAt(text, first)) return success(text, first, bodyEnd, counted);
     }
     if (close < 0) return null;
     pos = close + 3;
@@ -192,12 +197,13 @@ function isContainerAt(text: Uint8Array, pos: i32): bool {
   return c == 0x7b || c == 0x5b;
 }
 
-function success(text: Uint8Array, start: i32, end: i32): Extracted {
+function success(text: Uint8Array, start: i32, end: i32, nodes: i32): Extracted {
   let r = new Extracted();
   r.ok = true;
   r.text = text;
   r.start = start;
   r.end = end;
+  r.nodes = nodes;
   return r;
 }
 
@@ -254,8 +260,9 @@ export function extractWholeOrFenced(text: Uint8Array): Extracted {
   let start = skipSpace(text, 0, text.length);
   let end = trimEnd(text, start, text.length);
   if (start >= end) return failure("empty content");
-  let whole = isValidJsonRange(text, start, end);
-  if (whole && isContainerAt(text, start)) return success(text, start, end);
+  let counted = countJsonRange(text, start, end);
+  let whole = counted > 0;
+  if (whole && isContainerAt(text, start)) return success(text, start, end, counted);
   let fenced = extractFenced(text);
   if (fenced !== null) return fenced;
   return failure(

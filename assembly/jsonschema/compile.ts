@@ -3,9 +3,9 @@
 // resolved once the tree is built, and reference loops that never descend into
 // the instance are rejected.
 
-import { JsonValue } from "../json";
-import { Bound, Dependency, SchemaNode } from "./node";
-import { hashValue } from "./hash";
+import { JsonValue, hashValue } from "../json";
+import { Bound, Dependency, PropertyTable, SchemaNode } from "./node";
+
 import { arrayIndex, escapeToken, percentDecode, shortPointer, unescapeToken } from "./pointer";
 import { numberText, oneLine, quote, quoteValue } from "./text";
 import { KIND_UNKNOWN, KIND_VALIDATION, Kw, TYPE_NAMES, isDraft07, keywordId, kindOf, typeBit } from "./keywords";
@@ -362,6 +362,7 @@ export class Compiler {
     n.propNames = kept;
     n.propNodes = nodes;
     n.propIndex = index;
+    n.propTable = new PropertyTable(kept);
   }
 
   enumKeyword(n: SchemaNode, kv: JsonValue, ptr: string): void {

@@ -4,7 +4,7 @@
 //   schema.ts    the API: compileSchema, Schema, ValidationError, limits
 //   compile.ts   schema document -> SchemaNode graph; keywords.ts: the keyword table
 //   validate.ts  the checks; sink.ts: where errors go; reasons.ts: what they say
-//   node.ts      the compiled graph   pointer.ts  JSON pointers   hash.ts  value hashes
+//   node.ts      the compiled graph   pointer.ts  JSON pointers (value hashes: ../json/hash.ts)
 //   text.ts      quoting for messages
 
 export {

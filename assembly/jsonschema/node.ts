@@ -32,6 +32,69 @@ export class Dependency {
   }
 }
 
+/**
+ * The names of `properties` as UTF-8, sorted by their bytes, for finding a
+ * member's schema from the member name's bytes in the instance's text
+ * (no decoded string per member).
+ */
+export class PropertyTable {
+  names: StaticArray<Uint8Array>;
+  /** For each sorted name, its position in SchemaNode.propNodes. */
+  at: StaticArray<i32>;
+
+  constructor(names: string[]) {
+    let n = names.length;
+    let encoded = new Array<Uint8Array>(n);
+    let order = new Array<i32>(n);
+    for (let i = 0; i < n; i++) {
+      encoded[i] = Uint8Array.wrap(String.UTF8.encode(names[i]));
+      order[i] = i;
+    }
+    // Insertion sort: schemas name few properties.
+    for (let i = 1; i < n; i++) {
+      let k = order[i];
+      let j = i - 1;
+      while (j >= 0 && compareBytes(encoded[order[j]], encoded[k]) > 0) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = k;
+    }
+    this.names = new StaticArray<Uint8Array>(n);
+    this.at = new StaticArray<i32>(n);
+    for (let i = 0; i < n; i++) {
+      this.names[i] = encoded[order[i]];
+      this.at[i] = order[i];
+    }
+  }
+
+  /** Position in propNodes of the property whose name is bytes [ptr, ptr + len); -1 when none. */
+  find(ptr: usize, len: i32): i32 {
+    let lo = 0;
+    let hi = this.names.length;
+    while (lo < hi) {
+      let mid = (lo + hi) >>> 1;
+      let name = unchecked(this.names[mid]);
+      let c = compareRaw(ptr, len, name.dataStart, name.length);
+      if (c == 0) return unchecked(this.at[mid]);
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return -1;
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): i32 {
+  return compareRaw(a.dataStart, a.length, b.dataStart, b.length);
+}
+
+function compareRaw(a: usize, la: i32, b: usize, lb: i32): i32 {
+  let n = la < lb ? la : lb;
+  let c = memory.compare(a, b, <usize>n);
+  if (c != 0) return c;
+  return la - lb;
+}
+
 /** One compiled schema location. Unset keywords stay null / -1. */
 export class SchemaNode {
   pointer: string;
@@ -46,6 +109,7 @@ export class SchemaNode {
   propNames: string[] | null = null;
   propNodes: SchemaNode[] | null = null;
   propIndex: Map<string, i32> | null = null;
+  propTable: PropertyTable | null = null;
   required: string[] | null = null;
   additionalProperties: SchemaNode | null = null;
   minProperties: Bound | null = null;

@@ -4,7 +4,7 @@
 
 import { JsonValue, jsonKindName } from "../json";
 import { Bound, SchemaNode, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING } from "./node";
-import { MODE_FULL, MODE_SHALLOW, PathSeg, Sink, renderPath } from "./sink";
+import { MODE_FULL, MODE_SHALLOW, PathSeg, Sink, renderPath, samePath } from "./sink";
 import { checkNode, codePointCount } from "./validate";
 import { numberText, quote } from "./text";
 
@@ -172,7 +172,7 @@ function explainOptions(options: SchemaNode[] | null, v: JsonValue, path: PathSe
       note += "does not match";
     } else {
       let p = q.paths[0];
-      note += p === path ? q.reasons[0] : renderPath(p) + ": " + q.reasons[0];
+      note += samePath(p, path) ? q.reasons[0] : renderPath(p) + ": " + q.reasons[0];
     }
     notes.push(note);
     length += note.length;

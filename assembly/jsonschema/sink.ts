@@ -3,7 +3,7 @@
 // only for the errors kept. A Context holds what one validate() call shares:
 // the step count and the limit error that stops it.
 
-import { JsonValue, Steps } from "../json";
+import { JsonDoc, JsonValue, Steps, nodeString } from "../json";
 import { SchemaNode } from "./node";
 import { Why, reasonText } from "./reasons";
 import { quote } from "./text";
@@ -73,11 +73,11 @@ export class Sink {
     let reason = reasonText(this, why, path, n, v, a, b);
     return this.add(key === null ? path : new PathSeg(path, key, -1), reason);
   }
-  /** Records an error; true when the caller should stop (sink full or validation stopped). */
+  /** Records an error (with a copy of its path); true when the caller should stop (sink full or validation stopped). */
   add(path: PathSeg | null, reason: string): bool {
     if (this.ctx.stopped || this.mode == MODE_QUIET) return true;
     if (this.reasons.length < this.max) {
-      this.paths.push(path);
+      this.paths.push(keepPath(path));
       this.reasons.push(reason);
     }
     return this.reasons.length >= this.max;
@@ -88,23 +88,93 @@ export class Sink {
   }
 }
 
-/** One step of an instance path; rendered lazily. */
+/**
+ * One step of an instance path: a member name or an array index; rendered
+ * lazily. A walk over many children reuses one segment (changing its index
+ * or name), so whatever keeps a path keeps a copy (keepPath).
+ */
 export class PathSeg {
   parent: PathSeg | null;
   key: string | null;
   index: i32;
+  /** A member name still on the tape: name node `index` of `doc` (decoded when rendered). */
+  doc: JsonDoc | null = null;
   constructor(parent: PathSeg | null, key: string | null, index: i32) {
     this.parent = parent;
     this.key = key;
     this.index = index;
   }
+  /** This segment as array index `i`. */
+  at(i: i32): PathSeg {
+    this.key = null;
+    this.doc = null;
+    this.index = i;
+    return this;
+  }
+  /** This segment as the member named by name node `node` of `doc`. */
+  member(doc: JsonDoc, node: i32): PathSeg {
+    this.key = null;
+    this.doc = doc;
+    this.index = node;
+    return this;
+  }
+  /** This segment as the member named `key`. */
+  named(key: string): PathSeg {
+    this.key = key;
+    this.doc = null;
+    this.index = -1;
+    return this;
+  }
+  /** The member name, or null for an index. */
+  name(): string | null {
+    let doc = this.doc;
+    return doc !== null ? nodeString(doc, this.index) : this.key;
+  }
+}
+
+/** A copy of a path that stays as it is when the walks that made it move on. */
+export function keepPath(p: PathSeg | null): PathSeg | null {
+  if (p === null) return null;
+  let segs = new Array<PathSeg>();
+  let cur: PathSeg | null = p;
+  while (cur !== null) {
+    segs.push(cur);
+    cur = cur.parent;
+  }
+  let copy: PathSeg | null = null;
+  for (let i = segs.length - 1; i >= 0; i--) {
+    let seg = segs[i];
+    let name = seg.name();
+    copy = new PathSeg(copy, name, name !== null ? -1 : seg.index);
+  }
+  return copy;
+}
+
+/** Whether two paths lead to the same place. */
+export function samePath(a: PathSeg | null, b: PathSeg | null): bool {
+  while (a !== null && b !== null) {
+    if (a !== b) {
+      let na = a.name();
+      let nb = b.name();
+      if (na !== null || nb !== null) {
+        if (na === null || nb === null || na != nb) return false;
+      } else if (a.index != b.index) {
+        return false;
+      }
+    } else {
+      return true;
+    }
+    a = a.parent;
+    b = b.parent;
+  }
+  return a === null && b === null;
 }
 
 export function renderPath(p: PathSeg | null): string {
   let parts = new Array<string>();
   let cur = p;
   while (cur !== null) {
-    let key = cur.key;
+    let key = cur.name();
     if (key !== null) {
       parts.push(isIdentifier(key) ? "." + key : "[" + quote(key) + "]");
     } else {
@@ -131,6 +201,6 @@ function isIdentifier(s: string): bool {
 export function stop(ctx: Context, path: PathSeg | null, reason: string): void {
   if (ctx.stopped) return;
   ctx.stopped = true;
-  ctx.stopPath = path;
+  ctx.stopPath = keepPath(path);
   ctx.stopReason = reason;
 }

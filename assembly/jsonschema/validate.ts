@@ -3,11 +3,21 @@
 // (Sink.fail), which decides whether the check goes on, and whether a message
 // is written at all (reasons.ts).
 
-import { JsonValue, Members, jsonString, jsonEquals } from "../json";
+import {
+  JsonDoc,
+  JsonKind,
+  JsonValue,
+  Members,
+  equalNodes,
+  hashNode,
+  hashValue,
+  jsonEquals,
+  jsonString,
+  wrapNodeInto,
+} from "../json";
 import { SchemaNode, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING } from "./node";
 import { Context, PathSeg, Sink, quietSink, stop } from "./sink";
 import { Why } from "./reasons";
-import { hashValue } from "./hash";
 import { MAX_VALIDATION_DEPTH } from "./schema";
 
 /** Applies `n` to `v`; returns whether it matched. Errors go to `s`. */
@@ -258,48 +268,42 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
   }
   let items = n.items;
   let list = n.itemList;
-  if (items !== null) {
-    for (let i = 0; i < len; i++) {
-      let item = v.at(i);
-      if (item === null) continue;
-      if (!checkNode(items, item, new PathSeg(path, null, i), depth + 1, s)) {
+  if (items !== null || list !== null) {
+    let extra = n.additionalItems;
+    let walk = new Elements(v, len);
+    let seg = new PathSeg(path, null, 0);
+    while (walk.next()) {
+      let i = walk.i;
+      let item = walk.value;
+      let p = seg.at(i);
+      let node: SchemaNode | null = items;
+      if (list !== null) {
+        if (i < list.length) {
+          node = list[i];
+        } else if (extra !== null) {
+          if (extra.boolSchema == 0) {
+            ok = false;
+            if (s.fail(p, Why.AdditionalItem, n, v)) return false;
+            break; // one error for the surplus is enough
+          }
+          node = extra;
+        } else {
+          break;
+        }
+      }
+      if (!checkNode(node!, item, p, depth + 1, s)) {
         ok = false;
         if (s.full()) return false;
-      }
-    }
-  } else if (list !== null) {
-    let extra = n.additionalItems;
-    for (let i = 0; i < len; i++) {
-      let item = v.at(i);
-      if (item === null) continue;
-      let p = new PathSeg(path, null, i);
-      if (i < list.length) {
-        if (!checkNode(list[i], item, p, depth + 1, s)) {
-          ok = false;
-          if (s.full()) return false;
-        }
-      } else if (extra !== null) {
-        if (extra.boolSchema == 0) {
-          ok = false;
-          if (s.fail(p, Why.AdditionalItem, n, v)) return false;
-          break; // one error for the surplus is enough
-        }
-        if (!checkNode(extra, item, p, depth + 1, s)) {
-          ok = false;
-          if (s.full()) return false;
-        }
-      } else {
-        break;
       }
     }
   }
   let contains = n.contains;
   if (contains !== null) {
     let found = false;
-    for (let i = 0; i < len; i++) {
-      let item = v.at(i);
-      if (item === null) continue;
-      if (checkNode(contains, item, new PathSeg(path, null, i), depth + 1, quietSink(ctx))) {
+    let walk = new Elements(v, len);
+    let seg = new PathSeg(path, null, 0);
+    while (walk.next()) {
+      if (checkNode(contains, walk.value, seg.at(walk.i), depth + 1, quietSink(ctx))) {
         found = true;
         break;
       }
@@ -330,42 +334,99 @@ function stopAtLimit(ctx: Context, path: PathSeg | null): void {
 }
 
 /**
+ * Walks an array's elements in order: a parsed array on its tape, each
+ * element written into one reused JsonValue (the caller is done with an
+ * element before the next); a built array by index.
+ */
+class Elements {
+  /** Index of the current element. */
+  i: i32 = -1;
+  value: JsonValue;
+  private arr: JsonValue;
+  private len: i32;
+  private doc: JsonDoc | null;
+  private node: i32 = 0;
+  private end: i32 = 0;
+
+  constructor(arr: JsonValue, len: i32) {
+    this.arr = arr;
+    this.len = len;
+    arr.loadDoc();
+    let doc = arr._doc;
+    this.doc = doc;
+    this.value = new JsonValue(JsonKind.Null);
+    if (doc !== null) {
+      this.node = arr._node + 1;
+      this.end = doc.endOf(arr._node);
+    }
+  }
+
+  next(): bool {
+    let doc = this.doc;
+    if (doc !== null) {
+      let node = this.node;
+      if (node >= this.end) return false;
+      wrapNodeInto(doc, node, this.value);
+      this.node = doc.next(node);
+      this.i++;
+      return true;
+    }
+    while (this.i + 1 < this.len) {
+      this.i++;
+      let item = this.arr.at(this.i);
+      if (item !== null) {
+        this.value = item;
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+/** Table entries: the low 27 bits hold a tape node + 1 (0 = empty), the top 5 bits part of its hash. */
+const ENTRY_NODE_BITS: u32 = 27;
+const ENTRY_NODE_MASK: u32 = (1 << ENTRY_NODE_BITS) - 1;
+
+/**
  * The first pair of equal items as (i << 32 | j): the smallest i that has an
  * equal item after it, and the first such j; -1 when all differ. One pass in
  * order: each item is hashed (whole, at every depth) and looked up among the
- * earlier distinct items with the same hash, which are compared for real.
- * Hashing, comparing and walking back to an earlier item all charge `ctx`.
- * Memory: a table of 8-byte entries for the distinct items.
+ * earlier distinct items, which are compared for real when their hash tags
+ * match. Hashing and comparing charge `ctx`. Memory: a table of 4-byte
+ * entries (an item's tape node and 5 bits of its hash), at most 3/4 full.
  */
 function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
-  // Entries: (hash high 32 bits) << 32 | (index + 1); 0 = empty. Grows as distinct items arrive.
+  v.loadDoc();
+  let doc = v._doc;
+  if (doc === null) return findDuplicateBuilt(v, len, ctx);
+  let first = v._node + 1;
+  let end = doc.endOf(v._node);
+  // Sized for the items of an array of up to 16,384 items; larger ones grow it as distinct items arrive.
+  let want = (len < 16384 ? len : 16384) + (len < 16384 ? len : 16384) / 3 + 1;
   let cap = 16;
-  let table = new StaticArray<u64>(cap);
+  while (cap < want) cap <<= 1;
+  let table = new StaticArray<u32>(cap);
   let used = 0;
-  // A second view of the array walks to earlier items without losing the main walk's place.
-  let other = v.twin();
-  let bestI = -1;
+  let bestI = -1; // tape nodes of the pair
   let bestJ = -1;
-  for (let j = 0; j < len; j++) {
-    let item = v.at(j);
-    if (item === null) continue;
-    let h = <u32>(hashValue(item, ctx) >> 32);
+  let node = first;
+  while (node < end) {
+    let h = hashNode(doc, node, ctx);
     if (ctx.exhausted) return -1;
+    let tag = <u32>(h >> 59);
     let mask = cap - 1;
-    let slot = <i32>(h & (<u32>mask));
+    let slot = <i32>((<u32>h) & (<u32>mask));
     let isNew = true;
     while (true) {
       let e = unchecked(table[slot]);
       if (e == 0) break;
-      if (<u32>(e >> 32) == h) {
-        let i = <i32>(e & 0xffffffff) - 1;
-        let earlier = other.at(i);
-        ctx.charge(<i64>other.walked() / 16);
-        if (earlier !== null && jsonEquals(earlier, item, ctx)) {
+      if (e >> ENTRY_NODE_BITS == tag) {
+        let earlier = <i32>(e & ENTRY_NODE_MASK) - 1;
+        if (equalNodes(doc, earlier, doc, node, ctx)) {
           isNew = false;
-          if (bestI < 0 || i < bestI) {
-            bestI = i;
-            bestJ = j;
+          if (bestI < 0 || earlier < bestI) {
+            bestI = earlier;
+            bestJ = node;
           }
           break;
         }
@@ -373,27 +434,70 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
       }
       slot = (slot + 1) & mask;
     }
-    if (bestI == 0) break; // no pair can come first
-    if (!isNew) continue;
-    unchecked((table[slot] = ((<u64>h) << 32) | (<u64>(j + 1))));
-    used++;
-    if (used * 2 > cap) {
-      // Double the table and re-insert.
-      let grown = new StaticArray<u64>(cap * 2);
-      let gmask = cap * 2 - 1;
-      for (let k = 0; k < cap; k++) {
-        let e = unchecked(table[k]);
-        if (e == 0) continue;
-        let at = <i32>((<u32>(e >> 32)) & (<u32>gmask));
-        while (unchecked(grown[at]) != 0) at = (at + 1) & gmask;
-        unchecked((grown[at] = e));
+    if (bestI == first) break; // no pair can come first
+    if (isNew) {
+      unchecked((table[slot] = (tag << ENTRY_NODE_BITS) | (<u32>(node + 1))));
+      used++;
+      if (used * 4 > cap * 3) {
+        table = regrow(doc, table, cap * 2);
+        cap *= 2;
       }
-      table = grown;
-      cap *= 2;
     }
+    node = doc.next(node);
   }
   if (bestI < 0) return -1;
-  return ((<i64>bestI) << 32) | (<i64>bestJ);
+  // Nodes to indexes: one walk.
+  let i = -1;
+  let j = -1;
+  let k = 0;
+  node = first;
+  while (node < end && j < 0) {
+    if (node == bestI) i = k;
+    if (node == bestJ) j = k;
+    node = doc.next(node);
+    k++;
+  }
+  return ((<i64>i) << 32) | (<i64>j);
+}
+
+/**
+ * The table re-made with `cap` entries. Each item in it is hashed again
+ * (an entry keeps only 5 bits of its hash), uncharged: all the growths
+ * together hash each distinct item at most about twice more than the
+ * charged first time.
+ */
+function regrow(doc: JsonDoc, table: StaticArray<u32>, cap: i32): StaticArray<u32> {
+  let grown = new StaticArray<u32>(cap);
+  let mask = cap - 1;
+  for (let k = 0; k < table.length; k++) {
+    let e = unchecked(table[k]);
+    if (e == 0) continue;
+    let h = hashNode(doc, <i32>(e & ENTRY_NODE_MASK) - 1);
+    let at = <i32>((<u32>h) & (<u32>mask));
+    while (unchecked(grown[at]) != 0) at = (at + 1) & mask;
+    unchecked((grown[at] = e));
+  }
+  return grown;
+}
+
+/** findDuplicate for a built array (values by index): pairwise with hashes, as small as such arrays are. */
+function findDuplicateBuilt(v: JsonValue, len: i32, ctx: Context): i64 {
+  let hashes = new StaticArray<u64>(len);
+  for (let j = 0; j < len; j++) {
+    let item = v.at(j);
+    unchecked((hashes[j] = item !== null ? hashValue(item, ctx) : 0));
+    if (ctx.exhausted) return -1;
+  }
+  for (let i = 0; i < len; i++) {
+    for (let j = i + 1; j < len; j++) {
+      if (unchecked(hashes[i]) != unchecked(hashes[j])) continue;
+      let a = v.at(i);
+      let b = v.at(j);
+      if (a !== null && b !== null && jsonEquals(a, b, ctx)) return ((<i64>i) << 32) | (<i64>j);
+      if (ctx.exhausted) return -1;
+    }
+  }
+  return -1;
 }
 
 function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
@@ -419,34 +523,53 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
     }
   }
   let index = n.propIndex;
+  let table = n.propTable;
   let nodes = n.propNodes;
   let extra = n.additionalProperties;
   let names = n.propertyNames;
   if (index === null && extra === null && names === null) return ok;
-  let members = new Members(v);
+  // Member values, and names checked against propertyNames, are written into reused values.
+  let members = new Members(v, new JsonValue(JsonKind.Null));
+  let nameValue: JsonValue | null = null;
+  let seg = new PathSeg(path, null, -1);
   while (members.next()) {
-    let key = members.name;
     let pv = members.value;
-    let p = new PathSeg(path, key, -1);
+    let doc = members.doc;
+    let nameNode = members.nameNode;
+    // On the tape, an unescaped name is matched by its bytes and never decoded unless reported.
+    let plain = doc !== null && nameNode >= 0 && !doc.flag(nameNode);
+    let p = plain ? seg.member(doc!, nameNode) : seg.named(members.name);
     if (names !== null) {
-      let kv = jsonString(key);
+      let kv: JsonValue;
+      if (plain) {
+        if (nameValue === null) nameValue = new JsonValue(JsonKind.Null);
+        kv = wrapNodeInto(doc!, nameNode, nameValue);
+      } else {
+        kv = jsonString(members.name);
+      }
       if (!checkNode(names, kv, path, depth + 1, quietSink(ctx))) {
         if (ctx.stopped) return false;
         ok = false;
-        if (s.fail(path, Why.PropertyName, names, kv, key, depth + 1)) return false;
+        if (s.fail(path, Why.PropertyName, names, kv, members.name, depth + 1)) return false;
       }
     }
-    if (index !== null && nodes !== null && index.has(key)) {
-      let at = index.get(key);
-      if (at >= 0 && at < nodes.length) {
-        let pn = nodes[at];
-        if (pn.boolSchema == 0) {
-          ok = false;
-          if (s.fail(p, Why.PropertyNotAllowed, n, v)) return false;
-        } else if (!checkNode(pn, pv, p, depth + 1, s)) {
-          ok = false;
-          if (s.full()) return false;
-        }
+    let at = -1;
+    if (nodes !== null) {
+      if (plain && table !== null) {
+        let start = doc!.payload(nameNode);
+        at = table.find(doc!.src.dataStart + <usize>start, doc!.stringEnd(nameNode) - start);
+      } else if (index !== null && index.has(members.name)) {
+        at = index.get(members.name);
+      }
+    }
+    if (nodes !== null && at >= 0 && at < nodes.length) {
+      let pn = nodes[at];
+      if (pn.boolSchema == 0) {
+        ok = false;
+        if (s.fail(p, Why.PropertyNotAllowed, n, v)) return false;
+      } else if (!checkNode(pn, pv, p, depth + 1, s)) {
+        ok = false;
+        if (s.full()) return false;
       }
     } else if (extra !== null) {
       if (extra.boolSchema == 0) {
