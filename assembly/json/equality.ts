@@ -19,15 +19,18 @@ const COLLECT_EVERY: i64 = 8192;
 export class Steps {
   used: i64 = 0;
   limit: i64;
+  private collectAt: i64 = COLLECT_EVERY;
   constructor(limit: i64 = i64.MAX_VALUE) {
     this.limit = limit;
   }
   /** Charges `n` steps; false once the budget is exhausted. */
   charge(n: i64 = 1): bool {
-    let before = this.used;
-    let after = before + n;
+    let after = this.used + n;
     this.used = after;
-    if (after / COLLECT_EVERY != before / COLLECT_EVERY) __collect();
+    if (after >= this.collectAt) {
+      __collect();
+      this.collectAt = after + COLLECT_EVERY;
+    }
     return after <= this.limit;
   }
   get exhausted(): bool {

@@ -122,11 +122,11 @@ export function nodeNameEquals(doc: JsonDoc, node: i32, key: string): bool {
  * a new one: the caller must be done with a value before asking for the next.
  */
 export class Members {
-  value: JsonValue = changetype<JsonValue>(0);
-  /** Tape walks: the document and the current member's name node (else null and -1). */
+  /** Tape walks: the document and the current member's name node (else null and -1); its value is node + 1. */
   doc: JsonDoc | null = null;
   nameNode: i32 = -1;
   private _name: string | null = null;
+  private _value: JsonValue | null = null;
   private obj: JsonValue;
   private scratch: JsonValue | null;
   private index: ObjectIndex | null = null;
@@ -165,6 +165,17 @@ export class Members {
     return n;
   }
 
+  /** The current member's value (on a tape walk, made on first use). */
+  get value(): JsonValue {
+    let known = this._value;
+    if (known !== null) return known;
+    let doc = this.doc!;
+    let scratch = this.scratch;
+    let v = scratch !== null ? wrapNodeInto(doc, this.nameNode + 1, scratch) : wrapNode(doc, this.nameNode + 1);
+    this._value = v;
+    return v;
+  }
+
   /** Moves to the next member; false when there is none. */
   next(): bool {
     let doc = this.doc;
@@ -173,8 +184,7 @@ export class Members {
       if (pos >= this.end) return false;
       this.nameNode = pos;
       this._name = null;
-      let scratch = this.scratch;
-      this.value = scratch !== null ? wrapNodeInto(doc, pos + 1, scratch) : wrapNode(doc, pos + 1);
+      this._value = null;
       this.pos = doc.next(pos + 1);
       return true;
     }
@@ -186,10 +196,10 @@ export class Members {
     let objDoc = this.obj._doc;
     if (objDoc !== null) {
       let scratch = this.scratch;
-      this.value = scratch !== null ? wrapNodeInto(objDoc, at, scratch) : wrapNode(objDoc, at);
+      this._value = scratch !== null ? wrapNodeInto(objDoc, at, scratch) : wrapNode(objDoc, at);
     } else {
       let items = this.obj._items;
-      this.value = items !== null && at < items.length ? unchecked(items[at]) : new JsonValue(JsonKind.Null);
+      this._value = items !== null && at < items.length ? unchecked(items[at]) : new JsonValue(JsonKind.Null);
     }
     return true;
   }

@@ -339,6 +339,18 @@ class Parser {
         } else {
           continue;
         }
+      } else if (c - 0x30 < 10 && level < 0) {
+        // Digits: the common case of large arrays. A plain integer is recorded here; anything else is number()'s.
+        let start = pos;
+        let stop = c == 0x30 ? pos + 1 : skipDigits(base, pos + 1, len);
+        let next: u32 = stop < len ? byteAt(base + <usize>stop) : 0;
+        if (next != 0x2e && (next | 0x20) != 0x65 && next - 0x30 >= 10) {
+          this.node(JsonKind.Number | TAPE_FLAG | (start << TAPE_SHIFT));
+          pos = stop;
+        } else {
+          pos = this.number(start);
+          if (pos < 0) return -1;
+        }
       } else {
         let start = pos;
         pos = this.scalar(pos, c);
@@ -348,7 +360,8 @@ class Parser {
       // A value just ended: hand it to its container, or finish.
       while (true) {
         if (this.depth == 0) return pos;
-        this.countChild();
+        // Children are counted for the path only (index steps); the count's sign tells objects from arrays.
+        if (this.path !== null) this.countChild();
         pos = skipSpace(base, pos, len);
         if (pos >= len) return this.fail(Failure.EndOfInput, pos);
         let d = byteAt(base + <usize>pos);
@@ -484,13 +497,16 @@ class Parser {
     } else {
       return this.fail(Failure.UnexpectedByte, pos);
     }
+    let plain = true;
     if (pos < len && byteAt(base + <usize>pos) == 0x2e) {
+      plain = false;
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       if (byteAt(base + <usize>pos) - 0x30 >= 10) return this.fail(Failure.UnexpectedByte, pos);
       pos = skipDigits(base, pos + 1, len);
     }
     if (pos < len && (byteAt(base + <usize>pos) | 0x20) == 0x65) {
+      plain = false;
       pos++;
       if (pos >= len) return this.fail(Failure.EndOfInput, pos);
       let sign = byteAt(base + <usize>pos);
@@ -501,7 +517,7 @@ class Parser {
       if (byteAt(base + <usize>pos) - 0x30 >= 10) return this.fail(Failure.UnexpectedByte, pos);
       pos = skipDigits(base, pos + 1, len);
     }
-    this.node(JsonKind.Number | (start << TAPE_SHIFT));
+    this.node(JsonKind.Number | (plain ? TAPE_FLAG : 0) | (start << TAPE_SHIFT));
     return pos;
   }
 

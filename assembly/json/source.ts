@@ -168,6 +168,15 @@ export function objectNamesPlain(src: Uint8Array, start: i32): bool {
  * only decoded names can tell). Strings and numbers are kept as written.
  */
 export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): i32 {
+  return compact(src, start, end, out, false);
+}
+
+/**
+ * compactInto; with `inPlace` (`out` is where the value starts in `src`), a
+ * value found to repeat a name is left valid: the part already compacted,
+ * then the rest as it was, and -(its length + 1) is returned.
+ */
+function compact(src: Uint8Array, start: i32, end: i32, out: usize, inPlace: bool): i32 {
   let base = src.dataStart;
   let o: usize = out;
   // Names are compared where they stay put: in the source on a dry run, in the
@@ -190,7 +199,7 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
     if (c == 0x22) {
       let close = scanStringEnd(src, pos + 1);
       if (expectName) {
-        if (hasBackslash(src, pos + 1, close)) return -1;
+        if (hasBackslash(src, pos + 1, close)) return inPlace ? keepRest(base, o, pos, end, n) : -1;
         if (top >= names.length) {
           let grown = new StaticArray<i32>(names.length * 2 + 64);
           memory.copy(changetype<usize>(grown), changetype<usize>(names), (<usize>top) << 2);
@@ -200,7 +209,7 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
         expectName = false;
       }
       let size = close + 1 - pos;
-      if (out != 0) memory.copy(o, base + <usize>pos, <usize>size);
+      if (out != 0 && o != base + <usize>pos) memory.copy(o, base + <usize>pos, <usize>size);
       o += <usize>size;
       n += size;
       pos = close + 1;
@@ -218,7 +227,7 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
       depth--;
       let from = unchecked(frames[depth]);
       if (from >= 0) {
-        if (hasEqualNames(namesBase, names, from, top)) return -1;
+        if (hasEqualNames(namesBase, names, from, top)) return inPlace ? keepRest(base, o, pos, end, n) : -1;
         top = from;
       }
       expectName = false;
@@ -233,18 +242,25 @@ export function compactInto(src: Uint8Array, start: i32, end: i32, out: usize): 
         stop++;
       }
       let size = stop - pos;
-      if (out != 0) memory.copy(o, base + <usize>pos, <usize>size);
+      if (out != 0 && o != base + <usize>pos) memory.copy(o, base + <usize>pos, <usize>size);
       o += <usize>size;
       n += size;
       pos = stop;
       continue;
     }
-    if (out != 0) store<u8>(o, <u8>c);
+    if (out != 0 && o != base + <usize>pos) store<u8>(o, <u8>c);
     o++;
     n++;
     pos++;
   }
   return n;
+}
+
+/** In-place compaction stopped at `pos` (output at `o`, `n` bytes so far): the rest moves down as it is. */
+function keepRest(base: usize, o: usize, pos: i32, end: i32, n: i32): i32 {
+  let rest = end - pos;
+  if (o != base + <usize>pos) memory.copy(o, base + <usize>pos, <usize>rest);
+  return -(n + rest + 1);
 }
 
 /** Whether names[from, to) (offsets from `base` of unescaped names) hold two equal names; may reorder them. */
@@ -263,12 +279,13 @@ function hasEqualNames(base: usize, names: StaticArray<i32>, from: i32, to: i32)
 }
 
 /**
- * Compacts the valid value in [start, end) of `buf` in place, moving it to
- * `start`; returns its new length, or -1 (nothing changed) when some object
- * in it repeats a name or spells one with escapes.
+ * Compacts the valid value in [start, end) of `buf` in place, in one pass,
+ * moving it to `start`; returns its new length. When some object in it
+ * repeats a name or spells one with escapes (only a parse can write it),
+ * returns -(length + 1): the value at `start` is then still valid JSON of
+ * that length, partly compacted. -1 for a range out of bounds.
  */
 export function compactInPlace(buf: Uint8Array, start: i32, end: i32): i32 {
   if (start < 0 || end > buf.length || start > end) return -1;
-  if (compactInto(buf, start, end, 0) < 0) return -1;
-  return compactInto(buf, start, end, buf.dataStart + <usize>start);
+  return compact(buf, start, end, buf.dataStart + <usize>start, true);
 }

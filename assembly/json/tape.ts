@@ -11,10 +11,12 @@
 import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE } from "./value";
 import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
 import { unescapeToString } from "./unescape";
+import { numberTextIsInteger, parseNumberText } from "./number";
 
 // A node word:
 //   bits 0-2  kind (JsonKind)
-//   bit 3     TAPE_FLAG: String: the text holds escapes; Bool: true
+//   bit 3     TAPE_FLAG: String: the text holds escapes; Bool: true;
+//             Number: an integer written without fraction or exponent
 //   bits 4-31 String: offset of the first content byte (after the quote)
 //             Number: offset of its first byte
 //             Array, Object: the node just past the subtree
@@ -118,6 +120,21 @@ export class JsonDoc {
       memory.compare(src.dataStart + <usize>start, utf8.dataStart, <usize>n) == 0 &&
       load<u8>(src.dataStart + <usize>(start + n)) == 0x22
     );
+  }
+
+  /** Whether Number node `node` is a mathematical integer (as JsonValue.isInteger). */
+  numberIsInteger(node: i32): bool {
+    if (this.flag(node)) return true;
+    let src = this.src;
+    let pos = this.payload(node);
+    return numberTextIsInteger(src.dataStart + <usize>pos, scanNumberEnd(src, pos) - pos);
+  }
+
+  /** The value of Number node `node`. */
+  numberValue(node: i32): f64 {
+    let src = this.src;
+    let pos = this.payload(node);
+    return parseNumberText(src.dataStart + <usize>pos, scanNumberEnd(src, pos) - pos);
   }
 
   /** Whether Number node `node` is zero (its value compares equal to 0). */

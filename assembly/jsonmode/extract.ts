@@ -71,8 +71,11 @@ export class Extracted {
   compactInPlace(): Uint8Array {
     if (!this.ok) return new Uint8Array(0);
     let n = compactInPlace(this.text, this.start, this.end);
-    if (n < 0) return this.json; // an object repeats a name: written from the parsed value
-    return this.text.subarray(this.start, this.start + n);
+    if (n >= 0) return this.text.subarray(this.start, this.start + n);
+    // An object repeats a name: written from the parsed value (of the text as it is now).
+    if (n < -1) this.end = this.start + (-n - 1);
+    this._json = null;
+    return this.json;
   }
 }
 

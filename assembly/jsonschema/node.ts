@@ -150,6 +150,8 @@ export class SchemaNode {
 
   /** Nodes applied to this same instance location ($ref, allOf, ...): the loop check follows these. */
   direct: SchemaNode[] = new Array<SchemaNode>();
+  /** Whether the node checks a scalar with nothing but a type and bounds: -1 not known yet, 0 no, 1 yes. */
+  plainScalar: i32 = -1;
   /** Loop check state: 0 unvisited, 1 on the current path, 2 done. */
   mark: i32 = 0;
 

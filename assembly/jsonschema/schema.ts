@@ -31,13 +31,14 @@ export const MAX_VALIDATION_STEPS: i32 = 1000000;
 
 /** Steps allowed whatever the value's size, and one more per this many bytes of its text (see stepsFor). */
 export const BASE_VALIDATION_STEPS: i64 = 100000;
-export const STEPS_PER_BYTE_DIVISOR: i64 = 8;
+export const STEPS_PER_BYTE_DIVISOR: i64 = 2;
 
 /**
  * A step limit for a value of `bytes` bytes of text that keeps validation
- * time proportional to its size: 100,000 steps, plus one per 8 bytes. A step
- * costs about 0.25 microseconds (measured on a loaded 2-core machine), so
- * checking an answer costs at most about 30 ms per MB, plus 25 ms.
+ * time proportional to its size: 100,000 steps, plus one per 2 bytes (one
+ * schema application per value of `[0,0,0,…]`). A step costs well under
+ * 0.1 microseconds (scalars on the tape, no allocation), so checking an
+ * answer stays within about 50 ms per MB (bench/bounds.ts measures it).
  */
 export function stepsFor(bytes: i64): i64 {
   let n = BASE_VALIDATION_STEPS + bytes / STEPS_PER_BYTE_DIVISOR;

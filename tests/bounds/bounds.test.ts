@@ -99,8 +99,21 @@ test("a 1 MiB answer under a schema with items: validated within its step limit,
   peakWithin(run, content.length + 200);
 });
 
-test("an answer too costly for its size fails as schema_mismatch with the step limit named, never a trap", async () => {
+test("1 MiB of [0,0,…] under items: {type: integer}: every value checked within the step limit", async () => {
   const schema = { type: "object", properties: { output: { type: "array", items: { type: "integer" } } } };
+  const run = await respond({ jsonSchema: schema, onFailure: "error" }, completion('"zeros"'));
+  const content = '{"output":' + zeros(MiB) + "}";
+  answer(run, JSON.stringify(content));
+  assert.equal(run.stream.status, 200, run.stream.bodyText.slice(0, 300));
+  assert.equal(run.stream.header("mode"), "json");
+  assert.equal(run.stream.bodyText, content);
+  peakWithin(run, content.length + 200);
+});
+
+test("an answer too costly for its size fails as schema_mismatch with the step limit named, never a trap", async () => {
+  // Every 0 is tried against five anyOf options: six steps per two bytes, over the limit of one per two.
+  const options = [{ type: "string" }, { type: "object" }, { type: "array" }, { type: "boolean" }, { type: "integer" }];
+  const schema = { type: "object", properties: { output: { type: "array", items: { anyOf: options } } } };
   const run = await respond({ jsonSchema: schema, onFailure: "error" }, completion('"zeros"'));
   answer(run, JSON.stringify('{"output":' + zeros(MiB) + "}"));
   assert.equal(run.stream.status, 502);
