@@ -563,13 +563,21 @@ function codePointsOfUtf8(src: Uint8Array, start: i32, end: i32): i32 {
 const ENTRY_NODE_BITS: u32 = 27;
 const ENTRY_NODE_MASK: u32 = (1 << ENTRY_NODE_BITS) - 1;
 
+/** The slot of a hash in a table of `cap` entries (any size): the top of h's low 32 bits scaled. */
+// @ts-ignore: decorator
+@inline function slotOf(h: u64, cap: i32): i32 {
+  return <i32>(((h & 0xffffffff) * <u64>cap) >> 32);
+}
+
 /**
  * The first pair of equal items as (i << 32 | j): the smallest i that has an
  * equal item after it, and the first such j; -1 when all differ. One pass in
  * order: each item is hashed (whole, at every depth) and looked up among the
  * earlier distinct items, which are compared for real when their hash tags
  * match. Hashing and comparing charge `ctx`. Memory: a table of 4-byte
- * entries (an item's tape node and 5 bits of its hash), at most 3/4 full.
+ * entries (an item's tape node and 5 bits of its hash), kept at most 3/4
+ * full while it grows; a growth never asks for more entries than the
+ * distinct items there can still be call for (at most 7/8 full then).
  */
 function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
   v.loadDoc();
@@ -578,20 +586,19 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
   let first = v._node + 1;
   let end = doc.endOf(v._node);
   // Sized for the items of an array of up to 16,384 items; larger ones grow it as distinct items arrive.
-  let want = (len < 16384 ? len : 16384) + (len < 16384 ? len : 16384) / 3 + 1;
-  let cap = 16;
-  while (cap < want) cap <<= 1;
+  let small = len < 16384 ? len : 16384;
+  let cap = small + small / 3 + 16;
   let table = new StaticArray<u32>(cap);
   let used = 0;
   let bestI = -1; // tape nodes of the pair
   let bestJ = -1;
   let node = first;
+  let j = 0;
   while (node < end) {
     let h = hashNode(doc, node, ctx);
     if (ctx.exhausted) return -1;
     let tag = <u32>(h >> 59);
-    let mask = cap - 1;
-    let slot = <i32>((<u32>h) & (<u32>mask));
+    let slot = slotOf(h, cap);
     let isNew = true;
     while (true) {
       let e = unchecked(table[slot]);
@@ -608,15 +615,21 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
         }
         if (ctx.exhausted) return -1;
       }
-      slot = (slot + 1) & mask;
+      slot = slot + 1 == cap ? 0 : slot + 1;
     }
     if (bestI == first) break; // no pair can come first
+    j++;
     if (isNew) {
       unchecked((table[slot] = (tag << ENTRY_NODE_BITS) | (<u32>(node + 1))));
       used++;
-      if (used * 4 > cap * 3) {
-        table = regrow(doc, table, cap * 2);
-        cap *= 2;
+      // Distinct items there can be at most: those so far and the items left.
+      let most = <i64>used + <i64>(len - j);
+      if (<i64>used * 4 > <i64>cap * 3 && <i64>cap * 7 < most * 8) {
+        let grown = <i64>cap * 2;
+        let enough = (most * 8) / 7 + 1;
+        let next = <i32>(grown < enough ? grown : enough);
+        table = regrow(doc, table, next);
+        cap = next;
       }
     }
     node = doc.next(node);
@@ -624,16 +637,16 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
   if (bestI < 0) return -1;
   // Nodes to indexes: one walk.
   let i = -1;
-  let j = -1;
+  let jj = -1;
   let k = 0;
   node = first;
-  while (node < end && j < 0) {
+  while (node < end && jj < 0) {
     if (node == bestI) i = k;
-    if (node == bestJ) j = k;
+    if (node == bestJ) jj = k;
     node = doc.next(node);
     k++;
   }
-  return ((<i64>i) << 32) | (<i64>j);
+  return ((<i64>i) << 32) | (<i64>jj);
 }
 
 /**
@@ -644,13 +657,11 @@ function findDuplicate(v: JsonValue, len: i32, ctx: Context): i64 {
  */
 function regrow(doc: JsonDoc, table: StaticArray<u32>, cap: i32): StaticArray<u32> {
   let grown = new StaticArray<u32>(cap);
-  let mask = cap - 1;
   for (let k = 0; k < table.length; k++) {
     let e = unchecked(table[k]);
     if (e == 0) continue;
-    let h = hashNode(doc, <i32>(e & ENTRY_NODE_MASK) - 1);
-    let at = <i32>((<u32>h) & (<u32>mask));
-    while (unchecked(grown[at]) != 0) at = (at + 1) & mask;
+    let at = slotOf(hashNode(doc, <i32>(e & ENTRY_NODE_MASK) - 1), cap);
+    while (unchecked(grown[at]) != 0) at = at + 1 == cap ? 0 : at + 1;
     unchecked((grown[at] = e));
   }
   return grown;
@@ -665,6 +676,7 @@ function findDuplicateBuilt(v: JsonValue, len: i32, ctx: Context): i64 {
     if (ctx.exhausted) return -1;
   }
   for (let i = 0; i < len; i++) {
+    if (!ctx.charge(<i64>((len - i) >> 4))) return -1;
     for (let j = i + 1; j < len; j++) {
       if (unchecked(hashes[i]) != unchecked(hashes[j])) continue;
       let a = v.at(i);
