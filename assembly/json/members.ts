@@ -139,6 +139,20 @@ export class Members {
     this.start(obj);
   }
 
+  /** Starts over on another object (a walker reused instead of a new one per object). */
+  restart(obj: JsonValue): Members {
+    this.obj = obj;
+    this.doc = null;
+    this.nameNode = -1;
+    this._name = null;
+    this._value = null;
+    this.index = null;
+    this.pos = 0;
+    this.end = 0;
+    this.start(obj);
+    return this;
+  }
+
   private start(obj: JsonValue): void {
     if (obj.kind != JsonKind.Object) return;
     obj.loadDoc();

@@ -3,7 +3,7 @@
 // only for the errors kept. A Context holds what one validate() call shares:
 // the step count and the limit error that stops it.
 
-import { JsonDoc, JsonValue, Steps, nodeString } from "../json";
+import { JsonDoc, JsonKind, JsonValue, Members, Steps, nodeString } from "../json";
 import { SchemaNode } from "./node";
 import { Why, reasonText } from "./reasons";
 import { quote } from "./text";
@@ -29,6 +29,60 @@ export class Context extends Steps {
   stopPath: PathSeg | null = null;
   stopReason: string = "";
   quiet: Sink | null = null;
+
+  // Objects the walks of one validation reuse, one set per depth: a walk over
+  // an object's members or an array's elements at depth d only starts walks
+  // at deeper levels, never another at d while it runs.
+  private walkers: Array<Members | null> = new Array<Members | null>();
+  private values: Array<JsonValue | null> = new Array<JsonValue | null>();
+  private names: Array<JsonValue | null> = new Array<JsonValue | null>();
+  private segs: Array<PathSeg | null> = new Array<PathSeg | null>();
+
+  /** A member walk over `obj` for depth `depth`, its values written into one reused JsonValue. */
+  membersAt(depth: i32, obj: JsonValue): Members {
+    while (this.walkers.length <= depth) this.walkers.push(null);
+    let m = this.walkers[depth];
+    if (m === null) {
+      m = new Members(obj, this.valueAt(depth));
+      this.walkers[depth] = m;
+      return m;
+    }
+    return m.restart(obj);
+  }
+
+  /** The reused JsonValue for values walked at depth `depth`. */
+  valueAt(depth: i32): JsonValue {
+    while (this.values.length <= depth) this.values.push(null);
+    let v = this.values[depth];
+    if (v === null) {
+      v = new JsonValue(JsonKind.Null);
+      this.values[depth] = v;
+    }
+    return v;
+  }
+
+  /** A second reused JsonValue for depth `depth` (member names checked against propertyNames). */
+  nameAt(depth: i32): JsonValue {
+    while (this.names.length <= depth) this.names.push(null);
+    let v = this.names[depth];
+    if (v === null) {
+      v = new JsonValue(JsonKind.Null);
+      this.names[depth] = v;
+    }
+    return v;
+  }
+
+  /** The reused path segment of walks at depth `depth`, under `parent`. */
+  segAt(depth: i32, parent: PathSeg | null): PathSeg {
+    while (this.segs.length <= depth) this.segs.push(null);
+    let seg = this.segs[depth];
+    if (seg === null) {
+      seg = new PathSeg(parent, null, 0);
+      this.segs[depth] = seg;
+    }
+    seg.parent = parent;
+    return seg;
+  }
 }
 
 /** The context's verdict-only sink (stateless, so one serves every nested check). */

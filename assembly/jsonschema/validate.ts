@@ -294,7 +294,6 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
     let end = doc.endOf(v._node);
     let i = 0;
     let seg: PathSeg | null = null;
-    let scratch: JsonValue | null = null;
     let scalars = depth + 1 <= MAX_VALIDATION_DEPTH;
     while (node < end) {
       if (scalars && doc.kindOf(node) < JsonKind.Array) {
@@ -310,9 +309,8 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
         }
         ctx.charge(-1); // checkNode charges it again, and says why
       }
-      if (seg === null) seg = new PathSeg(path, null, 0);
-      if (scratch === null) scratch = new JsonValue(JsonKind.Null);
-      if (!checkNode(items, wrapNodeInto(doc, node, scratch), seg.at(i), depth + 1, s)) {
+      if (seg === null) seg = ctx.segAt(depth, path);
+      if (!checkNode(items, wrapNodeInto(doc, node, ctx.valueAt(depth)), seg.at(i), depth + 1, s)) {
         ok = false;
         if (s.full()) return false;
       }
@@ -321,8 +319,8 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
     }
   } else if (items !== null || list !== null) {
     let extra = n.additionalItems;
-    let walk = new Elements(v, len);
-    let seg = new PathSeg(path, null, 0);
+    let walk = new Elements(v, len, ctx.valueAt(depth));
+    let seg = ctx.segAt(depth, path);
     while (walk.advance()) {
       let i = walk.i;
       let p = seg.at(i);
@@ -353,8 +351,8 @@ function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i3
   let contains = n.contains;
   if (contains !== null) {
     let found = false;
-    let walk = new Elements(v, len);
-    let seg = new PathSeg(path, null, 0);
+    let walk = new Elements(v, len, ctx.valueAt(depth));
+    let seg = ctx.segAt(depth, path);
     while (walk.advance()) {
       if (checkNode(contains, walk.value(), seg.at(walk.i), depth + 1, quietSink(ctx))) {
         found = true;
@@ -397,16 +395,17 @@ class Elements {
   /** Parsed arrays: the document and the current element's node. */
   doc: JsonDoc | null;
   node: i32 = 0;
-  private scratch: JsonValue | null = null;
+  private scratch: JsonValue;
   private current: JsonValue | null = null;
   private arr: JsonValue;
   private len: i32;
   private nextNode: i32 = 0;
   private end: i32 = 0;
 
-  constructor(arr: JsonValue, len: i32) {
+  constructor(arr: JsonValue, len: i32, scratch: JsonValue) {
     this.arr = arr;
     this.len = len;
+    this.scratch = scratch;
     arr.loadDoc();
     let doc = arr._doc;
     this.doc = doc;
@@ -443,12 +442,7 @@ class Elements {
   value(): JsonValue {
     let c = this.current;
     if (c !== null) return c;
-    let scratch = this.scratch;
-    if (scratch === null) {
-      scratch = new JsonValue(JsonKind.Null);
-      this.scratch = scratch;
-    }
-    c = wrapNodeInto(this.doc!, this.node, scratch);
+    c = wrapNodeInto(this.doc!, this.node, this.scratch);
     this.current = c;
     return c;
   }
@@ -717,9 +711,8 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
   let names = n.propertyNames;
   if (index === null && extra === null && names === null) return ok;
   // Member values, and names checked against propertyNames, are written into reused values.
-  let members = new Members(v, new JsonValue(JsonKind.Null));
-  let nameValue: JsonValue | null = null;
-  let seg = new PathSeg(path, null, -1);
+  let members = ctx.membersAt(depth, v);
+  let seg = ctx.segAt(depth, path);
   while (members.next()) {
     let doc = members.doc;
     let nameNode = members.nameNode;
@@ -729,8 +722,7 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
     if (names !== null) {
       let kv: JsonValue;
       if (plain) {
-        if (nameValue === null) nameValue = new JsonValue(JsonKind.Null);
-        kv = wrapNodeInto(doc!, nameNode, nameValue);
+        kv = wrapNodeInto(doc!, nameNode, ctx.nameAt(depth));
       } else {
         kv = jsonString(members.name);
       }
