@@ -5,11 +5,11 @@
 
 import { JsonValue, hashValue } from "../json";
 import { Bound, Dependency, PropertyTable, SchemaNode } from "./node";
-
-import { arrayIndex, escapeToken, percentDecode, shortPointer, unescapeToken } from "./pointer";
+import { escapeToken, shortPointer } from "./pointer";
 import { numberText, oneLine, quote, quoteValue } from "./text";
 import { KIND_UNKNOWN, KIND_VALIDATION, Kw, TYPE_NAMES, isDraft07, keywordId, kindOf, typeBit } from "./keywords";
 import { MAX_SCHEMA_DEPTH } from "./schema";
+import { checkLoops, resolveRef } from "./refs";
 
 export class Compiler {
   root: JsonValue;
@@ -36,12 +36,12 @@ export class Compiler {
     // demand and may add references of its own.
     for (let i = 0; i < this.pending.length; i++) {
       let n = this.pending[i];
-      let target = this.resolve(n);
+      let target = resolveRef(this, n);
       if (target === null || this.error.length > 0) return null;
       n.ref = target;
       n.direct.push(target);
     }
-    if (!this.checkLoops()) return null;
+    if (!checkLoops(this)) return null;
     return root;
   }
 
@@ -522,114 +522,5 @@ export class Compiler {
       }
       // "default": any value.
     }
-  }
-
-  /** Finds (compiling if needed) the target of `n.refText`. */
-  resolve(n: SchemaNode): SchemaNode | null {
-    let ref = n.refText;
-    let fragment: string;
-    let hash = ref.indexOf("#");
-    if (hash == 0) {
-      fragment = ref.substring(1);
-    } else {
-      let uri = hash < 0 ? ref : ref.substring(0, hash);
-      if (this.base.length == 0 || uri != this.base) {
-        this.fail(
-          "unsupported $ref " +
-            quote(ref) +
-            " at " +
-            n.pointer +
-            ' (only references into this schema, "#/...", are supported)',
-        );
-        return null;
-      }
-      fragment = hash < 0 ? "" : ref.substring(hash + 1);
-    }
-    let decoded = percentDecode(fragment);
-    if (decoded === null) {
-      this.fail("$ref " + quote(ref) + " is not a valid JSON pointer at " + n.pointer);
-      return null;
-    }
-    if (decoded.length > 0 && decoded.charCodeAt(0) != 0x2f) {
-      this.fail(
-        "unsupported $ref " + quote(ref) + " at " + n.pointer + ' (only JSON-pointer references "#/..." are supported)',
-      );
-      return null;
-    }
-    // Walk the document, building the canonical pointer on the way.
-    let cur: JsonValue = this.root;
-    let canon = "#";
-    if (decoded.length > 0) {
-      let tokens = decoded.substring(1).split("/");
-      for (let i = 0; i < tokens.length; i++) {
-        let tok = unescapeToken(tokens[i]);
-        if (tok === null) {
-          this.fail("$ref " + quote(ref) + " is not a valid JSON pointer at " + n.pointer);
-          return null;
-        }
-        let next: JsonValue | null = null;
-        if (cur.isObject()) {
-          next = cur.get(tok);
-        } else if (cur.isArray()) {
-          let idx = arrayIndex(tok);
-          if (idx >= 0 && idx < cur.length) next = cur.at(idx);
-        }
-        if (next === null) {
-          this.fail("$ref " + quote(ref) + " not found at " + n.pointer);
-          return null;
-        }
-        cur = next;
-        canon += "/" + escapeToken(tok);
-      }
-    }
-    if (this.nodes.has(canon)) return this.nodes.get(canon);
-    return this.sub(cur, canon, 0);
-  }
-
-  /** Rejects cycles of $ref/allOf/anyOf/oneOf/not/if/then/else/dependencies that never descend into the instance. */
-  checkLoops(): bool {
-    let stack = new Array<SchemaNode>();
-    let pos = new Array<i32>();
-    for (let s = 0; s < this.all.length; s++) {
-      let start = this.all[s];
-      if (start.mark != 0) continue;
-      start.mark = 1;
-      stack.push(start);
-      pos.push(0);
-      while (stack.length > 0) {
-        let top = stack[stack.length - 1];
-        let i = pos[pos.length - 1];
-        if (i < top.direct.length) {
-          pos[pos.length - 1] = i + 1;
-          let next = top.direct[i];
-          if (next.mark == 1) {
-            if (next === top) {
-              this.fail(
-                "$ref loop at " + top.pointer + ": the schema refers to itself without descending into the instance",
-              );
-            } else {
-              this.fail(
-                "$ref loop at " +
-                  next.pointer +
-                  ": it leads back to itself (via " +
-                  top.pointer +
-                  ") without descending into the instance",
-              );
-            }
-            return false;
-          }
-          if (next.mark == 0) {
-            next.mark = 1;
-            stack.push(next);
-            pos.push(0);
-          }
-        } else {
-          top.mark = 2;
-          stack.pop();
-          pos.pop();
-        }
-      }
-    }
-    return true;
   }
 }

@@ -2,8 +2,10 @@
 // schema document once, validate many instances; never traps.
 //
 //   schema.ts    the API: compileSchema, Schema, ValidationError, limits
-//   compile.ts   schema document -> SchemaNode graph; keywords.ts: the keyword table
-//   validate.ts  the checks; sink.ts: where errors go; reasons.ts: what they say
+//   compile.ts   schema document -> SchemaNode graph; keywords.ts: the keyword table;
+//                refs.ts: $ref resolution and loops
+//   validate.ts  the checks (arrays in items.ts, uniqueItems in unique.ts);
+//                sink.ts: where errors go; reasons.ts: what they say
 //   node.ts      the compiled graph   pointer.ts  JSON pointers (value hashes: ../json/hash.ts)
 //   text.ts      quoting for messages
 
