@@ -306,6 +306,17 @@ const SHAPES: Shape[] = [
     answer: () => '{"output":"ab"}',
   },
   {
+    name: "sse-large-deltas",
+    what: "10 MiB SSE stream of 64 KiB deltas (the content as large as the stream); the answer echoes it",
+    sse: true,
+    upstream: () => {
+      const piece = "y".repeat(65536);
+      const ev = `data: {"choices":[{"delta":{"content":"${piece}"},"index":0}]}\n\n`;
+      return ev.repeat(Math.floor((sized(MAX_BODY) - 14) / ev.length)) + "data: [DONE]\n\n";
+    },
+    answer: () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) }),
+  },
+  {
     name: "sse-small-events-chunked",
     what: "same, chunked (no content-length)",
     sse: true,

@@ -144,6 +144,29 @@ export class JsonWriter extends ByteWriter {
     return this;
   }
 
+  /**
+   * A string value whose content is given as escaped text (valid inside a
+   * JSON string, as found between the quotes of parsed strings), in pieces:
+   * beginEscapedString(), escapedPart() for each piece, endEscapedString().
+   */
+  beginEscapedString(): JsonWriter {
+    this.separate();
+    this.put1(0x22);
+    return this;
+  }
+
+  /** Bytes [start, end) of `src` inside the string begun by beginEscapedString, as they are. */
+  escapedPart(src: Uint8Array, start: i32, end: i32): JsonWriter {
+    if (start >= 0 && end <= src.length && start < end) this.putBytes(src.dataStart + <usize>start, end - start);
+    return this;
+  }
+
+  endEscapedString(): JsonWriter {
+    this.put1(0x22);
+    this.needComma = true;
+    return this;
+  }
+
   /** Bytes around the JSON (framing such as an SSE prefix), written as they are: no comma before or after. */
   framing(bytes: Uint8Array): JsonWriter {
     this.putBytes(bytes.dataStart, bytes.length);

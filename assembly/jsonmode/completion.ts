@@ -23,6 +23,7 @@ import { Extracted, extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
 import { Schema, formatErrors, stepsFor } from "../jsonschema";
 import { Failure, FailureCode } from "./failure";
+import { SseText } from "./sse";
 
 /** The code of a JSON body that is no chat completion: passed untouched, whatever onFailure says. */
 export const NOT_COMPLETION = "not_completion";
@@ -169,16 +170,25 @@ export class Attempt {
  * {"model":…,"messages":[{"role":"system","content":…},{"role":"user","content":…}, …retries],
  *  "stream":false, "response_format":{"type":"json_object"}, "max_tokens":…, "temperature":…}
  * `content` is the upstream's JSON string value; a parsed value is copied without re-encoding.
+ * A streamed upstream's content may be given as its deltas' text instead (`text`, when
+ * `content` is null), written straight from the stream's body.
  */
-export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue, history: Attempt[] = []): Uint8Array {
+export function buildJsonModeRequest(
+  config: JsonModeConfig,
+  content: JsonValue | null,
+  history: Attempt[] = [],
+  text: SseText | null = null,
+): Uint8Array {
   // Sized for the request (a view of the buffer is sent, so no capacity is wasted twice).
-  let size =
-    (content.isString() && content.sourceByteLength() == 0
-      ? quotedLength(content.asString())
-      : content.sourceByteLength() + 2) +
-    quotedLength(config.prompt) +
-    quotedLength(config.model) +
-    200;
+  let size = quotedLength(config.prompt) + quotedLength(config.model) + 200;
+  if (content !== null) {
+    size +=
+      content.isString() && content.sourceByteLength() == 0
+        ? quotedLength(content.asString())
+        : content.sourceByteLength() + 2;
+  } else if (text !== null) {
+    size += text.byteLength + 2;
+  }
   for (let i = 0; i < history.length; i++)
     size += history[i].answer.writtenSize + quotedLength(history[i].problem) + 200;
   const w = new JsonWriter(size);
@@ -186,7 +196,11 @@ export function buildJsonModeRequest(config: JsonModeConfig, content: JsonValue,
   w.key("model").string(config.model);
   w.key("messages").beginArray();
   w.beginObject().key("role").string("system").key("content").string(config.prompt).endObject();
-  w.beginObject().key("role").string("user").key("content").value(content).endObject();
+  w.beginObject().key("role").string("user").key("content");
+  if (content !== null) w.value(content);
+  else if (text !== null) text.writeTo(w);
+  else w.string("");
+  w.endObject();
   for (let i = 0; i < history.length; i++) {
     const a = history[i];
     if (a.answer.length > 0) {

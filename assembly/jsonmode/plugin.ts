@@ -45,7 +45,7 @@ import {
   contentLengthOf,
   equalsConstantTime,
 } from "../higress";
-import { JsonValue, asciiLower, jsonString } from "../json";
+import { JsonValue, asciiLower } from "../json";
 import {
   FailureMode,
   JsonModeConfig,
@@ -65,7 +65,7 @@ import {
   redact,
 } from "./completion";
 import { Failure, FailureCode } from "./failure";
-import { collectSse, writeSseOutput } from "./sse";
+import { SseText, collectSse, writeSseOutput } from "./sse";
 import { writeOpenAIOutput } from "./output";
 import { count } from "./metrics";
 import { injectJsonInstruction, injectSkipReason, mediaType, readDirectAnswer } from "./request";
@@ -264,12 +264,13 @@ function onResponseBody(
   if (state(ctx).sse) {
     const sse = collectSse(body);
     if (!sse.ok) return job.fail(new Failure(FailureCode.UpstreamNotJson, "upstream stream: " + sse.reason));
-    if (sse.content.trim().length == 0)
+    if (sse.text.isBlank())
       return job.fail(new Failure(FailureCode.EmptyContent, "upstream stream carried no content"));
     job.stream = true;
     job.first = sse.first;
     job.usage = sse.usage;
-    job.content = jsonString(sse.content);
+    // Written into the request straight from the body's deltas (the content is never copied whole).
+    job.text = sse.text;
   } else {
     const content = readCompletionContent(body);
     if (content.code == NOT_COMPLETION) {
@@ -284,6 +285,11 @@ function onResponseBody(
   }
   if (state(ctx).injected) {
     // strategy inject: the chat model was asked for JSON; its answer may be the output as it is.
+    const text = job.text;
+    if (job.content === null && text !== null) {
+      job.content = text.toValue();
+      job.text = null;
+    }
     const direct = readDirectAnswer(config, job.content!);
     if (direct.ok) {
       job.direct = true;
@@ -301,6 +307,8 @@ function onResponseBody(
 class JsonModeCall extends HttpCallTarget {
   /** The upstream's content, as a JSON string value. */
   content: JsonValue | null = null;
+  /** A stream's content, as its deltas' text in the body (when `content` is null). */
+  text: SseText | null = null;
   /** The upstream completion (non-stream responses). */
   completion: JsonValue | null = null;
   /** SSE response: its first chunk and usage. */
@@ -358,7 +366,8 @@ class JsonModeCall extends HttpCallTarget {
       return false;
     }
     const timeout = <i64>config.timeout < left ? <i64>config.timeout : left;
-    const request = buildJsonModeRequest(config, this.content!, this.history);
+    // A stream's content is written from its deltas in the body, on every attempt (nothing else holds it).
+    const request = buildJsonModeRequest(config, this.content, this.history, this.text);
     const headers = [
       new HeaderPair(":authority", config.authority),
       new HeaderPair("content-type", "application/json"),

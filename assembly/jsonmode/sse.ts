@@ -21,17 +21,87 @@ import {
   indexOfByte,
   lineEnd as lineEndAt,
   parseJson,
+  sourceValue,
   stringToUtf8,
 } from "../json";
 import { writeUsage } from "./output";
 
+/**
+ * The content of choice 0's deltas, as their escaped text (what lies between
+ * the quotes in the events), in order: pieces of the body itself, or of an
+ * event joined from several `data:` lines (copied aside). Together they are
+ * the inside of one JSON string, written as such into the JSON-mode request
+ * without being decoded or copied whole; a surrogate pair split across two
+ * deltas (`"\ud83d"` then `"\ude00"`) stays one character.
+ */
+export class SseText {
+  /** Bytes of deltas from joined events. */
+  private aside: ByteBuilder = new ByteBuilder(64);
+  /** Per piece: start and end in the body, or (start < 0) at -start - 1 in `aside`. */
+  private starts: i32[] = [];
+  private ends: i32[] = [];
+  private size: i32 = 0;
+
+  constructor(public body: Uint8Array) {}
+
+  /** Adds bytes [start, end) of `src` (the body, or a joined event: then copied). */
+  add(src: Uint8Array, start: i32, end: i32): void {
+    if (end <= start) return;
+    if (src === this.body) {
+      this.starts.push(start);
+      this.ends.push(end);
+    } else {
+      const at = this.aside.length;
+      this.aside.pushRange(src, start, end);
+      this.starts.push(-at - 1);
+      this.ends.push(this.aside.length);
+    }
+    this.size += end - start;
+  }
+
+  /** Bytes of escaped text. */
+  get byteLength(): i32 {
+    return this.size;
+  }
+
+  /** Writes the content as a JSON string value. */
+  writeTo(w: JsonWriter): void {
+    w.beginEscapedString();
+    const aside = this.aside.view();
+    for (let i = 0; i < this.starts.length; i++) {
+      const s = this.starts[i];
+      if (s >= 0) w.escapedPart(this.body, s, this.ends[i]);
+      else w.escapedPart(aside, -s - 1, this.ends[i]);
+    }
+    w.endEscapedString();
+  }
+
+  /** The content as a JSON string value of its own (a copy: the plugin writes writeTo into its request instead). */
+  toValue(): JsonValue {
+    const w = new JsonWriter(this.size + 2);
+    this.writeTo(w);
+    const text = w.takeBytes();
+    return sourceValue(text, 0, text.length);
+  }
+
+  /** Whether the content is only JSON whitespace (space, tab, LF, CR), escaped or not; true when empty. */
+  isBlank(): bool {
+    const aside = this.aside.view();
+    for (let i = 0; i < this.starts.length; i++) {
+      const s = this.starts[i];
+      if (!escapedBlank(s >= 0 ? this.body : aside, s >= 0 ? s : -s - 1, this.ends[i])) return false;
+    }
+    return true;
+  }
+}
+
 export class SseResult {
-  /**
-   * The concatenated delta contents of choice 0. Joined before decoding, so a
-   * surrogate pair split across two deltas (`"\ud83d"` then `"\ude00"`)
-   * stays one character.
-   */
-  content: string = "";
+  /** The deltas of choice 0 (see SseText). */
+  text: SseText;
+  /** The content decoded (for tests and logs: the plugin never decodes it). */
+  get content(): string {
+    return this.text.toValue().asString();
+  }
   /** The first chunk (for id, model, created of the converted stream); null when there was none. */
   first: JsonValue | null = null;
   /** The last `usage` object seen, if any. */
@@ -41,16 +111,47 @@ export class SseResult {
   get ok(): bool {
     return this.reason.length == 0;
   }
+  constructor(body: Uint8Array) {
+    this.text = new SseText(body);
+  }
 }
 
-/** One collection: the reused reader, the text so far, and the events worth keeping. */
+/** One collection: the reused reader, the result so far, and the events worth keeping. */
 class Collector {
-  r: SseResult = new SseResult();
+  r: SseResult;
   reader: JsonReader = new JsonReader();
-  /** The escaped text of choice 0's deltas, concatenated. */
-  text: ByteBuilder = new ByteBuilder(1024);
   /** A copy of the last event carrying a `usage` object. */
   usageEvent: Uint8Array | null = null;
+  constructor(body: Uint8Array) {
+    this.r = new SseResult(body);
+  }
+}
+
+/** Whether escaped string text [start, end) of `src` decodes to JSON whitespace only. */
+function escapedBlank(src: Uint8Array, start: i32, end: i32): bool {
+  let i = start;
+  while (i < end) {
+    const c = byteAt(src, i);
+    if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) {
+      i++;
+      continue;
+    }
+    if (c != 0x5c) return false;
+    const e = byteAt(src, i + 1);
+    if (e == 0x6e || e == 0x74 || e == 0x72) {
+      i += 2;
+      continue;
+    }
+    if (e != 0x75 || i + 6 > end) return false;
+    // \u0020, \u0009, \u000a, \u000d (any case)
+    if (byteAt(src, i + 2) != 0x30 || byteAt(src, i + 3) != 0x30) return false;
+    const hi = byteAt(src, i + 4);
+    const lo = byteAt(src, i + 5) | 0x20;
+    const blank = (hi == 0x32 && lo == 0x30) || (hi == 0x30 && (lo == 0x39 || lo == 0x61 || lo == 0x64));
+    if (!blank) return false;
+    i += 6;
+  }
+  return true;
 }
 
 const DATA = stringToUtf8("data");
@@ -73,7 +174,7 @@ const CONTENT = stringToUtf8("content");
  * data) makes the whole stream unusable (reason set).
  */
 export function collectSse(body: Uint8Array): SseResult {
-  const c = new Collector();
+  const c = new Collector(body);
   const r = c.r;
   const data = new ByteBuilder();
   let dataStart = -1; // a single data line is read where it is, without a copy
@@ -128,7 +229,6 @@ export function collectSse(body: Uint8Array): SseResult {
     }
     i = next;
   }
-  r.content = c.text.escapedText();
   const usageEvent = c.usageEvent;
   if (usageEvent !== null) {
     const parsed = parseJson(usageEvent);
@@ -231,8 +331,7 @@ function takeChoice(c: Collector, doc: JsonDoc, choice: i32, position: i32): voi
     if (doc.nameEquals(member, CONTENT, "content")) text = value;
     member = doc.next(value);
   }
-  if (text >= 0 && doc.kindOf(text) == JsonKind.String)
-    c.text.pushRange(doc.src, doc.payload(text), doc.stringEnd(text));
+  if (text >= 0 && doc.kindOf(text) == JsonKind.String) c.r.text.add(doc.src, doc.payload(text), doc.stringEnd(text));
 }
 
 // Around the converted answer's one event.

@@ -43,6 +43,7 @@ import {
   effectiveConfig,
   jsonDepth,
   REFUSED_FQDN,
+  UNIQUE_SCHEMA,
   type AnswerSpec,
   type ConfigModel,
   type GeneratedConfig,
@@ -718,7 +719,7 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
   let mayCall = false;
   if (sse) {
     const c = ref.collectSse(r.body);
-    mayCall = c.ok && c.content.length > 0;
+    mayCall = c.ok && !ref.isBlank(c.content);
     const text = ref.decodeUtf8(r.body);
     mustCall = mayCall && (text === undefined || jsonDepth(text) <= 500);
   } else {
@@ -755,6 +756,15 @@ function checkStream(r: StreamRun, env: CaseEnv): void {
       r.problem(`retried after a good answer on call ${i + 1}`);
   }
   const last = mine[mine.length - 1].cls!;
+  // uniqueItems shapes: whether two items are equal is known by construction.
+  const label = mine[mine.length - 1].answer?.label;
+  // (when the answer's content is that JSON: a repeated member name may have replaced it)
+  if (schema !== undefined && last.type === "content" && last.exactOk && sameJson(schema, UNIQUE_SCHEMA, env.tally)) {
+    if (label === "unique-distinct" && outcome !== "converted")
+      r.problem(`outcome ${outcome} for an answer whose items all differ (uniqueItems)`);
+    if (label === "unique-repeated" && outcome === "converted")
+      r.problem("converted an answer with two equal items (uniqueItems)");
+  }
   if (outcome === "converted") {
     if (last.type !== "content")
       r.problem(`converted after a ${last.type === "final" ? "final failure (" + last.why + ")" : "blank"} answer`);

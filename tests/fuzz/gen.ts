@@ -416,8 +416,31 @@ export function jsonDepth(text: string): number {
 
 /** Key/value members of a completion, as JSON text, in random order. */
 function members(rng: Rng, m: [string, string][]): string {
-  const list = rng.chance(0.5) ? rng.shuffle([...m]) : m;
-  return `{${list.map(([k, v]) => `${ws(rng)}${JSON.stringify(k)}${ws(rng)}:${ws(rng)}${v}`).join(",")}${ws(rng)}}`;
+  let list = rng.chance(0.5) ? rng.shuffle([...m]) : [...m];
+  if (list.length > 0 && rng.chance(0.04)) {
+    // A repeated name: a decoy before the real member (JSON.parse, like the plugin, keeps the last), or after it.
+    const at = rng.int(list.length);
+    const [k, v] = list[at];
+    const decoy: [string, string] = [k, rng.pick(["null", "1", '"decoy"', "[]", "{}", '{"content":"decoy"}'])];
+    list = rng.chance(0.8)
+      ? [...list.slice(0, at), decoy, ...list.slice(at)]
+      : [...list.slice(0, at + 1), decoy, ...list.slice(at + 1)];
+  }
+  return `{${list.map(([k, v]) => `${ws(rng)}${nameText(rng, k)}${ws(rng)}:${ws(rng)}${v}`).join(",")}${ws(rng)}}`;
+}
+
+/** A member name as JSON text, now and then with a letter written as a \u escape (the same name decoded). */
+function nameText(rng: Rng, k: string): string {
+  if (k.length === 0 || !rng.chance(0.03)) return JSON.stringify(k);
+  const i = rng.int(k.length);
+  const c = k.charCodeAt(i);
+  if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(k);
+  return (
+    JSON.stringify(k.slice(0, i)).slice(0, -1) +
+    "\\u" +
+    c.toString(16).padStart(4, "0") +
+    JSON.stringify(k.slice(i + 1)).slice(1)
+  );
 }
 
 /** A chat completion with `contentText` (JSON text) as choices[0].message.content. */
@@ -462,7 +485,25 @@ export function completionText(rng: Rng, contentText: string): string {
     ["id", JSON.stringify("chatcmpl-" + rng.hex(24))],
   ];
   if (rng.chance(0.15)) m.push(["x_extra", randJsonText(rng, 5, 4)]);
+  // A large member beside choices: many small values, or one long string.
+  if (rng.chance(0.03)) m.push(["extra", largeValueText(rng)]);
   return members(rng, m);
+}
+
+/** A large JSON value: an array of many small values (numbers, literals, tiny objects), or a long string. */
+function largeValueText(rng: Rng): string {
+  const n = rng.pick([2000, 20000, 100000]);
+  return rng.weighted<() => string>([
+    [3, () => "[" + Array.from({ length: n }, () => String(rng.int(10))).join(",") + "]"],
+    [
+      1,
+      () =>
+        "[" +
+        new Array(n).fill(rng.pick(["null", "true", "{}", "[]", '{"a":1}'])).join(rng.pick([",", ", ", ",\n "])) +
+        "]",
+    ],
+    [1, () => jsonStringText(rng, "y".repeat(n * 3) + randText(rng, 30))],
+  ])();
 }
 
 /** Content (as JSON text) of an upstream completion. */
@@ -489,13 +530,21 @@ export function upstreamContentText(rng: Rng): string {
         ]),
     ],
     [1, () => JSON.stringify("x".repeat(rng.pick([1000, 20000, 70000])))],
+    // One huge string, with escapes and non-ASCII text here and there.
+    [1, () => JSON.stringify((plainText(rng, 200) + '\n"quoted" 字 ').repeat(rng.pick([500, 3000])))],
   ])();
 }
 
 // ---------------------------------------------------------------------------
 // SSE
 
-/** An SSE body streaming `content` in deltas (qwen-style chunks). */
+/**
+ * An SSE body streaming `content` in deltas (qwen-style chunks) as choice 0.
+ * Sometimes: a second choice (n: 2) interleaved in events of its own or in
+ * the same events before or after choice 0; choices without an `index`
+ * (position 0 counts); a leading byte order mark; an `event: error` with any
+ * data, or none; an event's data split over several `data:` lines.
+ */
 export function sseText(rng: Rng, content: string): string {
   const eol = rng.weighted([
     [8, "\n"],
@@ -503,8 +552,21 @@ export function sseText(rng: Rng, content: string): string {
     [1, "\r"],
   ] as const);
   const id = "chatcmpl-" + rng.hex(16);
-  const chunk = (delta: string | null, finish: string | null, extra = ""): string =>
-    `{"choices":[{"delta":${delta === null ? "{}" : `{"content":${delta}}`},"index":0,"finish_reason":${finish === null ? "null" : JSON.stringify(finish)}}],"object":"chat.completion.chunk","usage":null,"created":1764142512,"model":"qwen-max","id":"${id}"${extra}}`;
+  const layout = rng.weighted([
+    [14, "one"],
+    [2, "n2-events"],
+    [2, "n2-same-event"],
+    [1, "no-index"],
+    [1, "no-index-n2"],
+  ] as const);
+  const other = (): string => jsonStringText(rng, randText(rng, 8));
+  const choice = (index: string | null, delta: string | null, finish: string | null): string =>
+    `{"delta":${delta === null ? "{}" : `{"content":${delta}}`},${index === null ? "" : `"index":${index},`}"finish_reason":${finish === null ? "null" : JSON.stringify(finish)}}`;
+  const chunk = (choices: string[], extra = ""): string =>
+    `{"choices":[${choices.join(",")}],"object":"chat.completion.chunk","usage":null,"created":1764142512,"model":"qwen-max","id":"${id}"${extra}}`;
+  const noIndex = layout === "no-index" || layout === "no-index-n2";
+  // Index 0 as JSON text: usually "0", sometimes another spelling of zero.
+  const zero = noIndex ? null : rng.chance(0.9) ? "0" : rng.pick(["0.0", "-0", "0e3"]);
   const events: string[] = [];
   events.push(
     `{"choices":[{"delta":{"content":"","role":"assistant"},"index":0,"finish_reason":null}],"object":"chat.completion.chunk","created":1764142512,"model":"qwen-max","id":"${id}"}`,
@@ -515,30 +577,58 @@ export function sseText(rng: Rng, content: string): string {
     const n = rng.range(1, 12);
     const piece = cps.slice(i, i + n).join("");
     i += n;
-    events.push(chunk(jsonStringText(rng, piece), i >= cps.length ? "stop" : null));
+    const mine = choice(zero, jsonStringText(rng, piece), i >= cps.length ? "stop" : null);
+    if (layout === "n2-events") {
+      // Choice 1 in events of its own, before or after choice 0's.
+      const theirs = chunk([choice("1", other(), null)]);
+      if (rng.chance(0.5)) events.push(theirs, chunk([mine]));
+      else events.push(chunk([mine]), theirs);
+    } else if (layout === "n2-same-event" || layout === "no-index-n2") {
+      // Both in one event: choice 0 first or (with indexes) out of order.
+      const theirs = choice(layout === "no-index-n2" ? null : "1", other(), null);
+      events.push(chunk(layout === "no-index-n2" || rng.chance(0.5) ? [mine, theirs] : [theirs, mine]));
+    } else {
+      events.push(chunk([mine]));
+    }
   }
   if (rng.chance(0.3))
     events.push(
       `{"choices":[],"object":"chat.completion.chunk","usage":{"prompt_tokens":9,"completion_tokens":38,"total_tokens":47},"created":1764142512,"model":"qwen-max","id":"${id}"}`,
     );
-  let out = "";
-  for (const e of events) {
+  let out = rng.chance(0.05) ? "\uFEFF" : "";
+  const errorAt = rng.chance(0.04) ? rng.int(events.length + 1) : -1;
+  events.forEach((e, k) => {
+    if (k === errorAt) out += errorEvent(rng, eol);
     if (rng.chance(0.05)) out += `: keep-alive${eol}`;
     if (rng.chance(0.05)) out += `event: message${eol}id: ${rng.int(100)}${eol}`;
     if (rng.chance(0.05)) {
       // One event's data split over several data: lines (joined with LF; JSON allows it between tokens).
       const parts = e.split(",");
       out +=
-        parts.map((p, k) => `data:${rng.chance(0.5) ? " " : ""}${p}${k < parts.length - 1 ? "," : ""}`).join(eol) +
+        parts.map((p, j) => `data:${rng.chance(0.5) ? " " : ""}${p}${j < parts.length - 1 ? "," : ""}`).join(eol) +
         eol +
         eol;
     } else {
       out += `data:${rng.chance(0.9) ? " " : ""}${e}${eol}${eol}`;
     }
-  }
+  });
+  if (errorAt === events.length) out += errorEvent(rng, eol);
   if (rng.chance(0.85)) out += `data: [DONE]${eol}${eol}`;
   if (rng.chance(0.05)) out = out.slice(0, out.length - eol.length); // no blank line after the last event
   return out;
+}
+
+/** An event of type error, whatever its data: JSON, text, several lines, or none. */
+function errorEvent(rng: Rng, eol: string): string {
+  const data = rng.pick([
+    'data: {"error":{"message":"overloaded","type":"server_error"}}',
+    'data: {"message":"rate limited"}',
+    'data: {"choices":[{"index":0,"delta":{"content":"partial"}}]}',
+    "data: upstream went away",
+    `data: part one${eol}data: part two`,
+    "",
+  ]);
+  return `event:${rng.chance(0.8) ? " " : ""}error${eol}${data.length ? data + eol : ""}${eol}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -974,9 +1064,10 @@ export function genAnswer(rng: Rng, apiKey: string, schemaData?: unknown[], big 
     const s = "z".repeat(8 * 1024 * 1024) + "\u0000\ud83d\ude00";
     return http("big-8mb-answer", 200, deepseekCompletion(rng, JSON.stringify(JSON.stringify({ output: s }))));
   }
+  const raw = schemaData !== undefined && schemaData.length > 0 && schemaData[0] instanceof RawJson;
   const kind = rng.weighted([
     [30, "json"],
-    [6, "schema-data"],
+    [raw ? 60 : 6, "schema-data"],
     [6, "fixture"],
     [8, "fenced"],
     [4, "prose"],
@@ -993,6 +1084,7 @@ export function genAnswer(rng: Rng, apiKey: string, schemaData?: unknown[], big 
       return http("json", 200, deepseekCompletion(rng, jsonStringText(rng, randJsonObjectText(rng))));
     case "schema-data": {
       const d = schemaData && schemaData.length ? rng.pick(schemaData) : { output: randText(rng) };
+      if (d instanceof RawJson) return http(d.label, 200, deepseekCompletion(rng, JSON.stringify(d.text)));
       return http("schema-data", 200, deepseekCompletion(rng, JSON.stringify(JSON.stringify(d))));
     }
     case "fixture":
@@ -1116,6 +1208,103 @@ export interface GeneratedConfig {
 export const REFUSED_FQDN = "unregistered.dns";
 
 /** Simple schemas the plugin supports (answers can match them). */
+/** An answer's JSON written as text (numbers, key order and escapes exactly as given), and what it is. */
+export class RawJson {
+  constructor(
+    public text: string,
+    /** "unique-distinct" (the items of `output` all differ) or "unique-repeated" (two are equal as JSON). */
+    public label: string,
+  ) {}
+}
+
+/** The schema of the uniqueItems shapes: `output` must be an array of distinct items. */
+export const UNIQUE_SCHEMA = {
+  $comment: "uniqueItems shapes",
+  type: "object",
+  required: ["output"],
+  properties: { output: { type: "array", uniqueItems: true } },
+};
+
+/** A value nested `depth` deep around `inner`, in arrays or one-member objects. */
+function nestAround(rng: Rng, inner: string, depth: number, objects: boolean): string {
+  let v = inner;
+  for (let d = 0; d < depth; d++) v = objects && d % 2 === 1 ? `{"k":${v}}` : `[${v}]`;
+  return v;
+}
+
+/** Pairs of texts equal as JSON though written differently. */
+const SAME_JSON: [string, string][] = [
+  ["1", "1.0"],
+  ["1", "1e0"],
+  ["-0", "0"],
+  ["100", "1E2"],
+  ['"A"', '"\\u0041"'],
+  ['"\\n"', '"\\u000a"'],
+  ['"😀"', '"\\ud83d\\ude00"'],
+  ['{"a":1,"b":"x"}', '{"b":"x","a":1.0}'],
+  ['{"a":[1,{"c":null}]}', '{ "a" : [ 1.00 , { "c" : null } ] }'],
+  ["[1,[2]]", "[1.0,[2e0]]"],
+];
+
+/** Pairs that look alike but differ as JSON. */
+const NOT_SAME_JSON: [string, string][] = [
+  ["1", "1.5"],
+  ['"A"', '"a"'],
+  ['"1"', "1"],
+  ['{"a":1}', '{"a":1,"b":2}'],
+  ["[1,2]", "[2,1]"],
+  ["null", "false"],
+  ["[]", "{}"],
+  ['{"a":1}', '{"A":1}'],
+];
+
+/**
+ * `{"output": [...]}` as text for UNIQUE_SCHEMA: items nested more than 32
+ * deep that differ only at the bottom, many equal items, or items equal as
+ * JSON but spelled differently (1 / 1.0, reordered keys, escapes); the label
+ * says whether two items are equal.
+ */
+function uniqueAnswer(rng: Rng): RawJson {
+  const shape = rng.int(4);
+  let items: string[];
+  let repeated = rng.chance(0.5);
+  if (shape === 0) {
+    // Deep items, distinct at the bottom only.
+    const depth = rng.range(33, 60);
+    const objects = rng.chance(0.5);
+    const n = rng.range(2, 300);
+    items = Array.from({ length: n }, (_, i) => nestAround(rng, String(i), depth, objects));
+    if (repeated) {
+      const i = rng.int(n);
+      const same = rng.pick(SAME_JSON.filter(([a]) => a === "1"));
+      items[i] = nestAround(rng, same[0], depth, objects);
+      items.splice(rng.int(n + 1), 0, nestAround(rng, same[1], depth, objects));
+    }
+  } else if (shape === 1) {
+    // Many equal items (or one of them, which is distinct).
+    const n = rng.range(2, 3000);
+    const x = rng.pick(['{"a":1}', "[0]", '"same"', "7", "null"]);
+    items = new Array(repeated ? n : 1).fill(x);
+  } else if (shape === 2) {
+    // Equal as JSON but written differently, or alike but different.
+    const [a, b] = rng.pick(repeated ? SAME_JSON : NOT_SAME_JSON);
+    const filler = Array.from({ length: rng.range(0, 20) }, (_, i) => `"f${i}"`);
+    items = [...filler];
+    items.splice(rng.int(items.length + 1), 0, a);
+    items.splice(rng.int(items.length + 1), 0, b);
+    if (rng.chance(0.5)) items.reverse();
+  } else {
+    // Many distinct numbers, a late one repeating an early one in another spelling.
+    const n = rng.range(100, 5000);
+    items = Array.from({ length: n }, (_, i) => String(1000 + i));
+    if (repeated) items.push(rng.pick(["1000.0", "1.0e3", "1000"]));
+  }
+  return new RawJson(
+    `{"output":[${items.join(rng.pick([",", ", "]))}]}`,
+    repeated ? "unique-repeated" : "unique-distinct",
+  );
+}
+
 function simpleSchema(rng: Rng): unknown {
   return rng.pick<unknown>([
     { type: "object" },
@@ -1159,7 +1348,12 @@ export function genConfigModel(rng: Rng, apiKey: string): { model: ConfigModel; 
       randText(rng, 30).replace(/^\s+|\s+$/g, "") || "json",
     ]);
   if (rng.chance(0.25)) {
-    if (rng.chance(0.5)) m.jsonSchema = simpleSchema(rng);
+    const pick = rng.int(6);
+    if (pick < 2) {
+      // uniqueItems against items that differ deep down, repeat, or are equal but spelled differently.
+      m.jsonSchema = UNIQUE_SCHEMA;
+      schemaData = Array.from({ length: 6 }, () => uniqueAnswer(rng));
+    } else if (pick < 4) m.jsonSchema = simpleSchema(rng);
     else {
       const s = rng.pick(suiteSchemas());
       m.jsonSchema = s.schema;

@@ -172,7 +172,7 @@ export function phase2(answer: Uint8Array): Uint8Array | undefined {
 
 export interface SseResult {
   ok: boolean;
-  /** Concatenated choices[0].delta.content strings. */
+  /** Concatenated delta.content strings of choice 0. */
   content: string;
   events: number;
   first?: unknown;
@@ -181,16 +181,33 @@ export interface SseResult {
 }
 
 /**
- * Collects `choices[0].delta.content` across the events of an SSE body, with
- * the plugin's rules: lines end in LF, CRLF or CR; an event's data lines are
- * joined with LF; `data: [DONE]` ends the stream; an event whose data is not
- * a JSON object, or carries `error`, makes the stream unusable; a last event
+ * Whether a choice is choice 0: its `index` is a number equal to 0, or it
+ * has no `index` and is the first of its event's `choices`.
+ */
+function isChoiceZero(choice: Record<string, unknown>, position: number): boolean {
+  if (!("index" in choice)) return position === 0;
+  return typeof choice.index === "number" && choice.index === 0;
+}
+
+/**
+ * Collects the `delta.content` of choice 0 across the events of an SSE body,
+ * with the plugin's rules: a leading UTF-8 byte order mark is ignored; lines
+ * end in LF, CRLF or CR; an event's data lines are joined with LF; `data:
+ * [DONE]` ends the stream; every choice of an event that is choice 0 (index
+ * 0, or first without an index) adds its content, in order; an event of type
+ * `error` (`event: error`, whatever its data or none), or whose data is not a
+ * JSON object, or carries `error`, makes the stream unusable; a last event
  * without a blank line after it still counts.
  */
 export function collectSse(body: Uint8Array): SseResult {
   const r: SseResult = { ok: false, content: "", events: 0 };
   let data: Uint8Array[] | null = null;
+  let isError = false;
   const dispatch = (): number => {
+    if (isError) {
+      r.reason = `event ${r.events} is an error event`;
+      return -1;
+    }
     if (data === null) return 1;
     const parts: Uint8Array[] = data;
     data = null;
@@ -214,16 +231,16 @@ export function collectSse(body: Uint8Array): SseResult {
     if (r.first === undefined) r.first = chunk;
     if (isObject(chunk.usage)) r.usage = chunk.usage;
     const choices = chunk.choices;
-    if (!Array.isArray(choices) || choices.length === 0) return 1;
-    const c0 = choices[0];
-    if (!isObject(c0)) return 1;
-    const delta = c0.delta;
-    if (!isObject(delta)) return 1;
-    if (typeof delta.content === "string") r.content += delta.content;
+    if (!Array.isArray(choices)) return 1;
+    choices.forEach((c, position) => {
+      if (!isObject(c) || !isChoiceZero(c, position)) return;
+      const delta = c.delta;
+      if (isObject(delta) && typeof delta.content === "string") r.content += delta.content;
+    });
     return 1;
   };
   const n = body.length;
-  let i = 0;
+  let i = n >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   for (;;) {
     let end = i;
     while (end < n && body[end] !== 0x0a && body[end] !== 0x0d) end++;
@@ -232,15 +249,19 @@ export function collectSse(body: Uint8Array): SseResult {
       const v = dispatch();
       if (v < 0) return r;
       if (v === 0) break;
+      isError = false;
     } else if (line[0] !== 0x3a) {
       let colon = line.indexOf(0x3a);
       if (colon < 0) colon = line.length;
-      const isData = colon === 4 && line[0] === 0x64 && line[1] === 0x61 && line[2] === 0x74 && line[3] === 0x61;
-      if (isData) {
-        let v = colon + 1;
-        if (v < line.length && line[v] === 0x20) v++;
+      const field = String.fromCharCode(...line.subarray(0, colon));
+      let v = colon + 1;
+      if (v < line.length && line[v] === 0x20) v++;
+      const value = line.subarray(Math.min(v, line.length));
+      if (field === "data") {
         if (data === null) data = [];
-        data.push(line.subarray(Math.min(v, line.length)));
+        data.push(value);
+      } else if (field === "event") {
+        isError = value.length === 5 && String.fromCharCode(...value) === "error";
       }
     }
     if (end >= n) {
@@ -270,7 +291,7 @@ function joinLines(parts: Uint8Array[]): Uint8Array {
 /** Phase 1 for a stream: SSE bytes -> the JSON-mode request body. */
 export function phase1Sse(body: Uint8Array, o: RequestOptions): Uint8Array | undefined {
   const s = collectSse(body);
-  if (!s.ok || s.content.length === 0) return undefined;
+  if (!s.ok || isBlank(s.content)) return undefined;
   return encoder.encode(JSON.stringify(jsonModeRequest(o, s.content)));
 }
 

@@ -117,6 +117,32 @@ describe("SSE: choice 0 only, BOM, error events", () => {
   });
 });
 
+describe("SSE: the content as the deltas' text", () => {
+  it("deltas from single-line and joined events, in order, written into a request as one JSON string", () => {
+    const s =
+      "data: " +
+      chunk('"a\\"b"') +
+      "\n\n" +
+      'data: {"choices":[{"delta":\ndata: {"content":"\\ud83d"},"index":0}]}\n\n' +
+      "data: " +
+      chunk('"\\ude00 c"') +
+      "\n\n";
+    const r = collectSse(bytes(s));
+    expect(r.text.byteLength).toBe(18);
+    expect(r.content).toBe('a"b😀 c');
+    const v = r.text.toValue();
+    expect(v.asString()).toBe('a"b😀 c');
+  });
+  it("blank content, escaped or not, is blank; anything else is not", () => {
+    expect(collectSse(bytes("data: " + chunk('" \\n\\t\\r "') + "\n\n")).text.isBlank()).toBe(true);
+    expect(collectSse(bytes("data: " + chunk('"\\u0020\\u000A"') + "\n\n")).text.isBlank()).toBe(true);
+    expect(collectSse(bytes("data: " + chunk('""') + "\n\n")).text.isBlank()).toBe(true);
+    expect(collectSse(bytes("data: " + chunk('" \\u0041"') + "\n\n")).text.isBlank()).toBe(false);
+    expect(collectSse(bytes("data: " + chunk('"\\u00a0"') + "\n\n")).text.isBlank()).toBe(false);
+    expect(collectSse(bytes("data: " + chunk('" x"') + "\n\n")).text.isBlank()).toBe(false);
+  });
+});
+
 describe("SSE: writing the converted stream", () => {
   it("one chunk with the JSON text and finish_reason stop, then [DONE]", () => {
     const first = parseJsonString(
