@@ -253,7 +253,8 @@ export function collectSse(body: Uint8Array): SseResult {
     } else if (line[0] !== 0x3a) {
       let colon = line.indexOf(0x3a);
       if (colon < 0) colon = line.length;
-      const field = String.fromCharCode(...line.subarray(0, colon));
+      // The field name (only "data" and "event" matter: never decode a long line).
+      const field = colon <= 5 ? String.fromCharCode(...line.subarray(0, colon)) : "";
       let v = colon + 1;
       if (v < line.length && line[v] === 0x20) v++;
       const value = line.subarray(Math.min(v, line.length));
