@@ -24,7 +24,7 @@
 // such as copying a body into the module's memory; --no-profile skips it. Upstream
 // bodies arrive whole (one callback, content-length set) or, for the shapes
 // marked "chunked", as an HTTP/1 upstream sends them without content-length:
-// 16 KiB chunks, then an empty one with end of stream. `--scale 0.1` runs
+// 16 KiB (or 1 MiB) chunks, then an empty one with end of stream. `--scale 0.1` runs
 // every shape at a tenth of its size; `--trace` prints memory after each
 // phase. Exits 1 when a shape is over a bound or traps.
 import { existsSync, readFileSync } from "node:fs";
@@ -112,8 +112,9 @@ interface Shape {
   /** The JSON-mode answer's content (the JSON text the model replies with). */
   answer: () => string;
   sse?: boolean;
-  /** Delivered as an HTTP/1 upstream without content-length (16 KiB chunks). */
+  /** Delivered as an HTTP/1 upstream without content-length, in chunks of `chunk` bytes (16 KiB by default). */
   chunked?: boolean;
+  chunk?: number;
   /** Counts for the worst validation time (a schema check of the answer). */
   schema?: boolean;
 }
@@ -174,6 +175,14 @@ const SHAPES: Shape[] = [
     upstream: upstreamOneString,
     answer: answerOneString,
     chunked: true,
+  },
+  {
+    name: "one-string-chunked-1m",
+    what: "same, chunked upstream in 1 MiB chunks",
+    upstream: upstreamOneString,
+    answer: answerOneString,
+    chunked: true,
+    chunk: 1 << 20,
   },
   {
     name: "one-string-openai",
@@ -317,6 +326,19 @@ const SHAPES: Shape[] = [
     answer: () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) }),
   },
   {
+    name: "sse-large-deltas-chunked-1m",
+    what: "same, chunked in 1 MiB chunks",
+    sse: true,
+    chunked: true,
+    chunk: 1 << 20,
+    upstream: () => {
+      const piece = "y".repeat(65536);
+      const ev = `data: {"choices":[{"delta":{"content":"${piece}"},"index":0}]}\n\n`;
+      return ev.repeat(Math.floor((sized(MAX_BODY) - 14) / ev.length)) + "data: [DONE]\n\n";
+    },
+    answer: () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) }),
+  },
+  {
     name: "sse-small-events-chunked",
     what: "same, chunked (no content-length)",
     sse: true,
@@ -415,7 +437,8 @@ async function run(
   if (profiler) await profiler.post("Profiler.start");
   if (shape.chunked) {
     const chunks: Buffer[] = [];
-    for (let at = 0; at < upstream.length; at += 16384) chunks.push(upstream.subarray(at, at + 16384));
+    const size = shape.chunk ?? 16384;
+    for (let at = 0; at < upstream.length; at += size) chunks.push(upstream.subarray(at, at + size));
     s.responseFrames(chunks, "http1");
   } else {
     s.responseBody(upstream, true);

@@ -47,7 +47,7 @@ import {
   setBufferBytes,
   setProperty,
 } from "../proxy";
-import { ByteSink } from "../json";
+import { ByteSink, reserveMemory } from "../json";
 
 export enum BodyDirection {
   Request,
@@ -252,6 +252,9 @@ export class BodyCollector {
     let total = 0;
     for (let i = 0; i < segments.length; i++) total += segments[i].length;
     makeRoomFor(<i64>total);
+    // Room for the joined body and as much again (what the body is turned into: a request, an
+    // output), reserved in one step: memory grows once by that, not by doubling twice.
+    reserveMemory(<i64>total * 2 + <i64>(total >> 4) + 65536);
     const out = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < segments.length; i++) {

@@ -167,6 +167,16 @@ const HEADROOM_FROM: i32 = 65536;
 const HEADROOM: i32 = 1 << 20;
 
 /**
+ * Makes `bytes` contiguous bytes free at once (a block that size is taken
+ * from the allocator and given back): when memory must grow for what comes
+ * next, it grows once by all of it rather than doubling at each piece.
+ */
+export function reserveMemory(bytes: i64): void {
+  if (bytes < <i64>HEADROOM_FROM || bytes > 0x3fff0000) return;
+  heap.free(heap.alloc(<usize>bytes));
+}
+
+/**
  * Prepares the allocation of one large block of `bytes` so that at least
  * min(bytes, 1 MiB) more stay free after it: a block of both sizes together
  * is taken from the allocator and given back at once. When memory must grow,

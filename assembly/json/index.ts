@@ -26,7 +26,17 @@ export {
 export { JsonWriter, stringifyJson, serializeJson, serializeSource, quotedLength } from "./writer";
 export { SourceMembers, skipValue, skipSpaces, objectNamesPlain, compactInPlace } from "./source";
 export { unescapeInPlace, hasLoneSurrogateEscape } from "./unescape";
-export { ByteBuilder, ByteSink, CollectingSink, byteAt, makeHeadroom, bytesEqual, indexOfByte, lineEnd } from "./bytes";
+export {
+  ByteBuilder,
+  ByteSink,
+  CollectingSink,
+  byteAt,
+  makeHeadroom,
+  reserveMemory,
+  bytesEqual,
+  indexOfByte,
+  lineEnd,
+} from "./bytes";
 export { JsonDoc, wrapNode, wrapNodeInto } from "./tape";
 export { asciiLower } from "./strings";
 export { stringToUtf8 } from "./utf8";
