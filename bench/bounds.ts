@@ -259,6 +259,21 @@ const SHAPES: Shape[] = [
     schema: true,
   },
   {
+    name: "schema-enum-large",
+    what: "8 MiB answer [139993,…] under items: {enum: 20,000 numbers} (each item equal to the last of them)",
+    config: {
+      jsonSchema: {
+        type: "object",
+        properties: {
+          output: { type: "array", items: { enum: Array.from({ length: 20000 }, (_, i) => i * 7) } },
+        },
+      },
+    },
+    upstream: () => completion('"list"'),
+    answer: () => answerArray(String(19999 * 7), sized(8 * MiB)),
+    schema: true,
+  },
+  {
     name: "schema-strings",
     what: '8 MiB answer {"output":["xxxx…",…]} (4 KiB strings) under items: {type: string, minLength: 1, maxLength: 5000}',
     config: {
@@ -283,6 +298,14 @@ const SHAPES: Shape[] = [
     config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
     upstream: () => completion('"unique"'),
     answer: () => '{"output":' + nestedDistinct(Math.max(2, Math.round(2000 * scale)), 33) + "}",
+    schema: true,
+  },
+  {
+    name: "unique-deep-large",
+    what: "uniqueItems over 20,000 distinct items nested 33 deep (1.4 MB answer)",
+    config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
+    upstream: () => completion('"unique"'),
+    answer: () => '{"output":' + nestedDistinct(Math.max(2, Math.round(20000 * scale)), 33) + "}",
     schema: true,
   },
   {

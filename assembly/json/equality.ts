@@ -290,3 +290,24 @@ function stringsEqual(a: JsonValue, b: JsonValue): bool {
   if (plainB && sb !== null) return utf8EqualsString(b.sourcePtr(sb), b._end - b._start, a.asString());
   return a.asString() == b.asString();
 }
+
+/**
+ * jsonEquals of scalar tape node `node` of `doc` and the scalar value `v`,
+ * with no allocation unless a string holds escapes.
+ */
+export function scalarNodeEquals(doc: JsonDoc, node: i32, v: JsonValue): bool {
+  let k = doc.kindOf(node);
+  if (k != v.kind) return false;
+  if (k == JsonKind.Null) return true;
+  if (k == JsonKind.Bool) return doc.flag(node) == v.asBool();
+  if (k == JsonKind.Number) return doc.numberValue(node) == v.asNumber();
+  if (k != JsonKind.String) return false;
+  let src = v._src;
+  let start = doc.payload(node);
+  if (!doc.flag(node) && src !== null && v._text === null && (v._flags & FLAG_ESCAPED) == 0) {
+    let len = doc.stringEnd(node) - start;
+    if (len != v._end - v._start) return false;
+    return memory.compare(doc.src.dataStart + <usize>start, v.sourcePtr(src), <usize>len) == 0;
+  }
+  return wrapNode(doc, node).asString() == v.asString();
+}

@@ -212,15 +212,14 @@ function combine(f: HashFrame, child: u64): void {
   else f.h = mix(f.h * 31 + child);
 }
 
-// The tape walk's stack, kept between calls: per open container its next
-// child node, end node, child count and whether it is an object; its running
-// hash and the hash of the member name being hashed. Frames [base, sp) belong
-// to the walk running; a walk that starts another (an object hashed through
-// JsonValues holding a parsed child) pushes its frames above them.
+// The tape walk's stack, kept between calls: per saved container its next
+// child node, end node, child count (times two, plus one for an object), its
+// running hash and the hash of the member name being hashed. Frames from a
+// walk's base up belong to it; a walk that starts another (an object hashed
+// through JsonValues holding a parsed child) pushes its frames above them.
 let tapeNext = new StaticArray<i32>(64);
 let tapeEnd = new StaticArray<i32>(64);
 let tapeCount = new StaticArray<i32>(64);
-let tapeObject = new StaticArray<i32>(64);
 let tapeHash = new StaticArray<u64>(64);
 let tapeName = new StaticArray<u64>(64);
 let sp = 0;
@@ -230,7 +229,6 @@ function growTapeStack(): void {
   tapeNext = grownI32(tapeNext, n);
   tapeEnd = grownI32(tapeEnd, n);
   tapeCount = grownI32(tapeCount, n);
-  tapeObject = grownI32(tapeObject, n);
   tapeHash = grownU64(tapeHash, n);
   tapeName = grownU64(tapeName, n);
 }
@@ -266,68 +264,77 @@ export function hashNode(doc: JsonDoc, node: i32, steps: Steps | null = null): u
   return h;
 }
 
-/** hashNode's walk: frames pushed from `sp`. */
+/**
+ * hashNode's walk. The container being hashed lives in locals; its parents'
+ * frames are saved from `sp` up while a child container is hashed.
+ */
 function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
   if (steps !== null && !steps.charge()) return 0;
   let base = sp;
-  push(doc, node);
+  // The open container: next child, end, children so far, object or not, running hash, name hash.
+  let next = node + 1;
+  let end = doc.endOf(node);
+  let count = 0;
+  let isObject = doc.kindOf(node) == JsonKind.Object;
+  let h: u64 = isObject ? OBJECT_SEED : ARRAY_SEED;
+  let nameHash: u64 = 0;
   while (true) {
-    let top = sp - 1;
-    let child = unchecked(tapeNext[top]);
-    if (child >= unchecked(tapeEnd[top])) {
-      // The container is complete.
-      let done = mix(unchecked(tapeHash[top]) ^ (<u64>unchecked(tapeCount[top])));
-      sp = top;
-      if (top == base) return done;
-      combineTape(top - 1, done);
+    if (next >= end) {
+      // The container is complete: its hash goes to its parent.
+      let done = mix(h ^ (<u64>count));
+      if (sp == base) return done;
+      let at = sp - 1;
+      sp = at;
+      next = unchecked(tapeNext[at]);
+      end = unchecked(tapeEnd[at]);
+      let c = unchecked(tapeCount[at]);
+      count = c >> 1;
+      isObject = (c & 1) != 0;
+      h = unchecked(tapeHash[at]);
+      nameHash = unchecked(tapeName[at]);
+      h = isObject ? h + mix(nameHash * NAME_FACTOR + done) : mix(h * 31 + done);
       continue;
     }
-    let valueNode = child;
-    if (unchecked(tapeObject[top]) != 0) {
-      let start = doc.payload(child);
-      unchecked((tapeName[top] = hashUtf8(doc.src, start, doc.stringEnd(child))));
-      valueNode = child + 1;
+    let valueNode = next;
+    if (isObject) {
+      let start = doc.payload(next);
+      nameHash = hashUtf8(doc.src, start, doc.stringEnd(next));
+      valueNode = next + 1;
     }
-    unchecked((tapeNext[top] = doc.next(valueNode)));
-    unchecked((tapeCount[top] = unchecked(tapeCount[top]) + 1));
+    next = doc.next(valueNode);
+    count++;
     if (steps !== null && !steps.charge()) return 0;
     let k = doc.kindOf(valueNode);
+    let child: u64;
     if (k >= JsonKind.Array) {
-      if (onTape(doc, valueNode)) {
-        push(doc, valueNode);
-      } else {
-        // Repeated or escaped names: through JsonValues, above this walk's frames.
-        let h = hashValues(wrapNode(doc, valueNode), steps);
-        if (steps !== null && steps.exhausted) return 0;
-        combineTape(top, h);
+      if (k == JsonKind.Array || tapeObjectDuplicates(doc, valueNode) == DUPS_NONE) {
+        // Save this container and open the child.
+        if (sp >= tapeNext.length) growTapeStack();
+        let at = sp;
+        unchecked((tapeNext[at] = next));
+        unchecked((tapeEnd[at] = end));
+        unchecked((tapeCount[at] = (count << 1) | (isObject ? 1 : 0)));
+        unchecked((tapeHash[at] = h));
+        unchecked((tapeName[at] = nameHash));
+        sp = at + 1;
+        next = valueNode + 1;
+        end = doc.endOf(valueNode);
+        count = 0;
+        isObject = k == JsonKind.Object;
+        h = isObject ? OBJECT_SEED : ARRAY_SEED;
+        continue;
       }
-      continue;
+      // Repeated or escaped names: through JsonValues (its frames above this walk's).
+      child = hashValues(wrapNode(doc, valueNode), steps);
+      if (steps !== null && steps.exhausted) return 0;
+    } else {
+      if (steps !== null && k == JsonKind.String) {
+        let start = doc.payload(valueNode);
+        if (!steps.charge(<i64>((doc.stringEnd(valueNode) - start) >> 8))) return 0;
+      }
+      child = hashScalarNode(doc, valueNode);
     }
-    if (steps !== null && k == JsonKind.String) {
-      let start = doc.payload(valueNode);
-      if (!steps.charge(<i64>((doc.stringEnd(valueNode) - start) >> 8))) return 0;
-    }
-    combineTape(top, hashScalarNode(doc, valueNode));
+    h = isObject ? h + mix(nameHash * NAME_FACTOR + child) : mix(h * 31 + child);
   }
   return 0;
-}
-
-/** Opens a frame for container `node` at `sp`. */
-function push(doc: JsonDoc, node: i32): void {
-  if (sp >= tapeNext.length) growTapeStack();
-  let at = sp;
-  let isObject = doc.kindOf(node) == JsonKind.Object;
-  unchecked((tapeNext[at] = node + 1));
-  unchecked((tapeEnd[at] = doc.endOf(node)));
-  unchecked((tapeCount[at] = 0));
-  unchecked((tapeObject[at] = isObject ? 1 : 0));
-  unchecked((tapeHash[at] = isObject ? OBJECT_SEED : ARRAY_SEED));
-  sp = at + 1;
-}
-
-/** Adds a child's hash to open container `at`. */
-function combineTape(at: i32, child: u64): void {
-  if (unchecked(tapeObject[at]) != 0)
-    unchecked((tapeHash[at] = unchecked(tapeHash[at]) + mix(unchecked(tapeName[at]) * NAME_FACTOR + child)));
-  else unchecked((tapeHash[at] = mix(unchecked(tapeHash[at]) * 31 + child)));
 }

@@ -6,7 +6,7 @@
 export { JsonKind, JsonValue, jsonKindName, sourceValue } from "./value";
 export { Members, nodeString } from "./members";
 export { jsonNull, jsonBool, jsonNumber, jsonString, jsonArray, jsonObject } from "./factories";
-export { jsonEquals, equalNodes, Steps } from "./equality";
+export { jsonEquals, equalNodes, scalarNodeEquals, Steps } from "./equality";
 export { hashValue, hashNode } from "./hash";
 export {
   JsonParseResult,

@@ -4,7 +4,7 @@
 // the instance are rejected.
 
 import { JsonValue, hashValue } from "../json";
-import { Bound, Dependency, PropertyTable, SchemaNode } from "./node";
+import { Bound, Dependency, EnumTable, PropertyTable, SchemaNode } from "./node";
 import { escapeToken, shortPointer } from "./pointer";
 import { numberText, oneLine, quote, quoteValue } from "./text";
 import { KIND_UNKNOWN, KIND_VALIDATION, Kw, TYPE_NAMES, isDraft07, keywordId, kindOf, typeBit } from "./keywords";
@@ -380,7 +380,7 @@ export class Compiler {
       hashes.push(hashValue(item));
     }
     n.enumValues = values;
-    n.enumHashes = hashes;
+    n.enumTable = new EnumTable(hashes);
     n.enumText = quoteValue(kv);
   }
 

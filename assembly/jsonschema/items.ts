@@ -3,7 +3,7 @@
 // its scalar elements, checked against a schema of only a type and bounds
 // (the common case of a large answer), are decided there without a JsonValue.
 
-import { JsonDoc, JsonKind, JsonValue, wrapNodeInto } from "../json";
+import { JsonDoc, JsonKind, JsonValue, hashNode, scalarNodeEquals, wrapNodeInto } from "../json";
 import { SchemaNode, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_STRING } from "./node";
 import { Context, PathSeg, Sink, quietSink } from "./sink";
 import { Why } from "./reasons";
@@ -211,15 +211,13 @@ export function checkTapeScalar(n: SchemaNode, doc: JsonDoc, node: i32, path: Pa
   return MAYBE;
 }
 
-/** Whether `n` checks a scalar with nothing but a type and bounds (cached on the node). */
+/** Whether `n` checks a scalar with nothing but a type, bounds, `enum` and `const` (cached on the node). */
 function plainScalarSchema(n: SchemaNode): bool {
   let known = n.plainScalar;
   if (known >= 0) return known == 1;
   let plain =
     n.boolSchema == -1 &&
     n.ref === null &&
-    n.enumValues === null &&
-    n.constValue === null &&
     n.allOf === null &&
     n.anyOf === null &&
     n.oneOf === null &&
@@ -233,6 +231,28 @@ function plainScalarSchema(n: SchemaNode): bool {
 /** Whether scalar node `node` matches `n` (a plainScalarSchema); false also when only checkNode can tell. */
 function scalarMatches(n: SchemaNode, doc: JsonDoc, node: i32, ctx: Context): bool {
   let kind = doc.kindOf(node);
+  let values = n.enumValues;
+  let table = n.enumTable;
+  if (values !== null && table !== null) {
+    // As checkNode does: a step for the hash, one per value compared.
+    let h = hashNode(doc, node);
+    ctx.charge();
+    let found = false;
+    for (let k = table.first(h); k < table.hashes.length && unchecked(table.hashes[k]) == h; k++) {
+      let i = unchecked(table.at[k]);
+      ctx.charge();
+      if (i < values.length && values[i].kind < JsonKind.Array && scalarNodeEquals(doc, node, values[i])) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  let constValue = n.constValue;
+  if (constValue !== null) {
+    ctx.charge();
+    if (constValue.kind >= JsonKind.Array || !scalarNodeEquals(doc, node, constValue)) return false;
+  }
   let types = n.types;
   if (types != 0) {
     let bit = T_NULL;

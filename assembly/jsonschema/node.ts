@@ -95,6 +95,64 @@ function compareRaw(a: usize, la: i32, b: usize, lb: i32): i32 {
   return la - lb;
 }
 
+/**
+ * The hashes of an `enum`'s values, sorted, each with its value's position:
+ * a value is looked up by its hash in log time, and compared for real only
+ * with the values that hash alike.
+ */
+export class EnumTable {
+  hashes: StaticArray<u64>;
+  at: StaticArray<i32>;
+
+  constructor(hashes: u64[]) {
+    let n = hashes.length;
+    this.hashes = new StaticArray<u64>(n);
+    this.at = new StaticArray<i32>(n);
+    for (let i = 0; i < n; i++) {
+      this.hashes[i] = hashes[i];
+      this.at[i] = i;
+    }
+    // Heap sort by hash.
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.sift(i, n);
+    for (let size = n - 1; size > 0; size--) {
+      this.swap(0, size);
+      this.sift(0, size);
+    }
+  }
+
+  /** The first position in sorted order whose hash is `h`, or the size when none. */
+  first(h: u64): i32 {
+    let lo = 0;
+    let hi = this.hashes.length;
+    while (lo < hi) {
+      let mid = (lo + hi) >>> 1;
+      if (unchecked(this.hashes[mid]) < h) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private sift(root: i32, size: i32): void {
+    while (true) {
+      let child = root * 2 + 1;
+      if (child >= size) return;
+      if (child + 1 < size && unchecked(this.hashes[child]) < unchecked(this.hashes[child + 1])) child++;
+      if (unchecked(this.hashes[root]) >= unchecked(this.hashes[child])) return;
+      this.swap(root, child);
+      root = child;
+    }
+  }
+
+  private swap(a: i32, b: i32): void {
+    let h = unchecked(this.hashes[a]);
+    unchecked((this.hashes[a] = this.hashes[b]));
+    unchecked((this.hashes[b] = h));
+    let i = unchecked(this.at[a]);
+    unchecked((this.at[a] = this.at[b]));
+    unchecked((this.at[b] = i));
+  }
+}
+
 /** One compiled schema location. Unset keywords stay null / -1. */
 export class SchemaNode {
   pointer: string;
@@ -135,7 +193,7 @@ export class SchemaNode {
   multipleOf: Bound | null = null;
 
   enumValues: JsonValue[] | null = null;
-  enumHashes: u64[] | null = null;
+  enumTable: EnumTable | null = null;
   enumText: string = "";
   constValue: JsonValue | null = null;
   constText: string = "";

@@ -352,12 +352,14 @@ function checkObject(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i
 }
 
 function inEnum(n: SchemaNode, values: JsonValue[], v: JsonValue, ctx: Context): bool {
-  let hashes = n.enumHashes;
   let h = hashValue(v, ctx);
   if (ctx.exhausted) return false;
-  for (let i = 0; i < values.length; i++) {
-    if (hashes !== null && i < hashes.length && hashes[i] != h) continue;
-    if (jsonEquals(values[i], v, ctx)) return true;
+  let table = n.enumTable;
+  if (table === null) return false;
+  // Only the values that hash alike are compared.
+  for (let k = table.first(h); k < table.hashes.length && unchecked(table.hashes[k]) == h; k++) {
+    let i = unchecked(table.at[k]);
+    if (i < values.length && jsonEquals(values[i], v, ctx)) return true;
     if (ctx.exhausted) return false;
   }
   return false;
