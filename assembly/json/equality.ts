@@ -8,7 +8,7 @@ import { JsonDoc, wrapNode, scanNumberEnd, tapeObjectDuplicates, DUPS_NONE } fro
 import { parseNumberText } from "./number";
 
 /** Steps between two collections of the garbage that walking parsed documents leaves (child wrappers). */
-const COLLECT_EVERY: i64 = 8192;
+const COLLECT_EVERY: i64 = 32768;
 
 /**
  * A work budget shared by the checks of one operation (one validation): each

@@ -310,6 +310,20 @@ export class JsonValue {
   }
 
   has(key: string): bool {
+    if (this.kind != JsonKind.Object) return false;
+    this.loadDoc();
+    let doc = this._doc;
+    if (doc !== null && this._index === null && this.childCount() <= SMALL_OBJECT) {
+      // A small parsed object: its names are compared on the tape, nothing is wrapped.
+      let node = this._node;
+      let end = doc.payload(node);
+      let child = node + 1;
+      while (child < end) {
+        if (nodeNameEquals(doc, child, key)) return true;
+        child = doc.next(child + 1);
+      }
+      return false;
+    }
     return this.get(key) !== null;
   }
 
