@@ -42,6 +42,7 @@ import {
   ProcessResponseHeadersBy,
   SetCtx,
   StreamState,
+  bufferLimitFor,
   contentLengthOf,
   equalsConstantTime,
 } from "../higress";
@@ -405,8 +406,26 @@ class JsonModeCall extends HttpCallTarget {
     return true;
   }
 
+  /** An answer larger than the stream's buffer limit could not become the output: it is not read. */
+  maxResponseBytes(): i64 {
+    return bufferLimitFor(this.config.maxBodyBytes);
+  }
+
   onHttpCallResponse(response: HttpCallResponse): void {
     this.callStatus = response.status;
+    if (response.bodyTooLarge && response.status == 200) {
+      this.fail(
+        new Failure(
+          FailureCode.InvalidAnswer,
+          "answer of " +
+            response.bodySize.toString() +
+            " bytes not read: over " +
+            this.maxResponseBytes().toString() +
+            " bytes (twice maxBodyBytes and 1 MiB, the stream's buffer limit)",
+        ),
+      );
+      return;
+    }
     const answer = readJsonModeAnswer(this.config, response.status, response.body);
     if (answer.ok) {
       this.succeed(answer.json!, answer.usage);

@@ -21,12 +21,22 @@ export class HttpCallResponse {
     public status: i32,
     public headers: Headers,
     public body: Uint8Array,
+    /** The body's size as the host announced it (the body is empty when it was over the target's limit). */
+    public bodySize: u32 = 0,
   ) {}
+  /** The body was not read: larger than the target's maxResponseBytes(). */
+  get bodyTooLarge(): bool {
+    return <i32>this.body.length < <i32>this.bodySize;
+  }
 }
 
 /** Receives the answer of an HTTP call, with the originating stream set as effective context. */
 export abstract class HttpCallTarget {
   abstract onHttpCallResponse(response: HttpCallResponse): void;
+  /** The largest answer body read into memory (-1: any); a larger one is announced by its size only. */
+  maxResponseBytes(): i64 {
+    return -1;
+  }
 }
 
 class PendingCall {
@@ -120,13 +130,14 @@ export class RootContext extends BaseContext {
     }
     const headers =
       numHeaders > 0 ? host.getHeaderMapPairs(MapTypeValues.HttpCallResponseHeaders) : new Array<HeaderPair>();
-    host.makeRoomFor(<i64>bodySize);
-    const body =
-      bodySize > 0 ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
+    const limit = target.maxResponseBytes();
+    const read = bodySize > 0 && (limit < 0 || <i64>bodySize <= limit);
+    if (read) host.makeRoomFor(<i64>bodySize);
+    const body = read ? host.getBufferBytes(BufferTypeValues.HttpCallResponseBody, 0, bodySize) : new Uint8Array(0);
     let status: i32 = 0;
     const s = findHeader(headers, ":status");
     if (s !== null) status = parseStatus(s);
-    target.onHttpCallResponse(new HttpCallResponse(status, headers, body));
+    target.onHttpCallResponse(new HttpCallResponse(status, headers, body, bodySize));
   }
 }
 

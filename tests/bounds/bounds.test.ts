@@ -123,6 +123,18 @@ test("an answer too costly for its size fails as schema_mismatch with the step l
   assert.equal(run.stream.resumed, 1);
 });
 
+test("an answer larger than the stream's buffer limit is not read: passthrough with its size named, memory stays small", async () => {
+  // maxBodyBytes 16384: the limit is 2 x 16384 + 1 MiB = 1,081,344 bytes.
+  const run = await respond({ maxBodyBytes: 16384 }, completion('"q"'));
+  const big = JSON.stringify('{"output":"' + "y".repeat(2 * MiB) + '"}');
+  answer(run, big);
+  assert.equal(run.host.failed, false);
+  assert.equal(run.stream.resumed, 1);
+  assert.equal(run.stream.header("mode"), undefined);
+  assert.match(warn(run), /answer of \d+ bytes not read: over 1081344 bytes/);
+  assert.ok(run.host.memoryPages() * 65536 < MiB, `memory ${run.host.memoryPages()} pages`);
+});
+
 test("uniqueItems over 2,000 distinct items nested 33 deep: linear, well under a second", async () => {
   const schema = { type: "object", properties: { output: { type: "array", uniqueItems: true } } };
   const run = await respond({ jsonSchema: schema }, completion('"unique"'));
