@@ -146,7 +146,7 @@ test(
         name: "a header value ending in a line feed, to an HTTP/2 cluster",
         headers: [...base, ["authorization", "Bearer sk-e2e-secret-value\n"]],
         http2: true,
-        reason: /./,
+        reason: /Protocol error/, // nghttp2 refuses to submit it: the stream fails before its headers
       },
     ];
     for (const c of cases) {
