@@ -22,7 +22,7 @@
 //
 // This file holds the host itself: its API, start-up, the work queue, VM
 // calls and traps, logs, contexts and call answers. Streams are in
-// stream.ts and filter-chain.ts, the functions offered to the module in
+// stream.ts and filter-chain/, the functions offered to the module in
 // vm/imports/, the public API in index.ts.
 
 import { readFile } from "node:fs/promises";
@@ -31,7 +31,8 @@ import { utf8 } from "./abi/pairs.ts";
 import { ABI_0_1_0_ONLY, ENV_FUNCTIONS, WASI_FUNCTIONS, WASI_MODULES } from "./abi/signatures.ts";
 import { readImports } from "./abi/wasm-binary.ts";
 import { errorMessage, toBytes } from "./bytes.ts";
-import { FilterChain, type StreamState } from "./filter-chain.ts";
+import { FilterChain } from "./filter-chain/index.ts";
+import type { StreamState } from "./filter-chain/state.ts";
 import { toPairs } from "./header-map.ts";
 import type { HttpStream } from "./stream.ts";
 import type { BodyInit, HeadersInit, HostOptions, HttpCall, LogEntry, MetricValue, StreamProps } from "./types.ts";
