@@ -76,6 +76,8 @@ export const HIGRESS_DEFAULTS = {
 export class ProxyWasmHost {
   /** Every recorded log line (module lines at or above the log level, and host lines). */
   readonly logs: LogEntry[] = [];
+  /** The module's exports. */
+  exports: WebAssembly.Exports = {};
   /** The tick period the module set (ms, 0 = none). */
   tickPeriodMs = 0;
   readonly options: HostOptions;
@@ -101,6 +103,12 @@ export class ProxyWasmHost {
     this.vmConfig = configBytes(opts.vmConfig);
     const host = this;
     this.vm = new Vm(this.mem, this.vmConfig, {
+      get exports() {
+        return host.exports;
+      },
+      set exports(v) {
+        host.exports = v;
+      },
       get restart() {
         return host.options.vmRestart !== false;
       },
@@ -170,11 +178,6 @@ export class ProxyWasmHost {
   /** "0.2.100", "0.2.1" or "0.2.0". */
   get abiVersion(): string {
     return this.vm.abiVersion;
-  }
-
-  /** The module's exports. */
-  get exports(): WebAssembly.Exports {
-    return this.vm.exports;
   }
 
   // ----- public API --------------------------------------------------------

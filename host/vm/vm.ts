@@ -13,6 +13,12 @@ import { checkModule } from "./module-check.ts";
 
 /** What the VM needs from the host. */
 export interface VmHost {
+  /**
+   * The exports of the current instance: the VM sets them when it binds an
+   * instance and calls the module through them. They stay the host's
+   * `exports` member, which a tool may replace to watch every call.
+   */
+  exports: WebAssembly.Exports;
   /** Re-create a failed VM (HostOptions.vmRestart). */
   readonly restart: boolean;
   /** At most one re-creation attempt per interval (ms). */
@@ -37,8 +43,6 @@ export class Vm {
   restarts = 0;
   /** "0.2.100", "0.2.1" or "0.2.0". */
   abiVersion = "";
-  /** The module's exports. */
-  exports: WebAssembly.Exports = {};
   /** The context the running call was made on, and the effective one (proxy_set_effective_context). */
   currentContext = 0;
   effectiveContext = 0;
@@ -82,7 +86,7 @@ export class Vm {
   }
 
   private bind(instance: WebAssembly.Instance): void {
-    this.exports = instance.exports;
+    this.host.exports = instance.exports;
     this.mem.bind(
       instance.exports.memory as WebAssembly.Memory,
       (instance.exports.malloc ?? instance.exports.proxy_on_memory_allocate) as (n: number) => number,
@@ -180,7 +184,7 @@ export class Vm {
   }
 
   has(name: string): boolean {
-    return typeof this.exports[name] === "function";
+    return typeof this.host.exports[name] === "function";
   }
 
   /**
@@ -189,7 +193,7 @@ export class Vm {
    */
   invoke(name: string, contextId: number, ...args: number[]): number | undefined {
     if (this.failed) return undefined;
-    const f = this.exports[name];
+    const f = this.host.exports[name];
     if (typeof f !== "function") return undefined;
     const saved = [this.currentContext, this.effectiveContext];
     this.currentContext = contextId;
