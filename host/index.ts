@@ -3,12 +3,9 @@
 
 export { loadHost, ProxyWasmHost, HIGRESS_DEFAULTS, TIMEOUT_BODY, REFUSED_BODY } from "./host.ts";
 export { HttpStream, type ForwardedRequest } from "./stream.ts";
-export {
-  FAIL_STREAM_DETAILS,
-  RESPONSE_TOO_LARGE_BODY,
-  REQUEST_TOO_LARGE_BODY,
-  STREAM_TIMEOUT_BODY,
-} from "./filter-chain.ts";
+export { FAIL_STREAM_DETAILS } from "./filter-chain/replies.ts";
+export { RESPONSE_TOO_LARGE_BODY, REQUEST_TOO_LARGE_BODY } from "./filter-chain/buffers.ts";
+export { STREAM_TIMEOUT_BODY } from "./filter-chain/idle-timeout.ts";
 export { toPairs } from "./header-map.ts";
 export * from "./types.ts";
 export {

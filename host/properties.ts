@@ -6,7 +6,7 @@
 
 import { encodePairs, utf8 } from "./abi/pairs.ts";
 import { firstValue } from "./header-map.ts";
-import type { StreamState } from "./filter-chain.ts";
+import type { StreamState } from "./filter-chain/state.ts";
 import type { HostOptions, PropertyValue } from "./types.ts";
 
 /** The value of a property path (segments), or undefined when there is none (NotFound). */

@@ -13,12 +13,15 @@ import type { ResolvedRoute } from "./config.ts";
 import {
   rawToPairs,
   toNodeHeaders,
+  toWire,
   type GatewayLog,
   type Timers,
   type UpstreamRequest,
   type UpstreamResponse,
   type Upstreams,
 } from "./upstream.ts";
+
+const EMPTY = Buffer.alloc(0);
 
 /** Hop-by-hop names Envoy still passes on in a response. */
 const KEEP_TRAILER = new Set(["trailer"]);
@@ -150,11 +153,7 @@ export class Exchanger {
       if (!path.startsWith("/")) path = `/${path}`;
     }
     const method = h.find(([k]) => k === ":method")?.[1] ?? "GET";
-    const headers = ["host", route.authority, ...toNodeHeaders(h, new Set(["host"]))];
-    const up = this.ctx.upstreams.send(route.upstream, method, path, headers);
-    this.upReq = up;
-    up.on("response", (upRes: UpstreamResponse) => this.onUpstreamResponse(upRes, method, route.upstream.http2));
-    up.on("error", (err: Error) => {
+    const failed = (err: Error): void => {
       if (this.upstreamGone) return;
       this.upstreamGone = true;
       if (!this.responseStarted) {
@@ -163,7 +162,21 @@ export class Exchanger {
       } else {
         this.ex.emit("reset", `upstream reset: ${err.message}`);
       }
-    });
+    };
+    let up: UpstreamRequest;
+    try {
+      const headers = ["host", toWire(route.authority), ...toNodeHeaders(h, new Set(["host"]))];
+      up = this.ctx.upstreams.send(route.upstream, toWire(method), toWire(path), headers);
+    } catch (e) {
+      // A request Node refuses to send (a header value or path the plugin made): it fails like a
+      // connection that failed before the response, once the plugin's callback has returned.
+      const err = e instanceof Error ? e : new Error(String(e));
+      setImmediate(() => failed(new Error(`cannot send the request: ${err.message}`)));
+      return;
+    }
+    this.upReq = up;
+    up.on("response", (upRes: UpstreamResponse) => this.onUpstreamResponse(upRes, method, route.upstream.http2));
+    up.on("error", failed);
   }
 
   /**
@@ -310,7 +323,12 @@ export class Exchanger {
     const keep = this.req.httpVersionMajor === 2 || cl === undefined ? KEEP_TRAILER : undefined;
     try {
       res.writeHead(code, toNodeHeaders(headers, undefined, keep));
-      if (!endStream) res.flushHeaders();
+      if (!endStream) {
+        // Node's flushHeaders() writes an HTTP/1 head as UTF-8, which re-encodes bytes 0x80-0xFF; an
+        // empty write sends it as latin1, byte for byte. A bodyless response sends its head at end().
+        if (this.req.httpVersionMajor === 2) res.flushHeaders();
+        else if (!bodyless) res.write(EMPTY);
+      }
     } catch (e) {
       this.ctx.log(4, `${this.req.method} ${this.req.url}: cannot write the response headers: ${(e as Error).message}`);
       res.destroy();
@@ -325,8 +343,16 @@ export class Exchanger {
     const { res, req } = this;
     if (res.destroyed || req.httpVersionMajor !== 2 || trailers.length === 0) return;
     const out: Record<string, string> = {};
-    for (const [k, v] of trailers) out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
-    res.addTrailers(out);
+    for (const [name, value] of trailers) {
+      const k = toWire(name);
+      const v = toWire(value);
+      out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+    }
+    try {
+      res.addTrailers(out);
+    } catch (e) {
+      this.ctx.log(4, `${req.method} ${req.url}: cannot write the response trailers: ${(e as Error).message}`);
+    }
   }
 
   private endResponse(): void {

@@ -190,7 +190,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     const authority = h2 ? String(req.headers[":authority"] ?? req.headers.host ?? "") : (req.headers.host ?? "");
     const headers: Pairs = [
       [":authority", fromWire(authority)],
-      [":path", url],
+      [":path", fromWire(url)],
       [":method", req.method ?? "GET"],
       [":scheme", "http"],
       ...rawToPairs(req.rawHeaders, new Set(["host"])).filter(([k]) => !k.startsWith(":")),

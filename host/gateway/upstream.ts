@@ -9,6 +9,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import net, { isIP } from "node:net";
 import { Duplex } from "node:stream";
+import { headerBytes, headerText } from "../abi/pairs.ts";
 import type { Pairs } from "../types.ts";
 import type { ResolvedTarget } from "./config.ts";
 
@@ -250,13 +251,19 @@ const HOP_BY_HOP = new Set([
   "trailer",
 ]);
 
-/** Node gives header values as latin1 strings of the raw bytes; the host works with UTF-8 text. */
+/**
+ * Node's HTTP/1 parser and its HTTP/2 layer give header names, values and the
+ * request target as latin1 strings, one character per byte; the host keeps
+ * header bytes as headerText does (UTF-8 text, invalid bytes escaped). Both
+ * ways are exact, so every byte reaches the plugin and the far side unchanged.
+ */
 export function fromWire(v: string): string {
-  return /[\x80-\xff]/.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v;
+  return /[\x80-\xff]/.test(v) ? headerText(Buffer.from(v, "latin1")) : v;
 }
 
-function toWire(v: string): string {
-  return /[^\x00-\x7f]/.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
+/** A host header string as the latin1 string of its bytes, which Node writes one byte per character. */
+export function toWire(v: string): string {
+  return /[^\x00-\x7f]/.test(v) ? Buffer.from(headerBytes(v)).toString("latin1") : v;
 }
 
 /**
@@ -267,7 +274,7 @@ function toWire(v: string): string {
 export function rawToPairs(raw: string[], skip: Set<string>, keep: Set<string> = new Set()): Pairs {
   const out: Pairs = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i].toLowerCase();
+    const k = fromWire(raw[i]).toLowerCase();
     if ((HOP_BY_HOP.has(k) && !keep.has(k)) || skip.has(k)) continue;
     out.push([k, fromWire(raw[i + 1])]);
   }
@@ -283,7 +290,7 @@ export function toNodeHeaders(
   const out: string[] = [];
   for (const [k, v] of pairs) {
     if (k.startsWith(":") || (HOP_BY_HOP.has(k) && !keep.has(k)) || extraSkip.has(k)) continue;
-    out.push(k, toWire(v));
+    out.push(toWire(k), toWire(v));
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // metadata is not emulated.
 
 import { LogLevel, MAP_TYPE_MAX, MapType, WasmResult as R } from "../../abi/constants.ts";
-import { decodePairs, encodePairs, utf8 } from "../../abi/pairs.ts";
+import { decodePairs, encodePairs, headerBytes, headerText } from "../../abi/pairs.ts";
 import { addHeader, firstValue, removeHeader, setHeader } from "../../header-map.ts";
 import type { Pairs } from "../../types.ts";
 import type { ImportGroup, ImportHost } from "./types.ts";
@@ -23,6 +23,8 @@ export function decodeModulePairs(h: ImportHost, bytes: Uint8Array, what: string
 
 export function headerImports(h: ImportHost): ImportGroup {
   const { mem } = h;
+  /** A header name or value from the module: its bytes as they are (see headerText). */
+  const readHeader = (ptr: number, len: number): string => headerText(mem.read(ptr, len));
 
   /** A map the module may read now, or null. */
   const constMap = (type: number): Pairs | null => {
@@ -64,28 +66,28 @@ export function headerImports(h: ImportHost): ImportGroup {
 
   const keyValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): unknown[] => [
     type >>> 0,
-    mem.readString(kPtr, kLen),
-    mem.readString(vPtr, vLen),
+    readHeader(kPtr, kLen),
+    readHeader(vPtr, vLen),
   ];
 
   return {
     proxy_get_header_map_value: {
       fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = mem.readString(kPtr, kLen).toLowerCase();
+        const key = readHeader(kPtr, kLen).toLowerCase();
         const map = constMap(type);
         if (!map) return h.effectiveStream()?.context === "log" ? R.NotFound : R.BadArgument;
         const v = firstValue(map, key);
         if (v === undefined) return R.NotFound;
-        mem.copyOut(utf8(v), vPtr, vLen);
+        mem.copyOut(headerBytes(v), vPtr, vLen);
         return R.Ok;
       },
     },
     proxy_add_header_map_value: {
       fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = mem.readString(kPtr, kLen).toLowerCase();
-        const value = mem.readString(vPtr, vLen);
+        const key = readHeader(kPtr, kLen).toLowerCase();
+        const value = readHeader(vPtr, vLen);
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         addHeader(map, key, value);
@@ -97,8 +99,8 @@ export function headerImports(h: ImportHost): ImportGroup {
     proxy_replace_header_map_value: {
       fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = mem.readString(kPtr, kLen).toLowerCase();
-        const value = mem.readString(vPtr, vLen);
+        const key = readHeader(kPtr, kLen).toLowerCase();
+        const value = readHeader(vPtr, vLen);
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         setHeader(map, key, value);
@@ -110,14 +112,14 @@ export function headerImports(h: ImportHost): ImportGroup {
     proxy_remove_header_map_value: {
       fn: (type: number, kPtr: number, kLen: number) => {
         if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = mem.readString(kPtr, kLen).toLowerCase();
+        const key = readHeader(kPtr, kLen).toLowerCase();
         const map = mutableMap(type);
         if (!map) return R.BadArgument;
         removeHeader(map, key);
         edited(type);
         return R.Ok;
       },
-      trace: (type: number, kPtr: number, kLen: number) => [type >>> 0, mem.readString(kPtr, kLen)],
+      trace: (type: number, kPtr: number, kLen: number) => [type >>> 0, readHeader(kPtr, kLen)],
     },
     proxy_get_header_map_pairs: {
       fn: (type: number, ptrPtr: number, sizePtr: number) => {
@@ -147,7 +149,7 @@ export function headerImports(h: ImportHost): ImportGroup {
         if (!map) return R.BadArgument;
         mem.writeU32(
           out,
-          map.reduce((n, [k, v]) => n + utf8(k).length + utf8(v).length, 0),
+          map.reduce((n, [k, v]) => n + headerBytes(k).length + headerBytes(v).length, 0),
         );
         return R.Ok;
       },

@@ -78,7 +78,12 @@ export function httpCallImports(h: ImportHost): ImportGroup {
         try {
           h.options.onHttpCall?.(call);
         } catch (e) {
-          h.hostLog(LogLevel.error, `onHttpCall hook failed: ${errorMessage(e)}`);
+          // Nobody will answer this call: it fails at once, as a call Envoy's async client cannot
+          // send (send() gives nothing), instead of leaving its stream paused for good.
+          h.pending.delete(token);
+          mem.writeU32(tokenPtr, 0);
+          h.hostLog(LogLevel.error, `onHttpCall hook failed: ${errorMessage(e)}; the call fails with InternalFailure`);
+          return R.InternalFailure;
         }
         return R.Ok;
       },

@@ -4,7 +4,7 @@
 
 import { LogLevel, STREAM_TYPE_MAX, StreamType, WasmResult as R } from "../../abi/constants.ts";
 import { decodePairs } from "../../abi/pairs.ts";
-import { makeLocalResponse } from "../../filter-chain.ts";
+import { makeLocalResponse } from "../../filter-chain/replies.ts";
 import { decodeModulePairs } from "./headers.ts";
 import type { ImportGroup, ImportHost } from "./types.ts";
 

@@ -3,7 +3,8 @@
 // functions by name; vm/imports/index.ts wraps every one of them (memory
 // faults, failures, the optional tracer).
 
-import type { FilterChain, StreamState } from "../../filter-chain.ts";
+import type { FilterChain } from "../../filter-chain/index.ts";
+import type { StreamState } from "../../filter-chain/state.ts";
 import type { HostOptions, HttpCall, Pairs } from "../../types.ts";
 import type { VmMemory } from "../memory.ts";
 import type { MetricStore } from "./metrics.ts";
