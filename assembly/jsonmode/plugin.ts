@@ -406,9 +406,15 @@ class JsonModeCall extends HttpCallTarget {
     return true;
   }
 
-  /** An answer larger than the stream's buffer limit could not become the output: it is not read. */
+  /**
+   * An answer larger than the stream's buffer limit could not become the
+   * output: it is not read. The limit in force: the plugin's own (2 x
+   * maxBodyBytes + 1 MiB), or a larger one another filter set on the stream.
+   */
   maxResponseBytes(): i64 {
-    return bufferLimitFor(this.config.maxBodyBytes);
+    const own = bufferLimitFor(this.config.maxBodyBytes);
+    const c = this.ctx.responseCollector;
+    return c !== null && c.limit > own ? c.limit : own;
   }
 
   onHttpCallResponse(response: HttpCallResponse): void {
@@ -421,7 +427,7 @@ class JsonModeCall extends HttpCallTarget {
             response.bodySize.toString() +
             " bytes not read: over " +
             this.maxResponseBytes().toString() +
-            " bytes (twice maxBodyBytes and 1 MiB, the stream's buffer limit)",
+            " bytes (the stream's buffer limit)",
         ),
       );
       return;

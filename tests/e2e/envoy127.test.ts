@@ -220,14 +220,19 @@ describe("the stream buffer limit (32 KiB for HTTP/1 clients, 65535 bytes for HT
   }
 
   test("an output over the raised limit falls back to the original (or the 502), never Envoy's 500", async () => {
-    // maxBodyBytes 16384: the limit becomes 2 x 16384 + 1 MiB = 1,081,344 bytes; the conversion is 1.2 MB.
-    const output = JSON.stringify({ output: "y".repeat(1_200_000) });
-    const body = completion("a small question with a large answer");
+    // maxBodyBytes 16384: the limit becomes 2 x 16384 + 1 MiB = 1,081,344 bytes. The answer (about 1,075,300
+    // bytes) fits and is read; with output: openai the conversion keeps the completion's 15,000 bytes of
+    // padding beside the content, so the body the plugin would write (about 1,090,300 bytes) does not.
+    const output = JSON.stringify({ output: "y".repeat(1_075_000) });
+    const body = completion("a small question with a large answer", { padding: "p".repeat(15_000) });
     const headers: Pairs = [["content-type", "application/json"], DATE];
     for (const onFailure of ["passthrough", "error"]) {
       await through(
         { headers, body },
-        { config: lessonConfig({ maxBodyBytes: 16384, onFailure }), ds: { behavior: { content: output } } },
+        {
+          config: lessonConfig({ maxBodyBytes: 16384, onFailure, output: "openai" }),
+          ds: { behavior: { content: output } },
+        },
         async (stack) => {
           const r = await send(stack.url(), { body: chatRequest("q") });
           const s = stack.streams[0];
@@ -240,7 +245,38 @@ describe("the stream buffer limit (32 KiB for HTTP/1 clients, 65535 bytes for HT
           }
           const warns = s.logs.filter((l) => l.level >= 3).map((l) => l.message);
           assert.equal(warns.length, 1, warns.join("\n"));
-          assert.match(warns[0], /the converted body \(1200013 bytes\) was refused: over the stream's buffer limit/);
+          // output: openai is written in 64 KiB pieces: Envoy refuses the piece that passes the limit.
+          assert.match(
+            warns[0],
+            onFailure === "passthrough" ? /: passthrough \(internal\): / : /: answered 502 internal: /,
+          );
+          assert.match(warns[0], /the converted body was refused after \d+ bytes: over the stream's buffer limit/);
+        },
+      );
+    }
+  });
+
+  test("an answer over the raised limit is not read: invalid_answer with its size, the original (or the 502)", async () => {
+    // The answer itself (about 1.2 MB) is larger than 1,081,344 bytes: it could never become the output.
+    const output = JSON.stringify({ output: "y".repeat(1_200_000) });
+    const body = completion("a small question with a large answer");
+    const headers: Pairs = [["content-type", "application/json"], DATE];
+    for (const onFailure of ["passthrough", "error"]) {
+      await through(
+        { headers, body },
+        { config: lessonConfig({ maxBodyBytes: 16384, onFailure }), ds: { behavior: { content: output } } },
+        async (stack) => {
+          const r = await send(stack.url(), { body: chatRequest("q") });
+          const s = stack.streams[0];
+          if (onFailure === "passthrough") assertOriginal(r, 200, headers, body);
+          else {
+            assertLength(r);
+            assert.equal(r.status, 502);
+            assert.equal(JSON.parse(r.text).error.code, "invalid_answer");
+          }
+          const warns = s.logs.filter((l) => l.level >= 3).map((l) => l.message);
+          assert.equal(warns.length, 1, warns.join("\n"));
+          assert.match(warns[0], /answer of \d+ bytes not read: over 1081344 bytes \(the stream's buffer limit\)/);
         },
       );
     }
