@@ -13,7 +13,16 @@
 import { JsonValue, JsonKind } from "./value";
 import { Members } from "./members";
 import { Steps } from "./equality";
-import { JsonDoc, wrapNode, scanStringEnd, scanNumberEnd, tapeObjectDuplicates, DUPS_NONE } from "./tape";
+import {
+  JsonDoc,
+  wrapNode,
+  scanStringEnd,
+  scanNumberEnd,
+  tapeObjectDuplicates,
+  DUPS_NONE,
+  TAPE_KIND_MASK,
+  TAPE_SHIFT,
+} from "./tape";
 import { parseNumberText } from "./number";
 
 const FNV_OFFSET: u64 = 0xcbf29ce484222325;
@@ -21,6 +30,8 @@ const FNV_PRIME: u64 = 0x100000001b3;
 const ARRAY_SEED: u64 = 0x165667b19e3779f9;
 const OBJECT_SEED: u64 = 0x61c8864680b583eb;
 const NAME_FACTOR: u64 = 0x9e3779b97f4a7c15;
+/** An array's running hash takes each element's (already mixed) hash in: xor, then times this odd constant. */
+const ELEMENT_FACTOR: u64 = 0xbf58476d1ce4e5b9;
 
 function mix(h: u64): u64 {
   h ^= h >> 33;
@@ -209,7 +220,7 @@ function hashValues(v: JsonValue, steps: Steps | null): u64 {
 /** Adds a child's hash to its container's. */
 function combine(f: HashFrame, child: u64): void {
   if (f.members !== null) f.h += mix(f.nameHash * NAME_FACTOR + child);
-  else f.h = mix(f.h * 31 + child);
+  else f.h = (f.h ^ child) * ELEMENT_FACTOR;
 }
 
 // The tape walk's stack, kept between calls: per saved container its next
@@ -266,11 +277,13 @@ export function hashNode(doc: JsonDoc, node: i32, steps: Steps | null = null): u
 
 /**
  * hashNode's walk. The container being hashed lives in locals; its parents'
- * frames are saved from `sp` up while a child container is hashed.
+ * frames are saved from `sp` up while a child container is hashed. The steps
+ * of its nodes are counted in a local and charged once, at the end: a walk
+ * is as long as its value, and the caller sees the budget exhausted after it.
  */
 function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
-  if (steps !== null && !steps.charge()) return 0;
   let base = sp;
+  let cost: i64 = 1;
   // The open container: next child, end, children so far, object or not, running hash, name hash.
   let next = node + 1;
   let end = doc.endOf(node);
@@ -282,7 +295,10 @@ function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
     if (next >= end) {
       // The container is complete: its hash goes to its parent.
       let done = mix(h ^ (<u64>count));
-      if (sp == base) return done;
+      if (sp == base) {
+        if (steps !== null && !steps.charge(cost)) return 0;
+        return done;
+      }
       let at = sp - 1;
       sp = at;
       next = unchecked(tapeNext[at]);
@@ -292,7 +308,7 @@ function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
       isObject = (c & 1) != 0;
       h = unchecked(tapeHash[at]);
       nameHash = unchecked(tapeName[at]);
-      h = isObject ? h + mix(nameHash * NAME_FACTOR + done) : mix(h * 31 + done);
+      h = isObject ? h + mix(nameHash * NAME_FACTOR + done) : (h ^ done) * ELEMENT_FACTOR;
       continue;
     }
     let valueNode = next;
@@ -301,10 +317,11 @@ function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
       nameHash = hashUtf8(doc.src, start, doc.stringEnd(next));
       valueNode = next + 1;
     }
-    next = doc.next(valueNode);
+    let w = doc.word(valueNode);
+    let k = <JsonKind>(w & TAPE_KIND_MASK);
+    next = k >= JsonKind.Array ? <i32>((<u32>w) >> TAPE_SHIFT) : valueNode + 1;
     count++;
-    if (steps !== null && !steps.charge()) return 0;
-    let k = doc.kindOf(valueNode);
+    cost++;
     let child: u64;
     if (k >= JsonKind.Array) {
       if (k == JsonKind.Array || tapeObjectDuplicates(doc, valueNode) == DUPS_NONE) {
@@ -317,8 +334,8 @@ function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
         unchecked((tapeHash[at] = h));
         unchecked((tapeName[at] = nameHash));
         sp = at + 1;
+        end = next;
         next = valueNode + 1;
-        end = doc.endOf(valueNode);
         count = 0;
         isObject = k == JsonKind.Object;
         h = isObject ? OBJECT_SEED : ARRAY_SEED;
@@ -330,11 +347,11 @@ function walkTape(doc: JsonDoc, node: i32, steps: Steps | null): u64 {
     } else {
       if (steps !== null && k == JsonKind.String) {
         let start = doc.payload(valueNode);
-        if (!steps.charge(<i64>((doc.stringEnd(valueNode) - start) >> 8))) return 0;
+        cost += <i64>((doc.stringEnd(valueNode) - start) >> 8);
       }
       child = hashScalarNode(doc, valueNode);
     }
-    h = isObject ? h + mix(nameHash * NAME_FACTOR + child) : mix(h * 31 + child);
+    h = isObject ? h + mix(nameHash * NAME_FACTOR + child) : (h ^ child) * ELEMENT_FACTOR;
   }
   return 0;
 }

@@ -7,6 +7,7 @@ import {
   codePointCount,
   MAX_VALIDATION_DEPTH,
   MAX_VALIDATION_STEPS,
+  stepsFor,
 } from "../../assembly/jsonschema";
 
 function json(text: string): JsonValue {
@@ -176,6 +177,23 @@ describe("schema: arrays", () => {
     expect(check('{"uniqueItems":true}', "[" + parts.join(",") + "]")).toBe(
       "$: items must be unique, but [2999] and [3000] are equal",
     );
+  });
+  it("uniqueItems on an array whose table grows (250,000 small distinct items, a tape larger than the text)", () => {
+    // Within the steps the plugin allows for this much text: hashing the items again as the table grows is charged too
+    const s = compile('{"uniqueItems":true}');
+    let parts = new Array<string>();
+    for (let i = 0; i < 250000; i++) parts.push("[[" + i.toString() + "]]");
+    let text = "[" + parts.join(",") + "]";
+    expect(formatErrors(s.validate(json(text), 10, stepsFor(text.length)))).toBe("");
+    // Items that went into the first, second, third and last table
+    const repeats = [7, 14000, 20000, 50000, 249999];
+    for (let r = 0; r < repeats.length; r++) {
+      const k = repeats[r];
+      text = "[" + parts.join(",") + ",[[" + k.toString() + ".0]],[[" + k.toString() + "e0]]]";
+      expect(formatErrors(s.validate(json(text), 10, stepsFor(text.length)))).toBe(
+        "$: items must be unique, but [" + k.toString() + "] and [250000] are equal",
+      );
+    }
   });
   it("uniqueItems hashes at every depth: distinct items nested deeper than any cut-off are not compared pairwise", () => {
     // 2,000 distinct items nested 40 deep: hashes tell them apart, so the check stays linear and within the steps
