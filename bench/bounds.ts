@@ -27,35 +27,21 @@
 // 16 KiB (or 1 MiB) chunks, then an empty one with end of stream. `--scale 0.1` runs
 // every shape at a tenth of its size; `--trace` prints memory after each
 // phase. Exits 1 when a shape is over a bound or traps.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Session } from "node:inspector/promises";
-import { BuildError, ensurePluginBuilt, PLUGIN_WASM } from "../host/build.ts";
+import { arg, flag, pluginWasm } from "./cli.ts";
 import { loadHost, type ProxyWasmHost } from "../host/index.ts";
 
 const MiB = 1024 * 1024;
 const MAX_BODY = 10 * MiB;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-
-const wasmPath = arg("wasm") ?? PLUGIN_WASM;
+const wasmPath = pluginWasm("bench", true);
 const scale = Number(arg("scale") ?? "1");
 const only = arg("only")?.split(",");
-const asJson = process.argv.includes("--json");
-const trace = process.argv.includes("--trace");
-const profile = !process.argv.includes("--no-profile");
-
-try {
-  if (wasmPath === PLUGIN_WASM) ensurePluginBuilt((line) => console.error(`[bench] ${line}`));
-  else if (!existsSync(wasmPath)) throw new BuildError(`--wasm ${wasmPath}: file not found`);
-} catch (e) {
-  if (!(e instanceof BuildError)) throw e;
-  console.error(`[bench] ${e.message}`);
-  process.exit(1);
-}
+const asJson = flag("json");
+const trace = flag("trace");
+const profile = !flag("no-profile");
 
 const CONFIG = {
   url: "https://api.deepseek.com/v1/chat/completions",

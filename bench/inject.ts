@@ -19,22 +19,11 @@
 import http from "node:http";
 import { cpus, loadavg } from "node:os";
 import { statSync } from "node:fs";
-import { BuildError, ensurePluginBuilt, PLUGIN_WASM as WASM } from "../host/build.ts";
+import { flag, intArg, percentile, pluginWasm } from "./cli.ts";
 import type { Gateway, LogEntry, MockServer } from "../host/index.ts";
 
 const PATH = "/api/openai/v1/chat/completions";
 const TARGET_RATIO = 0.55;
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-    process.exit(2);
-  }
-  return v;
-}
 
 interface Setup {
   name: string;
@@ -116,23 +105,13 @@ async function batch(
   setup.jsonModeCalls += ds.requests.length - dsBefore;
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-try {
-  ensurePluginBuilt((line) => console.error(`[inject] ${line}`));
-} catch (e) {
-  if (!(e instanceof BuildError)) throw e;
-  console.error(`[inject] ${e.message}`);
-  process.exit(1);
-}
+const WASM = pluginWasm("inject");
 const { startChatMock, startGateway, startJsonModeMock } = await import("../host/index.ts");
-const requests = arg("requests", 60);
-const concurrency = arg("concurrency", 4);
-const latency = arg("latency", 300);
-const rounds = arg("rounds", 3);
-const asJson = process.argv.includes("--json");
+const requests = intArg("requests", 60);
+const concurrency = intArg("concurrency", 4);
+const latency = intArg("latency", 300);
+const rounds = intArg("rounds", 3);
+const asJson = flag("json");
 
 const chat = await startChatMock({ behavior: { latencyMs: latency } });
 const ds = await startJsonModeMock({ behavior: { latencyMs: latency } });
@@ -208,8 +187,8 @@ const summary = setups.map((s) => {
   return {
     setup: s.name,
     requests: lat.length,
-    p50: pct(lat, 0.5),
-    p90: pct(lat, 0.9),
+    p50: percentile(lat, 0.5),
+    p90: percentile(lat, 0.9),
     max: lat[lat.length - 1],
     chatCallsPerRequest: s.chatCalls / lat.length,
     jsonModeCallsPerRequest: s.jsonModeCalls / lat.length,

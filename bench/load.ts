@@ -21,24 +21,14 @@ import http from "node:http";
 import { cpus } from "node:os";
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BuildError, ensurePluginBuilt, PLUGIN_WASM as WASM } from "../host/build.ts";
+import { PLUGIN_WASM as WASM } from "../host/build.ts";
+import { arg, flag, intArg, percentile, pluginWasm } from "./cli.ts";
 import type { LogEntry } from "../host/index.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const PATH = "/api/openai/v1/chat/completions";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 0) {
-    console.error(`--${name}: expected a non-negative integer, got ${process.argv[i + 1]}`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const role = process.argv.includes("--role") ? process.argv[process.argv.indexOf("--role") + 1] : "main";
+const role = arg("role") ?? "main";
 
 // ---------------------------------------------------------------------------
 // Child: the mocks
@@ -180,10 +170,6 @@ function ask<T>(proc: ChildProcess, msg: object): Promise<T> {
   });
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
 if (role === "main") {
   process.on("exit", killChildren);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -192,18 +178,12 @@ if (role === "main") {
       process.exit(signal === "SIGINT" ? 130 : 143);
     });
   }
-  try {
-    ensurePluginBuilt((line) => console.error(`[load] ${line}`));
-  } catch (e) {
-    if (!(e instanceof BuildError)) throw e;
-    console.error(`[load] ${e.message}`);
-    process.exit(1);
-  }
+  pluginWasm("load");
   const { startGateway } = await import("../host/index.ts");
-  const requests = arg("requests", 10000);
-  const concurrency = arg("concurrency", 100);
-  const warmup = arg("warmup", 1000);
-  const asJson = process.argv.includes("--json");
+  const requests = intArg("requests", 10000, 0);
+  const concurrency = intArg("concurrency", 100, 0);
+  const warmup = intArg("warmup", 1000, 0);
+  const asJson = flag("json");
 
   const mocks = await child("mocks");
   const client = await child("client");
@@ -268,9 +248,9 @@ if (role === "main") {
       errors: rs.reduce((s, r) => s + r.errors, 0),
       errorSamples: rs.flatMap((r) => r.errorSamples),
       rps: lat.length / (ms / 1000),
-      p50: pct(lat, 0.5),
-      p90: pct(lat, 0.9),
-      p99: pct(lat, 0.99),
+      p50: percentile(lat, 0.5),
+      p90: percentile(lat, 0.9),
+      p99: percentile(lat, 0.99),
       max: lat[lat.length - 1],
       mean: lat.reduce((s, x) => s + x, 0) / lat.length,
     };

@@ -17,8 +17,8 @@
 // the original status and bytes) must stay 0. It runs on the host's default
 // model, Higress's Envoy 1.27 with its 32 KiB buffer limit.
 import { fileURLToPath } from "node:url";
-import { BuildError, ensurePluginBuilt } from "../host/build.ts";
 import { driveRequests, newHost, WASM, type DriveStats } from "../tests/kit/drive.ts";
+import { flag, intArg, pluginWasm } from "./cli.ts";
 
 export interface MemoryRun {
   requests: number;
@@ -49,28 +49,11 @@ function outcomes(s: DriveStats): string {
   return `${s.converted} converted, ${s.original} original, ${s.other} other, ${s.aborted} client gone`;
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`--${name}: expected a positive integer`);
-    process.exit(2);
-  }
-  return v;
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  try {
-    ensurePluginBuilt((line) => console.error(`[memory] ${line}`));
-  } catch (e) {
-    if (!(e instanceof BuildError)) throw e;
-    console.error(`[memory] ${e.message}`);
-    process.exit(1);
-  }
-  const requests = arg("requests", 100000);
-  const bigRequests = arg("big-requests", 2000);
-  const json = process.argv.includes("--json");
+  pluginWasm("memory");
+  const requests = intArg("requests", 100000);
+  const bigRequests = intArg("big-requests", 2000);
+  const json = flag("json");
   const smallBase = Math.max(1, Math.min(10000, Math.floor(requests / 2)));
   const small = await measure(
     requests,

@@ -16,22 +16,14 @@
 // built first when missing or stale (not with --wasm). The host runs its
 // default model, Higress's Envoy 1.27 with its 32 KiB stream buffer limit
 // (which the plugin raises for the responses it holds).
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
-import { BuildError, ensurePluginBuilt, PLUGIN_WASM } from "../host/build.ts";
 import { loadHost } from "../host/index.ts";
 import { completion } from "../tests/kit/drive.ts";
 import * as ref from "../tests/kit/reference.ts";
+import { arg, percentile, pluginWasm } from "./cli.ts";
 
-const WASM = process.argv.includes("--wasm") ? process.argv[process.argv.indexOf("--wasm") + 1] : PLUGIN_WASM;
-try {
-  if (WASM === PLUGIN_WASM) ensurePluginBuilt((line) => console.error(`[bench] ${line}`));
-  else if (!WASM || !existsSync(WASM)) throw new BuildError(`--wasm ${WASM ?? ""}: file not found`);
-} catch (e) {
-  if (!(e instanceof BuildError)) throw e;
-  console.error(`[bench] ${e.message}`);
-  process.exit(1);
-}
+const WASM = pluginWasm("bench", true);
 const CONFIG = {
   url: "https://api.deepseek.com/v1/chat/completions",
   model: "deepseek-chat",
@@ -78,7 +70,7 @@ function answer(content: string): string {
 
 function stats(samples: number[]): { median: number; p90: number; min: number } {
   const s = [...samples].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p90: s[Math.floor(s.length * 0.9)], min: s[0] };
+  return { median: percentile(s, 0.5), p90: percentile(s, 0.9), min: s[0] };
 }
 
 interface Row {
@@ -96,11 +88,6 @@ const SIZES: Record<string, [number, number]> = {
   "64k": [64 * 1024, 600],
   "1m": [1024 * 1024, 60],
 };
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 const scale = Number(arg("iterations-scale") ?? 1);
 const sizes = (arg("sizes") ?? "1k,64k,1m").split(",");
