@@ -22,6 +22,7 @@ import {
   providerHint,
 } from "../../host/cli.ts";
 import { loadGatewayConfigFile } from "../../host/index.ts";
+import { cliEnv } from "../kit/cli.ts";
 
 describe("parseArgs", () => {
   test("defaults: no config, no port, build on", () => {
@@ -242,13 +243,9 @@ describe("helpers", () => {
 
 describe("the command", () => {
   const cli = (args: string[], env: Record<string, string> = {}) => {
-    const clean: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !/API_KEY|^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) clean[k] = v;
-    }
     return spawnSync(process.execPath, ["--import", "tsx", "host/cli.ts", ...args], {
       cwd: ROOT,
-      env: { ...clean, ...env },
+      env: { ...cliEnv(/API_KEY/), ...env },
       encoding: "utf8",
       timeout: 30_000,
     });

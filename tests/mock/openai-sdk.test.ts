@@ -5,12 +5,12 @@
 // streamed request yields the JSON as one chunk.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { ROOT } from "../../host/cli.ts";
+import { startCli, type RunningCli } from "../kit/cli.ts";
 
 const missing = ["build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
 const skip = missing.length ? `needs ${missing.join(" and ")}` : false;
@@ -28,38 +28,21 @@ function injectConfig(dir: string): string {
 
 test("the OpenAI SDK gets a normal completion whose content is the JSON", { skip, timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "ai-json-mode-sdk-"));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$|^OPENAI_/.test(k)) env[k] = v;
-  }
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "host/cli.ts", "--config", injectConfig(dir), "--port", "0", "--no-build"],
-    { cwd: ROOT, env: { ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c) => (out += c));
-  child.stderr.on("data", (c) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const mockLines = (kind: string) => out.split("\n").filter((l) => l.includes(`[mock] ${kind} POST`)).length;
+  let cli: RunningCli | undefined;
+  const mockLines = (kind: string) =>
+    (cli?.out ?? "").split("\n").filter((l) => l.includes(`[mock] ${kind} POST`)).length;
   const waitFor = async (cond: () => boolean, what: string) => {
     const end = Date.now() + 5000;
     while (!cond()) {
-      if (Date.now() > end) assert.fail(`${what}:\n${out}`);
+      if (Date.now() > end) assert.fail(`${what}:\n${cli?.out}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
 
+  let code;
   try {
-    const deadline = Date.now() + 45_000;
-    while (!/Plugin log lines follow/.test(out)) {
-      if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
-      if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
-    assert.ok(url, out);
+    cli = await startCli(["--config", injectConfig(dir), "--port", "0", "--no-build"], { dropEnv: /^OPENAI_/ });
+    const { url } = cli;
 
     const client = new OpenAI({ baseURL: `${url}/api/openai/v1`, apiKey: "sk-client-not-checked", maxRetries: 0 });
 
@@ -112,14 +95,10 @@ test("the OpenAI SDK gets a normal completion whose content is the JSON", { skip
     assert.equal(chunks, 1);
     assert.deepEqual(JSON.parse(streamed), { output: "Mock reply to: stream" });
     assert.equal(mockLines("json-mode"), 1, "still one JSON-mode call in all");
-    assert.ok(!out.includes("sk-mock-key"), "the API key is never printed");
+    assert.ok(!cli.out.includes("sk-mock-key"), "the API key is never printed");
   } finally {
-    if (child.exitCode === null) child.kill("SIGINT");
+    code = await cli?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r("timeout"), 8000)))]);
-  clearTimeout(timer);
-  if (code === "timeout") child.kill("SIGKILL");
-  assert.equal(code, 0, `exit status after SIGINT:\n${out}\n${err}`);
+  assert.equal(code, 0, `exit status after SIGINT:\n${cli?.out}\n${cli?.err}`);
 });

@@ -2,43 +2,23 @@
 // printed curl command with JSON, and stops cleanly on Ctrl-C.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../host/cli.ts";
+import { startCli, type RunningCli } from "../kit/cli.ts";
 
 const missing = ["host/gateway/index.ts", "build/plugin.wasm"].filter((f) => !existsSync(join(ROOT, f)));
 const skip = missing.length ? `needs ${missing.join(" and ")} (not there yet)` : false;
 
 test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { skip, timeout: 60_000 }, async () => {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
-  }
-  const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--port", "0", "--no-build"], {
-    cwd: ROOT,
-    env: { ...env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c) => (out += c));
-  child.stderr.on("data", (c) => (err += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-
+  // Waits for the printed URL.
+  const cli = await startCli(["--port", "0", "--no-build"]);
+  let code;
   try {
-    // Wait for the printed URL and the curl command.
-    const deadline = Date.now() + 45_000;
-    while (!/Plugin log lines follow/.test(out)) {
-      if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
-      if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
-    assert.ok(url, out);
+    const { url, out } = cli;
     const curl = out.match(/curl localhost:(\d+)(\S+) -H 'content-type: application\/json' -d '([^']+)'/);
     assert.ok(curl, `a curl command is printed:\n${out}`);
     assert.equal(curl[1], new URL(url).port, "the curl command uses the gateway's port");
@@ -64,18 +44,14 @@ test("npm start answers the curl command with JSON, then exits 0 on SIGINT", { s
 
     // The mock request lines appear as they happen.
     const seen = Date.now() + 5000;
-    while (!/\[mock\] json-mode POST/.test(out) && Date.now() < seen) await new Promise((r) => setTimeout(r, 50));
-    assert.match(out, /\[mock\] chat POST \/v1\/chat\/completions -> 200/);
-    assert.match(out, /\[mock\] json-mode POST \/v1\/chat\/completions -> 200/);
-    assert.ok(!out.includes("sk-mock-key"), "the API key is never printed");
+    while (!/\[mock\] json-mode POST/.test(cli.out) && Date.now() < seen) await new Promise((r) => setTimeout(r, 50));
+    assert.match(cli.out, /\[mock\] chat POST \/v1\/chat\/completions -> 200/);
+    assert.match(cli.out, /\[mock\] json-mode POST \/v1\/chat\/completions -> 200/);
+    assert.ok(!cli.out.includes("sk-mock-key"), "the API key is never printed");
   } finally {
-    if (child.exitCode === null) child.kill("SIGINT");
+    code = await cli.stop();
   }
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r("timeout"), 8000)))]);
-  clearTimeout(timer);
-  if (code === "timeout") child.kill("SIGKILL");
-  assert.equal(code, 0, `exit status after SIGINT:\n${out}\n${err}`);
+  assert.equal(code, 0, `exit status after SIGINT:\n${cli.out}\n${cli.err}`);
 });
 
 test(
@@ -93,30 +69,12 @@ test(
         .replace(/^listen: .*$/m, `listen: { host: 127.0.0.1, port: ${port} }`)
         .replace(/^  wasm: .*$/m, `  wasm: ${join(ROOT, "build/plugin.wasm")}`),
     );
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !/^PORT$|^AI_JSON_MODE_|^INIT_CWD$/.test(k)) env[k] = v;
-    }
-    const child = spawn(process.execPath, ["--import", "tsx", "host/cli.ts", "--config", file, "--no-build"], {
-      cwd: ROOT,
-      env: { ...env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (err += c));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let cli: RunningCli | undefined;
+    let code;
     try {
-      const deadline = Date.now() + 45_000;
-      while (!/Plugin log lines follow/.test(out)) {
-        if (child.exitCode !== null) assert.fail(`npm start exited early (${child.exitCode}):\n${out}\n${err}`);
-        if (Date.now() > deadline) assert.fail(`no URL printed in time:\n${out}\n${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      cli = await startCli(["--config", file, "--no-build"]);
+      const { url, out } = cli;
       assert.match(out, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is busy; using a free port instead\\.`));
-      const url = out.match(/Gateway listening on (http:\/\/[^\s]+)/)?.[1];
-      assert.ok(url, out);
       assert.notEqual(new URL(url).port, String(port));
       const res = await fetch(`${url}/api/openai/v1/chat/completions`, {
         method: "POST",
@@ -125,10 +83,10 @@ test(
       });
       assert.deepEqual(await res.json(), { output: "Mock reply to: hi" });
     } finally {
-      if (child.exitCode === null) child.kill("SIGINT");
+      code = await cli?.stop();
       await new Promise<void>((ok) => busy.close(() => ok()));
       rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(await exited, 0, `exit status after SIGINT:\n${out}\n${err}`);
+    assert.equal(code, 0, `exit status after SIGINT:\n${cli?.out}\n${cli?.err}`);
   },
 );
