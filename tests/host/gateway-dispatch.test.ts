@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { loadHost, startGateway, type LogEntry } from "../../host/index.ts";
 import { REFUSED_BODY } from "../../host/host.ts";
-import { buildModule, watFile } from "../kit/wat.ts";
+import { buildModule, calloutModule as calloutBytes, handEncodedPairs } from "../kit/wat.ts";
 import { headerValues, rawRequest, rawRequestBytes, rawResponse, rawServer } from "../kit/raw-http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "host-gateway-dispatch-"));
@@ -23,51 +23,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const CLUSTER = "outbound|443||deepseek.dns";
 
-/** A header map encoded by hand from raw bytes (names and values are bytes on the ABI). */
-function bytePairs(pairs: [string | Uint8Array, string | Uint8Array][]): Uint8Array {
-  const b = (x: string | Uint8Array): Buffer => (typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x));
-  const enc = pairs.map(([k, v]) => [b(k), b(v)] as const);
-  const out: Buffer[] = [];
-  const u32 = (n: number): Buffer => {
-    const x = Buffer.alloc(4);
-    x.writeUInt32LE(n);
-    return x;
-  };
-  out.push(u32(enc.length));
-  for (const [k, v] of enc) out.push(u32(k.length), u32(v.length));
-  for (const [k, v] of enc) out.push(k, Buffer.from([0]), v, Buffer.from([0]));
-  return new Uint8Array(Buffer.concat(out));
-}
-
 async function writeWasm(name: string, bytes: Uint8Array): Promise<string> {
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;
-}
-
-/** tests/kit/wat/callout.wat with the given call headers. */
-async function calloutModule(name: string, callHeaders: Uint8Array): Promise<string> {
-  return writeWasm(
-    name,
-    await buildModule({
-      strings: {
-        req_headers: "request headers eos ",
-        req_body: "request body ",
-        status_key: ":status",
-        resp_status: "response status ",
-        resp_body: "response body ",
-        cluster: CLUSTER,
-        call_headers: callHeaders,
-        call_rc: "call rc ",
-        call_headers_n: "call headers ",
-        call_status: "call status ",
-        cl_key: "content-length",
-        mode_key: "x-mode",
-        mode_value: "json",
-      },
-      body: watFile("callout.wat"),
-    }),
-  );
 }
 
 /** A real server on 127.0.0.1:0; closed after the file's tests. */
@@ -150,7 +109,7 @@ test(
       },
     ];
     for (const c of cases) {
-      const wasm = await calloutModule(`callout-${cases.indexOf(c)}.wasm`, bytePairs(c.headers));
+      const wasm = await writeWasm(`callout-${cases.indexOf(c)}.wasm`, await calloutBytes(handEncodedPairs(c.headers)));
       const logs: LogEntry[] = [];
       const gw = await startGateway({
         port: 0,
@@ -273,7 +232,7 @@ test(
           answer_key: "x-answer",
           answer_copy: "x-answer-copy",
           cluster: CLUSTER,
-          call_headers: bytePairs([
+          call_headers: handEncodedPairs([
             [":method", "GET"],
             [":path", "/call"],
             [":authority", "cluster.local"],
@@ -357,7 +316,7 @@ test("a throwing onHttpCall hook fails the call at once with InternalFailure; no
     await buildModule({
       strings: {
         cluster: CLUSTER,
-        call_headers: bytePairs([
+        call_headers: handEncodedPairs([
           [":method", "GET"],
           [":path", "/"],
           [":authority", "a"],

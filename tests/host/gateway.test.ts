@@ -18,7 +18,7 @@ import {
   type GatewayConfig,
   type LogEntry,
 } from "../../host/index.ts";
-import { buildModule, handEncodedPairs, watFile } from "../kit/wat.ts";
+import { buildModule, calloutModule as calloutBytes, handEncodedPairs } from "../kit/wat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "host-gateway-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,27 +134,7 @@ const CALL_HEADERS = handEncodedPairs([
 ]);
 
 async function calloutModule(): Promise<string> {
-  return writeWasm(
-    "callout.wasm",
-    await buildModule({
-      strings: {
-        req_headers: "request headers eos ",
-        req_body: "request body ",
-        status_key: ":status",
-        resp_status: "response status ",
-        resp_body: "response body ",
-        cluster: "outbound|443||deepseek.dns",
-        call_headers: CALL_HEADERS,
-        call_rc: "call rc ",
-        call_headers_n: "call headers ",
-        call_status: "call status ",
-        cl_key: "content-length",
-        mode_key: "x-mode",
-        mode_value: "json",
-      },
-      body: watFile("callout.wat"),
-    }),
-  );
+  return writeWasm("callout.wasm", await calloutBytes(CALL_HEADERS));
 }
 
 function pluginLines(logs: LogEntry[]): string[] {

@@ -185,21 +185,48 @@ export async function buildModule(spec: ModuleSpec): Promise<Uint8Array> {
 }
 
 /** Encodes a header map by hand, independently of the host's encoder: used to check bytes. */
-export function handEncodedPairs(pairs: [string, string][]): Uint8Array {
+export function handEncodedPairs(pairs: [string | Uint8Array, string | Uint8Array][]): Uint8Array {
   const enc = new TextEncoder();
+  const bytes = (x: string | Uint8Array): Uint8Array => (typeof x === "string" ? enc.encode(x) : x);
   const out: number[] = [];
   const u32 = (n: number): void => {
     out.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
   };
   u32(pairs.length);
   for (const [k, v] of pairs) {
-    u32(enc.encode(k).length);
-    u32(enc.encode(v).length);
+    u32(bytes(k).length);
+    u32(bytes(v).length);
   }
   for (const [k, v] of pairs) {
-    out.push(...enc.encode(k), 0, ...enc.encode(v), 0);
+    out.push(...bytes(k), 0, ...bytes(v), 0);
   }
   return new Uint8Array(out);
+}
+
+/**
+ * wat/callout.wat with the header map its call sends (`handEncodedPairs`) to
+ * the cluster outbound|443||deepseek.dns: it pauses every response, sends the
+ * body to the cluster and, on a 2xx answer, replaces the body with it.
+ */
+export function calloutModule(callHeaders: Uint8Array): Promise<Uint8Array> {
+  return buildModule({
+    strings: {
+      req_headers: "request headers eos ",
+      req_body: "request body ",
+      status_key: ":status",
+      resp_status: "response status ",
+      resp_body: "response body ",
+      cluster: "outbound|443||deepseek.dns",
+      call_headers: callHeaders,
+      call_rc: "call rc ",
+      call_headers_n: "call headers ",
+      call_status: "call status ",
+      cl_key: "content-length",
+      mode_key: "x-mode",
+      mode_value: "json",
+    },
+    body: watFile("callout.wat"),
+  });
 }
 
 /** The messages a host (or stream) logged, in order. */

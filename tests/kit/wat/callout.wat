@@ -1,4 +1,4 @@
-;; Functions of a test module assembled by tests/host/kit.ts (which adds the
+;; Functions of a test module assembled by tests/kit/wat.ts (which adds the
 ;; prelude: imports, memory, malloc, $log/$logn/$logs/$logout, and resolves
 ;; @string references).
 ;;
