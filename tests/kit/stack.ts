@@ -13,7 +13,7 @@ import http2 from "node:http2";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
 import {
   loadHost,
   startChatMock,
@@ -132,7 +132,6 @@ export async function startUpstream(
   opts: { http2?: boolean } = {},
 ): Promise<Upstream> {
   const requests: RecordedUpstreamRequest[] = [];
-  const sockets = new Set<Socket>();
   if (opts.http2) {
     const h2 = http2.createServer();
     h2.on("stream", (stream, headers) => {
@@ -177,23 +176,7 @@ export async function startUpstream(
         }
       });
     });
-    h2.on("connection", (s: Socket) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise<void>((ok) => h2.listen(0, "127.0.0.1", ok));
-    const port = (h2.address() as AddressInfo).port;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      requests,
-      close: tracked(
-        () =>
-          new Promise<void>((ok) => {
-            h2.close(() => ok());
-            for (const s of sockets) s.destroy();
-          }),
-      ),
-    };
+    return listening(h2, requests);
   }
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -221,7 +204,13 @@ export async function startUpstream(
       res.end();
     });
   });
-  server.on("connection", (s) => {
+  return listening(server, requests);
+}
+
+/** The upstream once `server` listens on 127.0.0.1; closing it also ends the connections still open. */
+async function listening(server: Server, requests: RecordedUpstreamRequest[]): Promise<Upstream> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
