@@ -13,12 +13,10 @@ import assert from "node:assert/strict";
 import type { HttpStream, ProxyWasmHost } from "../../host/index.ts";
 import type { HostOptions, Pairs } from "../../host/index.ts";
 import {
-  DS_CLUSTER,
   KEY,
   ask,
   assertConverted,
   assertLength,
-  assertNoKey,
   assertOriginal,
   completion,
   dsCompletion,
@@ -26,11 +24,8 @@ import {
   loadPlugin,
   metric,
   sseBody,
-  startStack,
   startUpstream,
-  until,
-  type Stack,
-  type StackOptions,
+  withStack,
 } from "../kit/stack.ts";
 
 const MIB = 1024 * 1024;
@@ -75,21 +70,6 @@ function respond(
 /** A completion whose body is about `bytes` long. */
 function bigCompletion(bytes: number, word = "lorem "): string {
   return completion(word.repeat(Math.ceil(bytes / word.length)));
-}
-
-async function withStack(
-  config: Record<string, unknown>,
-  fn: (s: Stack) => Promise<void>,
-  opts: Partial<StackOptions> = {},
-) {
-  const stack = await startStack({ config: lessonConfig(config), ...opts });
-  try {
-    await fn(stack);
-    assertNoKey(stack.logs);
-    await until(() => stack.host.liveContexts() === 0, "no live stream");
-  } finally {
-    await stack.close();
-  }
 }
 
 describe("stream properties for Higress's Envoy", () => {

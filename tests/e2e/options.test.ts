@@ -12,10 +12,7 @@ import {
   ask,
   assertConverted,
   assertLength,
-  assertNoKey,
-  assertNoLengthMismatch,
   assertOriginal,
-  chatRequest,
   completion,
   dsCompletion,
   lessonConfig,
@@ -23,13 +20,11 @@ import {
   metric,
   metricDelta,
   metricSnapshot,
-  send,
   startStack,
   startUpstream,
-  until,
+  withStack,
   warnLines,
   type Stack,
-  type StackOptions,
 } from "../kit/stack.ts";
 
 const SCHEMA = {
@@ -44,22 +39,6 @@ const SCHEMA = {
 };
 const GOOD = '{"name": "Ada", "age": 36, "tags": ["math"]}';
 const BAD = '{"name": 42, "age": -1, "extra": true}';
-
-async function withStack(
-  config: Record<string, unknown>,
-  fn: (s: Stack) => Promise<void>,
-  opts: Partial<StackOptions> = {},
-) {
-  const stack = await startStack({ config: lessonConfig(config), ...opts });
-  try {
-    await fn(stack);
-    assertNoKey(stack.logs);
-    assertNoLengthMismatch(stack.logs);
-    await until(() => stack.host.liveContexts() === 0, "no live stream");
-  } finally {
-    await stack.close();
-  }
-}
 
 const squash = (s: string) => s.replace(/\s+/g, "");
 

@@ -326,6 +326,27 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/**
+ * Runs `fn` on a stack with the lesson's configuration plus `config`, then
+ * checks what every such test expects: no log line holds the key, no
+ * content-length that does not match its body, no stream left alive.
+ */
+export async function withStack(
+  config: Record<string, unknown>,
+  fn: (s: Stack) => Promise<void>,
+  opts: Partial<StackOptions> = {},
+): Promise<void> {
+  const stack = await startStack({ config: lessonConfig(config), ...opts });
+  try {
+    await fn(stack);
+    assertNoKey(stack.logs);
+    assertNoLengthMismatch(stack.logs);
+    await until(() => stack.host.liveContexts() === 0, "no live stream");
+  } finally {
+    await stack.close();
+  }
+}
+
 /** Sizes of the response body chunks the gateway fed to each captured stream. */
 export const responseChunks = new WeakMap<HttpStream, number[]>();
 /** The same chunks with their end-of-stream flag (an HTTP/2 DATA frame with END_STREAM: `end` on a non-empty one). */
