@@ -7,7 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { HttpStream, Pairs, RouteMatch } from "../../host/index.ts";
+import type { Pairs, RouteMatch } from "../../host/index.ts";
 import {
   DS_CLUSTER,
   assertConverted,
@@ -21,6 +21,7 @@ import {
   lessonConfig,
   loadPlugin,
   metric,
+  property,
   responseFrames,
   send,
   sendH2,
@@ -38,13 +39,6 @@ import { loadHost } from "../../host/index.ts";
 const MIB = 1024 * 1024;
 /** Sent by the upstream so that Node adds no date of its own (headers are compared in order). */
 const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
-
-/** A stream property the plugin set. */
-function property(s: HttpStream, name: string): string | undefined {
-  const v = s.properties.get(name);
-  if (v === undefined) return undefined;
-  return v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : String(v);
-}
 
 /** The gateway on a scriptable upstream (HTTP/2 when `http2`); runs `fn`, then checks nothing is left behind. */
 async function through(

@@ -23,19 +23,13 @@ import {
   lessonConfig,
   loadPlugin,
   metric,
+  property,
   sseBody,
   startUpstream,
   withStack,
 } from "../kit/stack.ts";
 
 const MIB = 1024 * 1024;
-
-/** A stream property the plugin set (the host keeps what proxy_set_property wrote). */
-function property(s: HttpStream, name: string): string | undefined {
-  const v = s.properties.get(name);
-  if (v === undefined) return undefined;
-  return v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : String(v);
-}
 
 /** One stream through request headers, response headers and the body in `chunks`. */
 function respond(

@@ -22,6 +22,7 @@ import {
   metric,
   metricDelta,
   metricSnapshot,
+  property,
   send,
   sseEvents,
   startStack,
@@ -363,8 +364,7 @@ describe("strategy inject: what the chat request looks like", () => {
       assert.equal(sent.messages[1].content, big);
       assert.equal(stack.ds.requests.length, 0);
       // set_decoder_buffer_limit: 2 x maxBodyBytes (10 MiB) + 1 MiB.
-      const limit = stack.streams[0].properties.get("set_decoder_buffer_limit") as Uint8Array;
-      assert.equal(Buffer.from(limit).toString(), String(2 * 10 * 1024 * 1024 + 1024 * 1024));
+      assert.equal(property(stack.streams[0], "set_decoder_buffer_limit"), String(2 * 10 * 1024 * 1024 + 1024 * 1024));
     } finally {
       await stack.close();
     }
@@ -415,7 +415,7 @@ describe("strategy inject: the request phase, step by step (bare host, Envoy 1.2
       );
       assert.equal(s.lastAction, 1, "StopIteration: the headers are held");
       assert.equal(s.request.headers.length, 0, "nothing went upstream yet");
-      assert.equal(Buffer.from(s.properties.get("set_decoder_buffer_limit") as Uint8Array).toString(), "1056768"); // 2 x 4096 + 1 MiB
+      assert.equal(property(s, "set_decoder_buffer_limit"), "1056768"); // 2 x 4096 + 1 MiB
       s.requestBody(body.slice(0, 10), false);
       assert.equal(s.request.headers.length, 0, "still held");
       s.requestBody(body.slice(10), false).requestBody("", true);

@@ -352,6 +352,13 @@ export const responseChunks = new WeakMap<HttpStream, number[]>();
 /** The same chunks with their end-of-stream flag (an HTTP/2 DATA frame with END_STREAM: `end` on a non-empty one). */
 export const responseFrames = new WeakMap<HttpStream, { size: number; end: boolean }[]>();
 
+/** A stream property the plugin set (the host keeps what proxy_set_property wrote), as text. */
+export function property(s: HttpStream, name: string): string | undefined {
+  const v = s.properties.get(name);
+  if (v === undefined) return undefined;
+  return v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : String(v);
+}
+
 /** Records every stream the host creates (the gateway keeps them to itself), and its response chunks. */
 export function captureStreams(host: ProxyWasmHost): HttpStream[] {
   const streams: HttpStream[] = [];
