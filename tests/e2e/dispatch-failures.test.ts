@@ -21,6 +21,7 @@ import {
   lessonConfig,
   send,
   startUpstream,
+  type Reply,
   type Upstream,
 } from "../kit/stack.ts";
 import { rawResponse, rawServer, startLine, type RawServer } from "../kit/raw-http.ts";
@@ -90,6 +91,31 @@ function assertRefused(s: Setup, field: string): void {
   assertNoKey(s.logs);
 }
 
+/**
+ * One request through a gateway that took the configuration: answered within
+ * PROMPT_MS with the original (passthrough) or the 502 (error), and the paused
+ * response resumed once.
+ */
+async function askPromptly(s: Setup, onFailure: "passthrough" | "error"): Promise<Reply> {
+  const streams = captureStreams(s.gw!.host!);
+  const started = Date.now();
+  const r = await send(`${s.gw!.url}/api/openai/v1/chat/completions`, {
+    body: chatRequest("where is Beijing?"),
+    timeoutMs: PROMPT_MS,
+  });
+  assert.ok(Date.now() - started < PROMPT_MS, `answered in ${Date.now() - started} ms`);
+  if (onFailure === "passthrough") {
+    assertOriginal(r, 200, HEADERS, ORIGINAL);
+  } else {
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.status, 502, r.text);
+    assert.equal(JSON.parse(r.text).error.type, "json_mode_error");
+  }
+  assert.equal(streams.length, 1);
+  assert.equal(streams[0].resumed, 1, "the paused response was resumed once");
+  return r;
+}
+
 const KEY_WITH_NEWLINE = `${KEY}\n`;
 const URL_NON_ASCII = "https://api.deepseek.com/v1/chat/补全";
 
@@ -102,23 +128,8 @@ describe("a call the gateway cannot send as written never leaves the client wait
           assertRefused(s, "apiKey");
           return;
         }
-        const streams = captureStreams(s.gw!.host!);
-        const started = Date.now();
-        const r = await send(`${s.gw!.url}/api/openai/v1/chat/completions`, {
-          body: chatRequest("where is Beijing?"),
-          timeoutMs: PROMPT_MS,
-        });
-        assert.ok(Date.now() - started < PROMPT_MS, `answered in ${Date.now() - started} ms`);
-        if (onFailure === "passthrough") {
-          assertOriginal(r, 200, HEADERS, ORIGINAL);
-        } else {
-          assert.equal(r.error, undefined, r.error);
-          assert.equal(r.status, 502, r.text);
-          assert.equal(JSON.parse(r.text).error.type, "json_mode_error");
-          assert.ok(!r.text.includes(KEY));
-        }
-        assert.equal(streams.length, 1);
-        assert.equal(streams[0].resumed, 1, "the paused response was resumed once");
+        const r = await askPromptly(s, onFailure);
+        assert.ok(!r.text.includes(KEY));
         // Node cannot write a header value with a line feed: the call failed before it left.
         assert.equal(s.cluster.seen.length, 0);
         assert.ok(
@@ -147,22 +158,7 @@ describe("a call the gateway cannot send as written never leaves the client wait
           assertRefused(s, "url");
           return;
         }
-        const streams = captureStreams(s.gw!.host!);
-        const started = Date.now();
-        const r = await send(`${s.gw!.url}/api/openai/v1/chat/completions`, {
-          body: chatRequest("where is Beijing?"),
-          timeoutMs: PROMPT_MS,
-        });
-        assert.ok(Date.now() - started < PROMPT_MS, `answered in ${Date.now() - started} ms`);
-        if (onFailure === "passthrough") {
-          assertOriginal(r, 200, HEADERS, ORIGINAL);
-        } else {
-          assert.equal(r.error, undefined, r.error);
-          assert.equal(r.status, 502, r.text);
-          assert.equal(JSON.parse(r.text).error.type, "json_mode_error");
-        }
-        assert.equal(streams.length, 1);
-        assert.equal(streams[0].resumed, 1, "the paused response was resumed once");
+        await askPromptly(s, onFailure);
         // The path reached the cluster as Envoy sends it: its UTF-8 bytes, or percent-encoded.
         assert.equal(s.cluster.seen.length, 1);
         const line = startLine(s.cluster.seen[0].head);
