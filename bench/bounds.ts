@@ -110,8 +110,12 @@ const upstreamSmallValues = () =>
 const upstreamOneString = () => completion(stringFilling(sized(MAX_BODY), (s) => completion(s)));
 /** An answer (its content) echoing a string as large as the upstream's: {"output": "xxx…"}. */
 const answerOneString = () => JSON.stringify({ output: "x".repeat(sized(MAX_BODY) - 400) });
-const sseEvent = 'data: {"choices":[{"index":0,"delta":{"content":"ab"}}]}\n\n';
-const upstreamSse = () => sseEvent.repeat(Math.floor((sized(MAX_BODY) - 14) / sseEvent.length)) + "data: [DONE]\n\n";
+/** An SSE stream of `event` repeated, then [DONE], of about 10 MiB. */
+const sseOf = (event: string) => event.repeat(Math.floor((sized(MAX_BODY) - 14) / event.length)) + "data: [DONE]\n\n";
+const upstreamSse = () => sseOf('data: {"choices":[{"index":0,"delta":{"content":"ab"}}]}\n\n');
+const upstreamSseLarge = () => sseOf(`data: {"choices":[{"delta":{"content":"${"y".repeat(65536)}"},"index":0}]}\n\n`);
+/** The answer to upstreamSseLarge, echoing a content as large as the stream. */
+const answerSseLarge = () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) });
 /** A content `{"output":[unit,unit,…]}` whose answer body (the completion around it, the content escaped) is about `total` bytes. */
 function answerArray(unit: string, total: number): string {
   // Inside the answer the content is a JSON string: each unit takes its escaped length.
@@ -119,6 +123,14 @@ function answerArray(unit: string, total: number): string {
   const n = Math.max(1, Math.floor((total - 300) / (escaped + 1)));
   return '{"output":[' + new Array(n).fill(unit).join(",") + "]}";
 }
+
+/** An answer {"output":[1000000,1000001,…]} of about `total` bytes of distinct integers, then `last` (when given). */
+function distinctIntegers(total: number, last = ""): string {
+  const n = Math.floor(total / 8);
+  return '{"output":[' + Array.from({ length: n }, (_, i) => String(1000000 + i)).join(",") + last + "]}";
+}
+
+const UNIQUE_ITEMS = { type: "object", properties: { output: { type: "array", uniqueItems: true } } };
 
 const SHAPES: Shape[] = [
   {
@@ -281,7 +293,7 @@ const SHAPES: Shape[] = [
   {
     name: "unique-deep",
     what: "uniqueItems over 2,000 distinct items nested 33 deep (141 KB answer)",
-    config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
+    config: { jsonSchema: UNIQUE_ITEMS },
     upstream: () => completion('"unique"'),
     answer: () => '{"output":' + nestedDistinct(Math.max(2, Math.round(2000 * scale)), 33) + "}",
     schema: true,
@@ -289,7 +301,7 @@ const SHAPES: Shape[] = [
   {
     name: "unique-deep-large",
     what: "uniqueItems over 20,000 distinct items nested 33 deep (1.4 MB answer)",
-    config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
+    config: { jsonSchema: UNIQUE_ITEMS },
     upstream: () => completion('"unique"'),
     answer: () => '{"output":' + nestedDistinct(Math.max(2, Math.round(20000 * scale)), 33) + "}",
     schema: true,
@@ -297,23 +309,17 @@ const SHAPES: Shape[] = [
   {
     name: "unique-flat",
     what: "uniqueItems over 1 MiB of distinct integers",
-    config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
+    config: { jsonSchema: UNIQUE_ITEMS },
     upstream: () => completion('"unique"'),
-    answer: () => {
-      const n = Math.floor(sized(MiB) / 8);
-      return '{"output":[' + Array.from({ length: n }, (_, i) => String(1000000 + i)).join(",") + "]}";
-    },
+    answer: () => distinctIntegers(sized(MiB)),
     schema: true,
   },
   {
     name: "unique-equal-late",
     what: "uniqueItems over 8 MiB: distinct integers, the last one equal to the first spelled 1.0e6",
-    config: { jsonSchema: { type: "object", properties: { output: { type: "array", uniqueItems: true } } } },
+    config: { jsonSchema: UNIQUE_ITEMS },
     upstream: () => completion('"unique"'),
-    answer: () => {
-      const n = Math.floor(sized(8 * MiB) / 8);
-      return '{"output":[' + Array.from({ length: n }, (_, i) => String(1000000 + i)).join(",") + ",1.0e6]}";
-    },
+    answer: () => distinctIntegers(sized(8 * MiB), ",1.0e6"),
     schema: true,
   },
   {
@@ -327,12 +333,8 @@ const SHAPES: Shape[] = [
     name: "sse-large-deltas",
     what: "10 MiB SSE stream of 64 KiB deltas (the content as large as the stream); the answer echoes it",
     sse: true,
-    upstream: () => {
-      const piece = "y".repeat(65536);
-      const ev = `data: {"choices":[{"delta":{"content":"${piece}"},"index":0}]}\n\n`;
-      return ev.repeat(Math.floor((sized(MAX_BODY) - 14) / ev.length)) + "data: [DONE]\n\n";
-    },
-    answer: () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) }),
+    upstream: upstreamSseLarge,
+    answer: answerSseLarge,
   },
   {
     name: "sse-large-deltas-chunked-1m",
@@ -340,12 +342,8 @@ const SHAPES: Shape[] = [
     sse: true,
     chunked: true,
     chunk: 1 << 20,
-    upstream: () => {
-      const piece = "y".repeat(65536);
-      const ev = `data: {"choices":[{"delta":{"content":"${piece}"},"index":0}]}\n\n`;
-      return ev.repeat(Math.floor((sized(MAX_BODY) - 14) / ev.length)) + "data: [DONE]\n\n";
-    },
-    answer: () => JSON.stringify({ output: "y".repeat(sized(MAX_BODY) - 65536) }),
+    upstream: upstreamSseLarge,
+    answer: answerSseLarge,
   },
   {
     name: "sse-small-events-chunked",
