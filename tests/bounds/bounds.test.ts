@@ -3,14 +3,14 @@
 // it reached: large completions and answers of the shapes that used to blow
 // memory up or trap, uniqueItems over deeply nested items, and streams with
 // interleaved choices, a byte order mark or an error event. Small sizes keep
-// each case fast; scripts/bounds.ts measures the full sizes.
+// each case fast; bench/bounds.ts measures the full sizes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { loadHost, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
+import { WASM as WASM_FILE } from "../kit/wasm.ts";
 
-const WASM = new Uint8Array(readFileSync(fileURLToPath(new URL("../../build/plugin.wasm", import.meta.url))));
+const WASM = new Uint8Array(readFileSync(WASM_FILE));
 const MiB = 1024 * 1024;
 const CONFIG = {
   url: "https://api.deepseek.com/v1/chat/completions",

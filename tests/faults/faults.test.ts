@@ -19,8 +19,8 @@ import {
   type MockBehavior,
   type LogEntry,
 } from "../../host/index.ts";
+import { WASM } from "../kit/wasm.ts";
 
-const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const COMPLETION = readFileSync(new URL("../fixtures/qwen-chat-completion.json", import.meta.url));
 const CONTENT = JSON.parse(COMPLETION.toString()).choices[0].message.content as string;
 const TIMEOUT_MS = 300;

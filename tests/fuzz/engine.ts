@@ -32,6 +32,7 @@
 import { Ajv } from "ajv";
 import { loadHost, toPairs, type HttpCall, type HttpStream, type ProxyWasmHost } from "../../host/index.ts";
 import * as ref from "../kit/reference.ts";
+import { WASM } from "../kit/wasm.ts";
 import {
   Rng,
   caseRng,
@@ -52,7 +53,8 @@ import {
   type UpstreamSpec,
 } from "./gen.ts";
 
-export const DEFAULT_WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
+/** build/plugin.wasm, or the file AI_JSON_MODE_WASM names. */
+export const DEFAULT_WASM = WASM;
 
 export interface FuzzOptions {
   seed: number;

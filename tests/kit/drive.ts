@@ -4,11 +4,10 @@
 // away). Used by tests/faults/memory.test.ts and `npm run bench:memory`;
 // the completion and answer bodies also by `npm run bench`.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { loadHost, type HostOptions, type ProxyWasmHost } from "../../host/index.ts";
+import { WASM } from "./wasm.ts";
 
-/** The module under test. */
-export const WASM = fileURLToPath(new URL("../../build/plugin.wasm", import.meta.url));
+export { WASM };
 
 /** Small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {

@@ -3,16 +3,14 @@
 // HTTP client, and the checks every suite repeats.
 //
 // The module under test is build/plugin.wasm, or the file named by the
-// environment variable AI_JSON_MODE_WASM (used to run the suites against a
-// deliberately broken build). Every server listens on 127.0.0.1, port 0.
+// environment variable AI_JSON_MODE_WASM (wasm.ts). Every server listens on
+// 127.0.0.1, port 0.
 
 import assert from "node:assert/strict";
 import { after } from "node:test";
 import http from "node:http";
 import http2 from "node:http2";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AddressInfo, Server, Socket } from "node:net";
 import {
   loadHost,
@@ -33,12 +31,9 @@ import {
   type RouteConfig,
 } from "../../host/index.ts";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { ROOT, WASM } from "./wasm.ts";
 
-/** The module under test. */
-export const WASM = process.env.AI_JSON_MODE_WASM
-  ? resolve(process.env.AI_JSON_MODE_WASM)
-  : join(ROOT, "build/plugin.wasm");
+export { ROOT, WASM };
 
 if (!existsSync(WASM)) {
   throw new Error(`${WASM} not found: run \`npm run build\` first (or set AI_JSON_MODE_WASM)`);

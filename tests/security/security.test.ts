@@ -19,8 +19,8 @@ import {
   type Gateway,
   type MockServer,
 } from "../../host/index.ts";
+import { WASM } from "../kit/wasm.ts";
 
-const WASM = new URL("../../build/plugin.wasm", import.meta.url).pathname;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const COMPLETION = fixture("qwen-chat-completion.json");
 const STREAM = fixture("qwen-chat-stream.sse");
