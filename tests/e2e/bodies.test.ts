@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
+  DATE,
   assertConverted,
   assertNoLengthMismatch,
   assertOriginal,
@@ -25,8 +26,6 @@ import {
   type StackOptions,
   type UpstreamReply,
 } from "../kit/stack.ts";
-
-const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** A gateway route to a scriptable upstream; returns the reply, the stack (closed) and the stream. */
 async function through(

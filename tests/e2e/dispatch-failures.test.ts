@@ -9,6 +9,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, startJsonModeMock, type Gateway, type LogEntry } from "../../host/index.ts";
 import {
+  DATE,
   DS_CLUSTER,
   KEY,
   WASM,
@@ -30,7 +31,7 @@ const ORIGINAL = completion("Beijing is the capital of China; it has about 21 mi
 const HEADERS: [string, string][] = [
   ["content-type", "application/json"],
   ["x-upstream-id", "u-7"],
-  ["date", "Tue, 01 Jan 2030 00:00:00 GMT"], // so that the gateway adds none
+  DATE,
   ["content-length", String(Buffer.byteLength(ORIGINAL))],
 ];
 

@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Pairs, RouteMatch } from "../../host/index.ts";
 import {
+  DATE,
   DS_CLUSTER,
   assertConverted,
   assertLength,
@@ -37,8 +38,6 @@ import { buildModule } from "../kit/wat.ts";
 import { loadHost } from "../../host/index.ts";
 
 const MIB = 1024 * 1024;
-/** Sent by the upstream so that Node adds no date of its own (headers are compared in order). */
-const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 /** The gateway on a scriptable upstream (HTTP/2 when `http2`); runs `fn`, then checks nothing is left behind. */
 async function through(

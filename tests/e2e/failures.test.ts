@@ -7,6 +7,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { MockBehavior, Pairs, HttpStream, ProxyWasmHost } from "../../host/index.ts";
 import {
+  DATE,
   DS_CLUSTER,
   KEY,
   assertNoKey,
@@ -41,7 +42,7 @@ function upstreamHeaders(
     ["x-upstream-id", "u-42"],
     ["set-cookie", "a=1; Path=/"],
     ["set-cookie", "b=2; Path=/"],
-    ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
+    DATE,
   ];
   if (withLength) h.push(["content-length", String(Buffer.byteLength(body as any))]);
   return h;

@@ -16,6 +16,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  DATE,
   assertConverted,
   assertLength,
   assertNoLengthMismatch,
@@ -34,8 +35,6 @@ import type { Pairs } from "../../host/index.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
-/** Sent by the upstream so that Node adds no date of its own (the original's headers are compared in order). */
-const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
 
 type Protocol = "http1" | "http2";
 type Framing = "8192+670" | "1-byte";

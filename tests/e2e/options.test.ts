@@ -7,6 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
+  DATE,
   DS_CLUSTER,
   KEY,
   ask,
@@ -69,11 +70,7 @@ describe("jsonSchema", () => {
 
   test("an answer failing the schema is not converted (maxRetries 0: one call, original body)", async () => {
     const body = completion("who is she");
-    const headers: Pairs = [
-      ["content-type", "application/json"],
-      ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
-      ["content-length", String(body.length)],
-    ];
+    const headers: Pairs = [["content-type", "application/json"], DATE, ["content-length", String(body.length)]];
     const up = await startUpstream({ headers, body });
     try {
       await withStack(

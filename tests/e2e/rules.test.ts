@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chatReply, type Pairs } from "../../host/index.ts";
 import {
+  DATE,
   assertConverted,
   assertNoKey,
   assertNoLengthMismatch,
@@ -31,11 +32,7 @@ const KEYS = {
 };
 
 const PLAIN = completion("an answer nobody converts");
-const PLAIN_HEADERS: Pairs = [
-  ["content-type", "application/json"],
-  ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
-  ["content-length", String(PLAIN.length)],
-];
+const PLAIN_HEADERS: Pairs = [["content-type", "application/json"], DATE, ["content-length", String(PLAIN.length)]];
 
 let stack: Stack;
 let plain: Upstream;

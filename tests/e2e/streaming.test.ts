@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { chatReply, type HttpStream, type ProxyWasmHost, type Pairs } from "../../host/index.ts";
 import {
+  DATE,
   assertConverted,
   assertLength,
   assertNoKey,
@@ -32,11 +33,7 @@ const USAGE = { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 };
 const DS_USAGE = { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 };
 const PIECES = ["The capital", " of 中国 is", " Beijing \u{1F1E8}\u{1F1F3}", ', "quoted"\nline'];
 const CONTENT = PIECES.join("");
-const SSE_HEADERS: Pairs = [
-  ["content-type", "text/event-stream; charset=utf-8"],
-  ["cache-control", "no-cache"],
-  ["date", "Tue, 01 Jan 2030 00:00:00 GMT"],
-];
+const SSE_HEADERS: Pairs = [["content-type", "text/event-stream; charset=utf-8"], ["cache-control", "no-cache"], DATE];
 
 /** Checks an SSE body as a strict client would: `data: ` events separated by blank lines, ending with [DONE]. */
 function parseSseStrict(text: string): any[] {

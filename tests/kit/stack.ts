@@ -58,6 +58,9 @@ export function lessonConfig(extra: Record<string, unknown> = {}): Record<string
 // ---------------------------------------------------------------------------
 // A scriptable upstream: sends exactly the status, headers and bytes a test gives.
 
+/** A date header for upstream replies, so that the gateway adds none of its own (headers are compared in order). */
+export const DATE: [string, string] = ["date", "Tue, 01 Jan 2030 00:00:00 GMT"];
+
 export interface UpstreamReply {
   status?: number;
   /** Sent in this order, exactly (Node adds nothing but connection headers: no date). */
