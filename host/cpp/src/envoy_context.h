@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -132,6 +133,8 @@ private:
   HeaderMap* getMap(proxy_wasm::WasmHeaderMapType type);
   const HeaderMap* getConstMap(proxy_wasm::WasmHeaderMapType type);
   void onHeadersModified(proxy_wasm::WasmHeaderMapType type);
+  /** One header map edit: applies it to the map (BadArgument when there is none), records `ev`. */
+  WasmResult editHeaderMap(proxy_wasm::WasmHeaderMapType type, Json ev, const std::function<void(HeaderMap&)>& edit);
   void record(Json event);
   Json call(const char* fn);
 
