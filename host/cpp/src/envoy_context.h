@@ -130,6 +130,8 @@ public:
   CallResponse* http_call_response_ = nullptr;
 
 private:
+  /** An answer to `token` reaches the VM: it is still out and the VM has not failed (else it is dropped). */
+  bool answerReachesVm(uint32_t token);
   HeaderMap* getMap(proxy_wasm::WasmHeaderMapType type);
   const HeaderMap* getConstMap(proxy_wasm::WasmHeaderMapType type);
   void onHeadersModified(proxy_wasm::WasmHeaderMapType type);
