@@ -373,7 +373,7 @@ export function checkInvariants(s: Scenario, t: Transcript): string[] {
     .filter((e) => e.ev === "vm" && e.fn === "proxy_on_configure" && !String(e.ctx).startsWith("canary"))
     .map((e) => (e.args as number[])[0]);
   for (const size of sizes) {
-    const known = configs.map((c) => Buffer.byteLength(typeof c === "string" ? c : JSON.stringify(c)));
+    const known = configs.map((c) => Buffer.byteLength(configText(c)));
     if (!known.includes(size))
       problems.push(`proxy_on_configure got ${size} bytes, none of the configurations is that long`);
   }
