@@ -676,39 +676,32 @@ class TsScenario {
       const last = this.events[this.events.length - 1];
       return last && last.ev === ev && last.stream === name ? last : undefined;
     };
+    // Data events of one side ("upstream" or "client"): a frame, and the end of stream, which
+    // joins the headers or the last frame recorded in the same action.
+    const onData = (side: string) => (chunk: Uint8Array) => {
+      if (!chunk.length) return;
+      const e: TEvent = { ev: `${side}_data`, stream: name, size: chunk.length, end: false };
+      this.dataAction.set(e, this.action);
+      this.record(e);
+    };
+    const onEnd = (side: string) => () => {
+      const h = lastFor(`${side}_headers`);
+      if (h && h.end) return;
+      const d = lastFor(`${side}_data`);
+      if (d && this.dataAction.get(d) === this.action) d.end = true;
+      else this.record({ ev: `${side}_data`, stream: name, size: 0, end: true });
+    };
     s.on("upstream-headers", (headers: Pairs, end: boolean) => {
       this.upstreamStarted.add(name);
       this.record({ ev: "upstream_headers", stream: name, headers, end });
     });
-    s.on("upstream-data", (chunk: Uint8Array) => {
-      if (!chunk.length) return;
-      const e: TEvent = { ev: "upstream_data", stream: name, size: chunk.length, end: false };
-      this.dataAction.set(e, this.action);
-      this.record(e);
-    });
-    s.on("upstream-end", () => {
-      const h = lastFor("upstream_headers");
-      if (h && h.end) return;
-      const d = lastFor("upstream_data");
-      if (d && this.dataAction.get(d) === this.action) d.end = true;
-      else this.record({ ev: "upstream_data", stream: name, size: 0, end: true });
-    });
+    s.on("upstream-data", onData("upstream"));
+    s.on("upstream-end", onEnd("upstream"));
     s.on("headers", (_status: number, headers: Pairs, end: boolean) => {
       this.record({ ev: "client_headers", stream: name, headers, end });
     });
-    s.on("data", (chunk: Uint8Array) => {
-      if (!chunk.length) return;
-      const e: TEvent = { ev: "client_data", stream: name, size: chunk.length, end: false };
-      this.dataAction.set(e, this.action);
-      this.record(e);
-    });
-    s.on("end", () => {
-      const h = lastFor("client_headers");
-      if (h && h.end) return;
-      const d = lastFor("client_data");
-      if (d && this.dataAction.get(d) === this.action) d.end = true;
-      else this.record({ ev: "client_data", stream: name, size: 0, end: true });
-    });
+    s.on("data", onData("client"));
+    s.on("end", onEnd("client"));
     s.on("local-response", (lr: LocalResponse) => {
       this.record({
         ev: "local_reply",
