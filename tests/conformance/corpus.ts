@@ -16,6 +16,17 @@ export const TRAP_WAT = join(ROOT, "tests/conformance/wat/trap.wat");
 export const TRAP_WASM = join(ROOT, "build/cpphost/trap.wasm");
 /** Exit code of scripts/build-cpphost.mjs when a prerequisite is missing. */
 export const EXIT_MISSING = 3;
+/** The module under test: $AI_JSON_MODE_WASM, else build/plugin.wasm. */
+export const WASM = process.env.AI_JSON_MODE_WASM
+  ? resolve(process.env.AI_JSON_MODE_WASM)
+  : join(ROOT, "build/plugin.wasm");
+
+/** Builds build/plugin.wasm when it is missing. */
+export function ensurePlugin(): void {
+  if (existsSync(WASM)) return;
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("building build/plugin.wasm failed");
+}
 
 // ---- scenario format ------------------------------------------------------------
 
