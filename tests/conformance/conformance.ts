@@ -3,15 +3,15 @@
 // and compares the normalised transcripts scenario by scenario (compare.ts). Used by
 // `npm run conformance` (scripts/conformance.ts) and conformance.test.ts.
 
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { compareTranscripts, type Comparison } from "./compare.ts";
 import {
   CPPHOST,
   ROOT,
+  WASM,
   buildCppHost,
   compileTrapModule,
+  ensurePlugin,
   loadScenarios,
   runCppHost,
   type BuildResult,
@@ -21,16 +21,7 @@ import {
 import { fuzzScenarios } from "./fuzz.ts";
 import { runTsHost } from "./ts-runner.ts";
 
-export const WASM = process.env.AI_JSON_MODE_WASM
-  ? resolve(process.env.AI_JSON_MODE_WASM)
-  : join(ROOT, "build/plugin.wasm");
-
-/** Builds build/plugin.wasm when it is missing. */
-export function ensurePlugin(): void {
-  if (existsSync(WASM)) return;
-  const r = spawnSync(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: ROOT, stdio: "inherit" });
-  if (r.status !== 0) throw new Error("building build/plugin.wasm failed");
-}
+export { WASM, ensurePlugin };
 
 export interface HostRuns {
   scenarios: Scenario[];

@@ -16,6 +16,17 @@ export const TRAP_WAT = join(ROOT, "tests/conformance/wat/trap.wat");
 export const TRAP_WASM = join(ROOT, "build/cpphost/trap.wasm");
 /** Exit code of scripts/build-cpphost.mjs when a prerequisite is missing. */
 export const EXIT_MISSING = 3;
+/** The module under test: $AI_JSON_MODE_WASM, else build/plugin.wasm. */
+export const WASM = process.env.AI_JSON_MODE_WASM
+  ? resolve(process.env.AI_JSON_MODE_WASM)
+  : join(ROOT, "build/plugin.wasm");
+
+/** Builds build/plugin.wasm when it is missing. */
+export function ensurePlugin(): void {
+  if (existsSync(WASM)) return;
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("building build/plugin.wasm failed");
+}
 
 // ---- scenario format ------------------------------------------------------------
 
@@ -373,7 +384,7 @@ export function checkInvariants(s: Scenario, t: Transcript): string[] {
     .filter((e) => e.ev === "vm" && e.fn === "proxy_on_configure" && !String(e.ctx).startsWith("canary"))
     .map((e) => (e.args as number[])[0]);
   for (const size of sizes) {
-    const known = configs.map((c) => Buffer.byteLength(typeof c === "string" ? c : JSON.stringify(c)));
+    const known = configs.map((c) => Buffer.byteLength(configText(c)));
     if (!known.includes(size))
       problems.push(`proxy_on_configure got ${size} bytes, none of the configurations is that long`);
   }
@@ -511,16 +522,8 @@ export function checkExpectations(s: Scenario, t: Transcript): string[] {
         problems.push(`${where}: body smaller than ${want.bodyMinSize}`);
       if (want.bodyContains !== undefined && !(body && body.toString("utf8").includes(want.bodyContains)))
         problems.push(`${where}: body lacks ${want.bodyContains}`);
-      if (want.bodyJsonSubset !== undefined) {
-        let parsed: unknown;
-        try {
-          parsed = body ? JSON.parse(body.toString("utf8")) : undefined;
-        } catch {
-          parsed = undefined;
-        }
-        if (!isSubset(want.bodyJsonSubset, parsed))
-          problems.push(`${where}: body does not contain ${JSON.stringify(want.bodyJsonSubset)}`);
-      }
+      if (want.bodyJsonSubset !== undefined && !isSubset(want.bodyJsonSubset, bodyJsonValue(got.body as BodyJson)))
+        problems.push(`${where}: body does not contain ${JSON.stringify(want.bodyJsonSubset)}`);
     });
   }
   for (const [stream, want] of Object.entries(x.upstream ?? {})) {

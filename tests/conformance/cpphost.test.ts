@@ -14,12 +14,12 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { statSync } from "node:fs";
 import { test } from "node:test";
 import {
   CPPHOST,
   ROOT,
+  WASM,
   type Scenario,
   type Transcript,
   bodyBytes,
@@ -27,19 +27,16 @@ import {
   checkExpectations,
   checkInvariants,
   compileTrapModule,
+  ensurePlugin,
   header,
   loadScenarios,
   runCppHost,
 } from "./corpus.ts";
 import { fuzzScenarios } from "./fuzz.ts";
 
-const WASM = process.env.AI_JSON_MODE_WASM ? resolve(process.env.AI_JSON_MODE_WASM) : join(ROOT, "build/plugin.wasm");
 const CI = process.env.CI === "true";
 
-if (!existsSync(WASM)) {
-  const r = spawnSync(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: ROOT, stdio: "inherit" });
-  if (r.status !== 0) throw new Error("building build/plugin.wasm failed");
-}
+ensurePlugin();
 
 const build = buildCppHost();
 const skip = build.status === "ok" ? false : build.message;

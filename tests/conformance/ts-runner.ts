@@ -28,7 +28,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
+  LogLevel,
   ProxyWasmHost,
+  WasmResult,
   type HttpCall,
   type HttpStream,
   type LocalResponse,
@@ -36,8 +38,10 @@ import {
   type Pairs,
   type TraceEntry,
   decodePairs,
+  toPairs,
 } from "../../host/index.ts";
 import {
+  configText,
   resolveBody,
   type BodyJson,
   type BodySpec,
@@ -48,22 +52,9 @@ import {
 } from "./corpus.ts";
 
 const ROOT_ID = 1;
-const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
-const RESULTS = [
-  "Ok",
-  "NotFound",
-  "BadArgument",
-  "SerializationFailure",
-  "ParseFailure",
-  "BadExpression",
-  "InvalidMemoryAccess",
-  "Empty",
-  "CasMismatch",
-  "ResultMismatch",
-  "InternalFailure",
-  "BrokenConnection",
-  "Unimplemented",
-];
+/** WasmResult's names by value, as the transcript writes a host call's result. */
+const RESULTS: string[] = [];
+for (const [name, value] of Object.entries(WasmResult)) RESULTS[value] = name;
 const MAPS = [
   "request_headers",
   "request_trailers",
@@ -132,17 +123,10 @@ export function bodyJson(bytes: Uint8Array): BodyJson {
   }
 }
 
-function toPairs(h: Step["requestHeaders"]): Pairs {
-  if (h === undefined) return [];
-  const entries: [string, string][] = Array.isArray(h) ? h : Object.entries(h);
-  return entries.map(([k, v]) => [String(k).toLowerCase(), String(v)]);
-}
-
 function levelOf(l: string | number | undefined): number {
   if (l === undefined) return 2;
   if (typeof l === "number") return l;
-  const i = LEVELS.indexOf(l);
-  return i < 0 ? Number(l) : i;
+  return Object.hasOwn(LogLevel, l) ? LogLevel[l as keyof typeof LogLevel] : Number(l);
 }
 
 interface FakeTimer {
@@ -459,12 +443,7 @@ class TsScenario {
       pluginName: sc.plugin?.name ?? "ai-json-mode",
       rootId: sc.plugin?.rootId ?? "",
       vmId: sc.plugin?.vmId ?? "",
-      vmConfig:
-        sc.plugin?.vmConfig === undefined
-          ? undefined
-          : typeof sc.plugin.vmConfig === "string"
-            ? sc.plugin.vmConfig
-            : JSON.stringify(sc.plugin.vmConfig),
+      vmConfig: sc.plugin?.vmConfig === undefined ? undefined : configText(sc.plugin.vmConfig),
       failStrategy: sc.failStrategy === "FAIL_OPEN" ? "open" : "close",
       envoy: "1.27",
       bufferLimitBytes: limit,
@@ -533,7 +512,7 @@ class TsScenario {
     const firstRoot = this.rootSeq;
     const rootBefore = this.rootName;
     this.configuring = [];
-    const accepted = this.host.configure(typeof config === "string" ? config : JSON.stringify(config));
+    const accepted = this.host.configure(configText(config));
     const during = this.configuring;
     this.configuring = null;
     // The first accepted configuration keeps root1 (host/ started it with the VM);
@@ -697,39 +676,32 @@ class TsScenario {
       const last = this.events[this.events.length - 1];
       return last && last.ev === ev && last.stream === name ? last : undefined;
     };
+    // Data events of one side ("upstream" or "client"): a frame, and the end of stream, which
+    // joins the headers or the last frame recorded in the same action.
+    const onData = (side: string) => (chunk: Uint8Array) => {
+      if (!chunk.length) return;
+      const e: TEvent = { ev: `${side}_data`, stream: name, size: chunk.length, end: false };
+      this.dataAction.set(e, this.action);
+      this.record(e);
+    };
+    const onEnd = (side: string) => () => {
+      const h = lastFor(`${side}_headers`);
+      if (h && h.end) return;
+      const d = lastFor(`${side}_data`);
+      if (d && this.dataAction.get(d) === this.action) d.end = true;
+      else this.record({ ev: `${side}_data`, stream: name, size: 0, end: true });
+    };
     s.on("upstream-headers", (headers: Pairs, end: boolean) => {
       this.upstreamStarted.add(name);
       this.record({ ev: "upstream_headers", stream: name, headers, end });
     });
-    s.on("upstream-data", (chunk: Uint8Array) => {
-      if (!chunk.length) return;
-      const e: TEvent = { ev: "upstream_data", stream: name, size: chunk.length, end: false };
-      this.dataAction.set(e, this.action);
-      this.record(e);
-    });
-    s.on("upstream-end", () => {
-      const h = lastFor("upstream_headers");
-      if (h && h.end) return;
-      const d = lastFor("upstream_data");
-      if (d && this.dataAction.get(d) === this.action) d.end = true;
-      else this.record({ ev: "upstream_data", stream: name, size: 0, end: true });
-    });
+    s.on("upstream-data", onData("upstream"));
+    s.on("upstream-end", onEnd("upstream"));
     s.on("headers", (_status: number, headers: Pairs, end: boolean) => {
       this.record({ ev: "client_headers", stream: name, headers, end });
     });
-    s.on("data", (chunk: Uint8Array) => {
-      if (!chunk.length) return;
-      const e: TEvent = { ev: "client_data", stream: name, size: chunk.length, end: false };
-      this.dataAction.set(e, this.action);
-      this.record(e);
-    });
-    s.on("end", () => {
-      const h = lastFor("client_headers");
-      if (h && h.end) return;
-      const d = lastFor("client_data");
-      if (d && this.dataAction.get(d) === this.action) d.end = true;
-      else this.record({ ev: "client_data", stream: name, size: 0, end: true });
-    });
+    s.on("data", onData("client"));
+    s.on("end", onEnd("client"));
     s.on("local-response", (lr: LocalResponse) => {
       this.record({
         ev: "local_reply",

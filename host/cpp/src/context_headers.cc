@@ -1,5 +1,7 @@
 // Header map host functions on the stream's request and response headers (and the read-only
 // headers of a call answer); an edit of the request headers clears the route cache.
+#include <functional>
+
 #include "envoy_context.h"
 #include "events.h"
 #include "stream.h"
@@ -47,18 +49,22 @@ void EnvoyContext::clearRouteCache() {
   }
 }
 
-WasmResult EnvoyContext::addHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view value) {
+WasmResult EnvoyContext::editHeaderMap(WasmHeaderMapType type, Json ev, const std::function<void(HeaderMap&)>& edit) {
   auto* map = getMap(type);
+  if (map != nullptr) edit(*map);
   WasmResult r = map == nullptr ? WasmResult::BadArgument : WasmResult::Ok;
-  if (map != nullptr) map->addCopy(key, value);
-  Json ev = call("add_header_map_value");
-  ev.set("map", mapName(type));
-  ev.set("key", utf8Lossy(key));
-  ev.set("value", utf8Lossy(value));
   ev.set("r", resultName(r));
   record(ev);
   if (map != nullptr) onHeadersModified(type);
   return r;
+}
+
+WasmResult EnvoyContext::addHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view value) {
+  Json ev = call("add_header_map_value");
+  ev.set("map", mapName(type));
+  ev.set("key", utf8Lossy(key));
+  ev.set("value", utf8Lossy(value));
+  return editHeaderMap(type, std::move(ev), [&](HeaderMap& map) { map.addCopy(key, value); });
 }
 
 WasmResult EnvoyContext::getHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view* result) {
@@ -80,47 +86,29 @@ WasmResult EnvoyContext::getHeaderMapPairs(WasmHeaderMapType type, Pairs* result
 }
 
 WasmResult EnvoyContext::setHeaderMapPairs(WasmHeaderMapType type, const Pairs& pairs) {
-  auto* map = getMap(type);
-  WasmResult r = map == nullptr ? WasmResult::BadArgument : WasmResult::Ok;
-  if (map != nullptr) {
-    map->entries.clear();
-    for (const auto& p : pairs) map->addCopy(p.first, p.second);
-  }
   Json ev = call("set_header_map_pairs");
   ev.set("map", mapName(type));
   ev.set("pairs", pairsJson(pairs));
-  ev.set("r", resultName(r));
-  record(ev);
-  if (map != nullptr) onHeadersModified(type);
-  return r;
+  return editHeaderMap(type, std::move(ev), [&](HeaderMap& map) {
+    map.entries.clear();
+    for (const auto& p : pairs) map.addCopy(p.first, p.second);
+  });
 }
 
 WasmResult EnvoyContext::removeHeaderMapValue(WasmHeaderMapType type, std::string_view key) {
-  auto* map = getMap(type);
-  WasmResult r = map == nullptr ? WasmResult::BadArgument : WasmResult::Ok;
-  if (map != nullptr) map->remove(key);
   Json ev = call("remove_header_map_value");
   ev.set("map", mapName(type));
   ev.set("key", utf8Lossy(key));
-  ev.set("r", resultName(r));
-  record(ev);
-  if (map != nullptr) onHeadersModified(type);
-  return r;
+  return editHeaderMap(type, std::move(ev), [&](HeaderMap& map) { map.remove(key); });
 }
 
 WasmResult EnvoyContext::replaceHeaderMapValue(WasmHeaderMapType type, std::string_view key,
                                                std::string_view value) {
-  auto* map = getMap(type);
-  WasmResult r = map == nullptr ? WasmResult::BadArgument : WasmResult::Ok;
-  if (map != nullptr) map->setCopy(key, value);
   Json ev = call("replace_header_map_value");
   ev.set("map", mapName(type));
   ev.set("key", utf8Lossy(key));
   ev.set("value", utf8Lossy(value));
-  ev.set("r", resultName(r));
-  record(ev);
-  if (map != nullptr) onHeadersModified(type);
-  return r;
+  return editHeaderMap(type, std::move(ev), [&](HeaderMap& map) { map.setCopy(key, value); });
 }
 
 WasmResult EnvoyContext::getHeaderMapSize(WasmHeaderMapType type, uint32_t* result) {

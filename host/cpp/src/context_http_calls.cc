@@ -65,10 +65,10 @@ WasmResult EnvoyContext::httpCall(std::string_view cluster, const Pairs& request
 
 // ---- answers (Context::onHttpCallSuccess, onHttpCallFailure) ----------------------------
 
-void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
-  auto* rec = runner_->callByToken(this, token);
+bool EnvoyContext::answerReachesVm(uint32_t token) {
   if (wasm_ == nullptr || isFailed()) {
     // The VM failed: Envoy's ContextBase::onHttpCallResponse returns without a call.
+    auto* rec = runner_->callByToken(this, token);
     Json ev = Json::object();
     ev.set("ev", "call_dropped");
     ev.set("call", rec != nullptr ? rec->index : 0);
@@ -76,10 +76,13 @@ void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
     record(ev);
     if (rec != nullptr) rec->state = HttpCallRecord::State::Dropped;
     http_request_.erase(token);
-    return;
+    return false;
   }
-  auto it = http_request_.find(token);
-  if (it == http_request_.end()) return;
+  return http_request_.find(token) != http_request_.end();
+}
+
+void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
+  if (!answerReachesVm(token)) return;
   auto response = std::make_unique<CallResponse>(std::move(response_in));
   http_call_response_ = response.get();
   auto body_size = static_cast<uint32_t>(response->body.size());
@@ -95,19 +98,7 @@ void EnvoyContext::onHttpCallSuccess(uint32_t token, CallResponse response_in) {
 }
 
 void EnvoyContext::onHttpCallFailure(uint32_t token) {
-  auto* rec = runner_->callByToken(this, token);
-  if (wasm_ == nullptr || isFailed()) {
-    Json ev = Json::object();
-    ev.set("ev", "call_dropped");
-    ev.set("call", rec != nullptr ? rec->index : 0);
-    ev.set("reason", "vm_failed");
-    record(ev);
-    if (rec != nullptr) rec->state = HttpCallRecord::State::Dropped;
-    http_request_.erase(token);
-    return;
-  }
-  auto it = http_request_.find(token);
-  if (it == http_request_.end()) return;
+  if (!answerReachesVm(token)) return;
   status_code_ = static_cast<uint32_t>(WasmResult::BrokenConnection);
   status_message_ = "reset";
   wasm()->addAfterVmCallAction([this, token] {

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -129,9 +130,13 @@ public:
   CallResponse* http_call_response_ = nullptr;
 
 private:
+  /** An answer to `token` reaches the VM: it is still out and the VM has not failed (else it is dropped). */
+  bool answerReachesVm(uint32_t token);
   HeaderMap* getMap(proxy_wasm::WasmHeaderMapType type);
   const HeaderMap* getConstMap(proxy_wasm::WasmHeaderMapType type);
   void onHeadersModified(proxy_wasm::WasmHeaderMapType type);
+  /** One header map edit: applies it to the map (BadArgument when there is none), records `ev`. */
+  WasmResult editHeaderMap(proxy_wasm::WasmHeaderMapType type, Json ev, const std::function<void(HeaderMap&)>& edit);
   void record(Json event);
   Json call(const char* fn);
 

@@ -8,8 +8,6 @@
 
 namespace cpphost {
 
-using proxy_wasm::FilterHeadersStatus;
-
 void Stream::encodeLocalReplyThroughFilter(HeaderMap headers, std::string body) {
   // FilterManager::sendLocalReplyViaFilterChain: the reply walks the encoder filters.
   bool headersOnly = body.empty();
@@ -24,14 +22,7 @@ void Stream::encodeLocalReplyThroughFilter(HeaderMap headers, std::string body) 
   }
   auto status = ctx->encodeHeaders(responseHeaders, headersOnly);
   if (finished || client.headersSent) return;
-  switch (status) {
-    case FilterHeadersStatus::StopIteration: enc.iteration = Iteration::StopSingle; break;
-    case FilterHeadersStatus::StopAllIterationAndBuffer: enc.iteration = Iteration::StopAllBuffer; break;
-    case FilterHeadersStatus::StopAllIterationAndWatermark: enc.iteration = Iteration::StopAllWatermark; break;
-    default:
-      enc.headersContinued = true;
-      toClientHeaders(headersOnly);
-  }
+  if (afterHeaders(enc, status)) toClientHeaders(headersOnly);
   if (!headersOnly && !finished) {
     // Same path as an upstream frame, minus the upstream checks.
     bool saved = upstreamCancelled;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "events.h"
 #include "runner.h"
 #include "util.h"
 
@@ -13,9 +14,8 @@ namespace {
 uint32_t parseLevel(const Json* v) {
   if (v == nullptr) return 2;
   if (v->isNumber()) return static_cast<uint32_t>(v->asInt());
-  static const char* names[] = {"trace", "debug", "info", "warn", "error", "critical"};
   for (uint32_t i = 0; i < 6; i++) {
-    if (v->asString() == names[i]) return i;
+    if (v->asString() == levelName(i)) return i;
   }
   return 2;
 }

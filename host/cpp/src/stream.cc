@@ -105,6 +105,17 @@ void Stream::bufferData(bool encoder, std::string& data) {
   checkWatermark(encoder);
 }
 
+bool Stream::afterHeaders(Direction& d, FilterHeadersStatus status) {
+  switch (status) {
+    case FilterHeadersStatus::StopIteration: d.iteration = Iteration::StopSingle; return false;
+    case FilterHeadersStatus::StopAllIterationAndBuffer: d.iteration = Iteration::StopAllBuffer; return false;
+    case FilterHeadersStatus::StopAllIterationAndWatermark: d.iteration = Iteration::StopAllWatermark; return false;
+    default:  // Continue; ContinueAndEndStream maps to Continue in Envoy's convertFilterHeadersStatus
+      d.headersContinued = true;
+      return true;
+  }
+}
+
 void Stream::requestHeadersFromClient(HeaderMap headers, bool end) {
   touch();
   requestHeaders = std::move(headers);
@@ -116,50 +127,7 @@ void Stream::requestHeadersFromClient(HeaderMap headers, bool end) {
   }
   auto status = ctx->decodeHeaders(requestHeaders, end);
   if (localReplySent || finished) return;
-  switch (status) {
-    case FilterHeadersStatus::StopIteration: dec.iteration = Iteration::StopSingle; break;
-    case FilterHeadersStatus::StopAllIterationAndBuffer: dec.iteration = Iteration::StopAllBuffer; break;
-    case FilterHeadersStatus::StopAllIterationAndWatermark: dec.iteration = Iteration::StopAllWatermark; break;
-    default:  // Continue; ContinueAndEndStream maps to Continue in Envoy's convertFilterHeadersStatus
-      dec.headersContinued = true;
-      toUpstreamHeaders(end);
-  }
-}
-
-void Stream::requestDataFromClient(std::string data, bool end) {
-  touch();
-  if (end) dec.endObserved = true;
-  if (localReplySent || finished) return;
-  if (!ctx) {
-    toUpstreamData(data, end);
-    return;
-  }
-  if (dec.iteration == Iteration::StopAllBuffer || dec.iteration == Iteration::StopAllWatermark) {
-    dec.streaming = dec.iteration == Iteration::StopAllWatermark;
-    bufferData(false, data);
-    return;
-  }
-  ctx->request_chunk_ = std::move(data);
-  auto status = ctx->decodeData(ctx->request_chunk_, end);
-  if (localReplySent || finished) return;
-  std::string& chunk = ctx->request_chunk_;
-  if (status == FilterDataStatus::Continue) {
-    if (dec.iteration == Iteration::StopSingle) {
-      bufferData(false, chunk);
-      commonContinueDecoding();
-    } else {
-      toUpstreamData(chunk, end);
-      chunk.clear();
-    }
-    return;
-  }
-  dec.iteration = Iteration::StopSingle;
-  if (status == FilterDataStatus::StopIterationAndBuffer || status == FilterDataStatus::StopIterationAndWatermark) {
-    dec.streaming = status == FilterDataStatus::StopIterationAndWatermark;
-    bufferData(false, chunk);
-  } else if (dec.endObserved && !dec.buffered) {
-    dec.buffered = std::make_unique<std::string>();  // NoBuffer at the end: an empty frame resumes
-  }
+  if (afterHeaders(dec, status)) toUpstreamHeaders(end);
 }
 
 void Stream::responseHeadersFromUpstream(HeaderMap headers, bool end) {
@@ -174,78 +142,75 @@ void Stream::responseHeadersFromUpstream(HeaderMap headers, bool end) {
   }
   auto status = ctx->encodeHeaders(responseHeaders, end);
   if (finished || client.headersSent) return;  // a local reply answered the client meanwhile
-  switch (status) {
-    case FilterHeadersStatus::StopIteration: enc.iteration = Iteration::StopSingle; break;
-    case FilterHeadersStatus::StopAllIterationAndBuffer: enc.iteration = Iteration::StopAllBuffer; break;
-    case FilterHeadersStatus::StopAllIterationAndWatermark: enc.iteration = Iteration::StopAllWatermark; break;
-    default:
-      enc.headersContinued = true;
-      toClientHeaders(end);
-  }
+  if (afterHeaders(enc, status)) toClientHeaders(end);
 }
 
-void Stream::responseDataFromUpstream(std::string data, bool end) {
+void Stream::requestDataFromClient(std::string data, bool end) { dataThroughFilter(false, std::move(data), end); }
+
+void Stream::responseDataFromUpstream(std::string data, bool end) { dataThroughFilter(true, std::move(data), end); }
+
+bool Stream::cutShort(bool encoder) const {
+  // The decoder stops at a local reply; the encoder carries it to the client.
+  return finished || (!encoder && localReplySent);
+}
+
+void Stream::forwardData(bool encoder, const std::string& data, bool end) {
+  if (encoder) toClientData(data, end);
+  else toUpstreamData(data, end);
+}
+
+void Stream::dataThroughFilter(bool encoder, std::string data, bool end) {
   touch();
-  if (end) enc.endObserved = true;
-  if (finished) return;
+  Direction& d = encoder ? enc : dec;
+  if (end) d.endObserved = true;
+  if (cutShort(encoder)) return;
   if (!ctx) {
-    toClientData(data, end);
+    forwardData(encoder, data, end);
     return;
   }
-  if (enc.iteration == Iteration::StopAllBuffer || enc.iteration == Iteration::StopAllWatermark) {
-    enc.streaming = enc.iteration == Iteration::StopAllWatermark;
-    bufferData(true, data);
+  if (d.iteration == Iteration::StopAllBuffer || d.iteration == Iteration::StopAllWatermark) {
+    d.streaming = d.iteration == Iteration::StopAllWatermark;
+    bufferData(encoder, data);
     return;
   }
-  ctx->response_chunk_ = std::move(data);
-  auto status = ctx->encodeData(ctx->response_chunk_, end);
-  if (finished) return;
-  std::string& chunk = ctx->response_chunk_;
+  std::string& chunk = encoder ? ctx->response_chunk_ : ctx->request_chunk_;
+  chunk = std::move(data);
+  auto status = encoder ? ctx->encodeData(chunk, end) : ctx->decodeData(chunk, end);
+  if (cutShort(encoder)) return;
   if (status == FilterDataStatus::Continue) {
-    if (enc.iteration == Iteration::StopSingle) {
-      bufferData(true, chunk);
-      if (!finished) commonContinueEncoding();
+    if (d.iteration == Iteration::StopSingle) {
+      bufferData(encoder, chunk);
+      commonContinue(encoder);
     } else {
-      toClientData(chunk, end);
+      forwardData(encoder, chunk, end);
       chunk.clear();
     }
     return;
   }
-  enc.iteration = Iteration::StopSingle;
+  d.iteration = Iteration::StopSingle;
   if (status == FilterDataStatus::StopIterationAndBuffer || status == FilterDataStatus::StopIterationAndWatermark) {
-    enc.streaming = status == FilterDataStatus::StopIterationAndWatermark;
-    bufferData(true, chunk);
-  } else if (enc.endObserved && !enc.buffered) {
-    enc.buffered = std::make_unique<std::string>();
+    d.streaming = status == FilterDataStatus::StopIterationAndWatermark;
+    bufferData(encoder, chunk);
+  } else if (d.endObserved && !d.buffered) {
+    d.buffered = std::make_unique<std::string>();  // NoBuffer at the end: an empty frame resumes
   }
 }
 
-void Stream::commonContinueDecoding() {
-  if (localReplySent || finished) return;  // canContinue()
-  dec.iteration = Iteration::Continue;
-  if (!dec.headersContinued) {
-    dec.headersContinued = true;
-    toUpstreamHeaders(dec.endObserved && !dec.buffered);
+void Stream::commonContinue(bool encoder) {
+  if (cutShort(encoder)) return;                     // canContinue()
+  if (encoder && !responseHeadersReceived) return;  // nothing has reached the encoder yet
+  Direction& d = encoder ? enc : dec;
+  d.iteration = Iteration::Continue;
+  if (!d.headersContinued) {
+    d.headersContinued = true;
+    bool end = d.endObserved && !d.buffered;
+    if (encoder) toClientHeaders(end);
+    else toUpstreamHeaders(end);
   }
-  if (dec.buffered) {
-    std::string data = std::move(*dec.buffered);
-    dec.buffered.reset();
-    toUpstreamData(data, dec.endObserved);
-  }
-}
-
-void Stream::commonContinueEncoding() {
-  if (finished) return;  // canContinue()
-  if (!responseHeadersReceived) return;  // nothing has reached the encoder yet
-  enc.iteration = Iteration::Continue;
-  if (!enc.headersContinued) {
-    enc.headersContinued = true;
-    toClientHeaders(enc.endObserved && !enc.buffered);
-  }
-  if (enc.buffered && !finished) {
-    std::string data = std::move(*enc.buffered);
-    enc.buffered.reset();
-    toClientData(data, enc.endObserved);
+  if (d.buffered) {
+    std::string data = std::move(*d.buffered);
+    d.buffered.reset();
+    forwardData(encoder, data, d.endObserved);
   }
 }
 
@@ -253,14 +218,14 @@ void Stream::continueDecoding() {
   Json e = event("continue_decoding");
   e.set("stream", name);
   runner->record(e);
-  commonContinueDecoding();
+  commonContinue(false);
 }
 
 void Stream::continueEncoding() {
   Json e = event("continue_encoding");
   e.set("stream", name);
   runner->record(e);
-  commonContinueEncoding();
+  commonContinue(true);
 }
 
 }  // namespace cpphost

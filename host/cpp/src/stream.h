@@ -12,6 +12,7 @@
 #include <string>
 
 #include "header_map.h"
+#include "include/proxy-wasm/context_interface.h"
 #include "json.h"
 
 namespace cpphost {
@@ -87,8 +88,15 @@ struct Stream {
   void checkWatermark(bool encoder);
 
 private:
-  void commonContinueEncoding();
-  void commonContinueDecoding();
+  /** FilterManager::commonContinue in one direction: headers, then the buffered data, go on. */
+  void commonContinue(bool encoder);
+  /** Our filter's data callback in one direction, and what FilterManager does with its status. */
+  void dataThroughFilter(bool encoder, std::string data, bool end);
+  /** Where our filter's headers callback left iteration; true when the headers go on. */
+  static bool afterHeaders(Direction& d, proxy_wasm::FilterHeadersStatus status);
+  /** The direction's iteration is over (a local reply stops decoding, not encoding). */
+  bool cutShort(bool encoder) const;
+  void forwardData(bool encoder, const std::string& data, bool end);
   void bufferData(bool encoder, std::string& data);
   void toClientHeaders(bool end);
   void toClientData(const std::string& data, bool end);

@@ -9,38 +9,16 @@ namespace cpphost {
 
 namespace {
 
-/** Length of the valid UTF-8 sequence at s[i] (0 when invalid), per RFC 3629. */
-size_t validSequence(std::string_view s, size_t i) {
+/**
+ * The UTF-8 sequence at s[i], per RFC 3629: its length when it is valid (valid = true);
+ * otherwise its WHATWG "maximal subpart", the bytes one U+FFFD replaces.
+ */
+size_t sequenceAt(std::string_view s, size_t i, bool& valid) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size();
   unsigned char c = p[i];
-  if (c < 0x80) return 1;
-  auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (i + 1 >= n) return 0;
-    unsigned char c1 = p[i + 1];
-    unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : 0xBF;
-    if (c1 < lo || c1 > hi) return 0;
-    return cont(2) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (i + 1 >= n) return 0;
-    unsigned char c1 = p[i + 1];
-    unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
-    if (c1 < lo || c1 > hi) return 0;
-    return cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
-}
-
-/** WHATWG "maximal subpart": how many bytes of an invalid sequence one U+FFFD replaces. */
-size_t invalidSubpart(std::string_view s, size_t i) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
-  unsigned char c = p[i];
+  valid = c < 0x80;
+  if (valid) return 1;
   size_t need = 0;
   unsigned char lo = 0x80, hi = 0xBF;
   if (c >= 0xC2 && c <= 0xDF) need = 1;
@@ -52,18 +30,16 @@ size_t invalidSubpart(std::string_view s, size_t i) {
     unsigned char b = p[i + k];
     if (k == 1 ? (b < lo || b > hi) : ((b & 0xC0) != 0x80)) break;
   }
+  valid = k == need + 1;
   return k;
 }
 
 }  // namespace
 
 bool isValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    size_t len = validSequence(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
+  bool valid = true;
+  for (size_t i = 0; i < s.size() && valid;) i += sequenceAt(s, i, valid);
+  return valid;
 }
 
 std::string utf8Lossy(std::string_view s) {
@@ -71,14 +47,11 @@ std::string utf8Lossy(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
   for (size_t i = 0; i < s.size();) {
-    size_t len = validSequence(s, i);
-    if (len > 0) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      i += invalidSubpart(s, i);
-    }
+    bool valid = false;
+    size_t len = sequenceAt(s, i, valid);
+    if (valid) out.append(s.substr(i, len));
+    else out += "\xEF\xBF\xBD";
+    i += len;
   }
   return out;
 }
