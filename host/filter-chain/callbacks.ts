@@ -85,18 +85,16 @@ function holdAll(s: StreamState, d: Direction, watermark: boolean): void {
 /** A body chunk arrived: it goes to the module, or is held (stop all), or passes (fail open). */
 export function onBody(c: Chain, s: StreamState, d: Direction, chunk: Uint8Array, eos: boolean): void {
   if (s.stopped || d.end === "cut") return;
-  if (eos) d.reach("arrived");
-  if (vmGone(c, s) || s.bypass) {
-    if (s.bypass || c.host.failStrategy === "open") {
-      s.bypass = true;
-      releaseEverything(c, s);
+  if (handledByFailure(c, s)) {
+    // Fail open: what was held went on first (without the end); this chunk, then the end, follow it.
+    if (eos) d.reach("arrived");
+    if (s.bypass) {
       releaseData(s, d, chunk);
       if (eos) releaseEnd(c, s, d);
-    } else {
-      failStream(c, s);
     }
     return;
   }
+  if (eos) d.reach("arrived");
   if (d.heldAll) {
     // Envoy buffers what arrives while a filter stopped all iteration.
     d.heldAllData = true;
