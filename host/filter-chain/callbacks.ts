@@ -170,11 +170,7 @@ export function onTrailers(c: Chain, s: StreamState, d: Direction, pairs: Pairs)
   if (s.stopped || d.end === "cut") return;
   d.reach("arrived");
   d.trailers = pairs;
-  if (vmGone(c, s) || s.bypass) {
-    if (s.bypass || c.host.failStrategy === "open") releaseEverything(c, s);
-    else failStream(c, s);
-    return;
-  }
+  if (handledByFailure(c, s)) return;
   if (d.heldAll) {
     d.trailersPending = true;
     return;
