@@ -78,7 +78,7 @@ export function onHeaders(c: Chain, s: StreamState, d: Direction, pairs: Pairs, 
 /** The headers callback stopped all iteration: body callbacks wait for continue. */
 function holdAll(s: StreamState, d: Direction, watermark: boolean): void {
   d.heldAll = true;
-  d.heldAllWatermark = watermark;
+  // StopAllIterationAndWatermark (or 0.2.0/0.2.1's StopIteration): data held meanwhile counts as streaming.
   d.streaming = watermark;
 }
 
@@ -98,7 +98,6 @@ export function onBody(c: Chain, s: StreamState, d: Direction, chunk: Uint8Array
   if (d.heldAll) {
     // Envoy buffers what arrives while a filter stopped all iteration.
     d.heldAllData = true;
-    d.streaming = d.heldAllWatermark;
     bufferInto(c, s, d, chunk, false);
     return;
   }

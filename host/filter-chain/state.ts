@@ -39,8 +39,6 @@ export class Direction {
   stopped = false;
   /** The headers callback stopped all iteration: body callbacks are withheld until continue. */
   heldAll = false;
-  /** StopAllIterationAndWatermark (or 0.2.0/0.2.1's StopIteration): data held meanwhile counts as streaming. */
-  heldAllWatermark = false;
   /** Data frames arrived while held-all (so a continue delivers them, even when empty). */
   heldAllData = false;
   /** The trailers that end this direction (they arrived; null: none). */
