@@ -205,30 +205,7 @@ export class Exchanger {
       (!http2 && cl === "0");
     let ended = noBody;
     this.ex.responseHeaders(pairs, noBody);
-    if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {
-      // Frame by frame, each with its END_STREAM flag, as Envoy's HTTP/2 codec.
-      upRes.on("frame", (payload: Buffer, endStream: boolean) => {
-        if (ended || this.upstreamGone) return;
-        if (endStream) ended = true;
-        this.ex.responseBody(payload, endStream);
-      });
-      upRes.on("end", () => {
-        if (!upRes.complete || this.upstreamGone) return;
-        if (!ended && upRes.endTrailers) {
-          ended = true;
-          this.ex.responseTrailers(upRes.endTrailers);
-        }
-        this.upstreamDone();
-      });
-      upRes.on("close", () => {
-        if (!upRes.complete && !this.upstreamGone && !ended) {
-          this.upstreamGone = true;
-          this.ex.emit("reset", "upstream closed the response early");
-        }
-      });
-      return;
-    }
-    // HTTP/2 over TLS (frames not visible): a chunk followed by the end within the same read carries it.
+    // HTTP/2 over TLS (frames not visible): each chunk waits for the next read; a chunk followed by the end carries it.
     let held: Buffer | null = null;
     const flush = (): void => {
       if (held === null || ended || this.upstreamGone) return;
@@ -236,16 +213,25 @@ export class Exchanger {
       held = null;
       this.ex.responseBody(c, false);
     };
-    upRes.on("data", (c: Buffer) => {
-      if (ended || this.upstreamGone) return;
-      if (!http2) {
-        this.ex.responseBody(c, false);
-        return;
-      }
-      flush();
-      held = c;
-      setImmediate(flush);
-    });
+    if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {
+      // Frame by frame, each with its END_STREAM flag, as Envoy's HTTP/2 codec.
+      upRes.on("frame", (payload: Buffer, endStream: boolean) => {
+        if (ended || this.upstreamGone) return;
+        if (endStream) ended = true;
+        this.ex.responseBody(payload, endStream);
+      });
+    } else {
+      upRes.on("data", (c: Buffer) => {
+        if (ended || this.upstreamGone) return;
+        if (!http2) {
+          this.ex.responseBody(c, false);
+          return;
+        }
+        flush();
+        held = c;
+        setImmediate(flush);
+      });
+    }
     upRes.on("end", () => {
       if (!upRes.complete || this.upstreamGone) return;
       if (!ended) {
@@ -254,6 +240,7 @@ export class Exchanger {
           flush();
           this.ex.responseTrailers(upRes.endTrailers);
         } else {
+          // The chunk held (HTTP/2 over TLS), or an empty one (HTTP/1), carries the end (frame by frame it came already).
           const last = held ?? new Uint8Array(0);
           held = null;
           this.ex.responseBody(last, true);
