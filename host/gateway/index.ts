@@ -13,6 +13,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
 import net, { type AddressInfo, type Socket } from "node:net";
+import { LOG_LEVEL_NAMES } from "../abi/constants.ts";
 import { loadHost, type ProxyWasmHost } from "../host.ts";
 import type { LogEntry, Pairs } from "../types.ts";
 import { performCall, type CallContext } from "./calls.ts";
@@ -87,9 +88,8 @@ function readConfig(opts: GatewayOptions): ResolvedGatewayConfig {
 
 function gatewayLogger(onLog: GatewayOptions["onLog"]): GatewayLog {
   return (level, message) => {
-    const levelName = (["trace", "debug", "info", "warn", "error", "critical"] as const)[level];
     try {
-      onLog?.({ level, levelName, message, contextId: 0, source: "gateway" });
+      onLog?.({ level, levelName: LOG_LEVEL_NAMES[level], message, contextId: 0, source: "gateway" });
     } catch {
       // ignore a faulty log hook
     }
