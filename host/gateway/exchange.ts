@@ -7,6 +7,7 @@
 
 import { EventEmitter } from "node:events";
 import type http from "node:http";
+import { firstValue } from "../header-map.ts";
 import { REFUSED_BODY, TIMEOUT_BODY } from "../host.ts";
 import type { Pairs } from "../types.ts";
 import type { ResolvedRoute } from "./config.ts";
@@ -50,7 +51,7 @@ export class PassThrough extends EventEmitter implements Exchange {
     if (eos) this.emit("upstream-end");
   }
   responseHeaders(h: Pairs, eos = false): void {
-    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h, eos);
+    this.emit("headers", Number(firstValue(h, ":status")), h, eos);
     if (eos) this.end();
   }
   responseBody(chunk: Uint8Array, eos = false): void {
@@ -147,12 +148,12 @@ export class Exchanger {
     // The route the router uses: the stream's, matched again when the plugin's edits cleared the route cache.
     const name = this.ex.routeName;
     const route = (name !== undefined ? this.ctx.routeByName(name) : undefined) ?? this.route;
-    let path = h.find(([k]) => k === ":path")?.[1] ?? "/";
+    let path = firstValue(h, ":path") ?? "/";
     if (route.rewritePrefix !== undefined && path.startsWith(route.prefix)) {
       path = route.rewritePrefix + path.slice(route.prefix.length);
       if (!path.startsWith("/")) path = `/${path}`;
     }
-    const method = h.find(([k]) => k === ":method")?.[1] ?? "GET";
+    const method = firstValue(h, ":method") ?? "GET";
     const failed = (err: Error): void => {
       if (this.upstreamGone) return;
       this.upstreamGone = true;
@@ -299,7 +300,7 @@ export class Exchanger {
     const { res } = this;
     if (res.headersSent || res.destroyed) return;
     const code = status ?? 502;
-    const cl = h.find(([k]) => k === "content-length")?.[1];
+    const cl = firstValue(h, "content-length");
     this.declaredLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
     let headers = h;
     const bodyless = code < 200 || code === 204 || code === 304 || this.req.method === "HEAD";
