@@ -142,10 +142,6 @@ export class StreamState implements StreamOutput {
     return this.finished || this.localResponse !== undefined;
   }
 
-  get routeCacheCleared(): boolean {
-    return this.routeCacheClears > 0;
-  }
-
   /** A map the module may read now: open, or any map during proxy_on_log. */
   readableMap(d: Direction): Pairs | null {
     return d.map && (d.mapOpen || this.context === "log") ? d.map : null;
