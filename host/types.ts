@@ -9,7 +9,9 @@ export type HeadersInit = Pairs | Record<string, string | number | string[]>;
 /** Bytes or text (text is sent as UTF-8). */
 export type BodyInit = string | Uint8Array;
 
-export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "critical";
+import type { LogLevelName } from "./abi/constants.ts";
+
+export type { LogLevelName } from "./abi/constants.ts";
 
 export interface LogEntry {
   /** 0 trace .. 5 critical */

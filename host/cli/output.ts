@@ -1,6 +1,7 @@
 // What `npm start` prints: log lines, the banner with the gateway URL and a
 // ready curl command.
 
+import { LOG_LEVEL_NAMES } from "../abi/constants.ts";
 import type { Gateway } from "../gateway/index.ts";
 import type { MockServer } from "../mock-llm.ts";
 
@@ -14,7 +15,6 @@ const LEVEL_COLOR: Record<string, string> = {
   error: "31",
   critical: "31;1",
 };
-const LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "critical"];
 
 export function stamp(): string {
   return new Date().toISOString().slice(11, 23);
@@ -28,7 +28,7 @@ export function formatLogEntry(e: {
   contextId?: number;
   source?: string;
 }): string {
-  const level = (e.levelName || LEVEL_NAMES[e.level] || String(e.level)).toLowerCase();
+  const level = (e.levelName || LOG_LEVEL_NAMES[e.level] || String(e.level)).toLowerCase();
   const ctx = e.contextId ? ` [ctx ${e.contextId}]` : "";
   return `${stamp()} [${e.source ?? "plugin"}] ${paint(LEVEL_COLOR[level] ?? "0", level.padEnd(5))}${ctx} ${e.message}`;
 }

@@ -78,29 +78,26 @@ export function onHeaders(c: Chain, s: StreamState, d: Direction, pairs: Pairs, 
 /** The headers callback stopped all iteration: body callbacks wait for continue. */
 function holdAll(s: StreamState, d: Direction, watermark: boolean): void {
   d.heldAll = true;
-  d.heldAllWatermark = watermark;
+  // StopAllIterationAndWatermark (or 0.2.0/0.2.1's StopIteration): data held meanwhile counts as streaming.
   d.streaming = watermark;
 }
 
 /** A body chunk arrived: it goes to the module, or is held (stop all), or passes (fail open). */
 export function onBody(c: Chain, s: StreamState, d: Direction, chunk: Uint8Array, eos: boolean): void {
   if (s.stopped || d.end === "cut") return;
-  if (eos) d.reach("arrived");
-  if (vmGone(c, s) || s.bypass) {
-    if (s.bypass || c.host.failStrategy === "open") {
-      s.bypass = true;
-      releaseEverything(c, s);
+  if (handledByFailure(c, s)) {
+    // Fail open: what was held went on first (without the end); this chunk, then the end, follow it.
+    if (eos) d.reach("arrived");
+    if (s.bypass) {
       releaseData(s, d, chunk);
       if (eos) releaseEnd(c, s, d);
-    } else {
-      failStream(c, s);
     }
     return;
   }
+  if (eos) d.reach("arrived");
   if (d.heldAll) {
     // Envoy buffers what arrives while a filter stopped all iteration.
     d.heldAllData = true;
-    d.streaming = d.heldAllWatermark;
     bufferInto(c, s, d, chunk, false);
     return;
   }
@@ -172,11 +169,7 @@ export function onTrailers(c: Chain, s: StreamState, d: Direction, pairs: Pairs)
   if (s.stopped || d.end === "cut") return;
   d.reach("arrived");
   d.trailers = pairs;
-  if (vmGone(c, s) || s.bypass) {
-    if (s.bypass || c.host.failStrategy === "open") releaseEverything(c, s);
-    else failStream(c, s);
-    return;
-  }
+  if (handledByFailure(c, s)) return;
   if (d.heldAll) {
     d.trailersPending = true;
     return;

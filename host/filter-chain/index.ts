@@ -82,9 +82,8 @@ export class FilterChain implements Chain {
     eos: boolean,
   ): void {
     const d = kind === "request" ? s.req : s.res;
-    // A finished stream, or a direction a local reply replaced, ignores late input (as Envoy does).
-    if (s.stopped) return;
-    if ((kind === "request" && s.requestDetached) || (kind === "response" && s.localResponse !== undefined)) return;
+    // A finished stream, or one a local reply answered (it replaced the upstream), ignores late input (as Envoy does).
+    if (s.stopped || s.localResponse !== undefined) return;
     if (what === "headers" && d.input !== "none") throw new Error(`stream ${s.id}: ${kind} headers sent twice`);
     if (what !== "headers" && d.input === "none")
       throw new Error(`stream ${s.id}: ${kind} ${what} before ${kind} headers`);

@@ -39,8 +39,6 @@ export class Direction {
   stopped = false;
   /** The headers callback stopped all iteration: body callbacks are withheld until continue. */
   heldAll = false;
-  /** StopAllIterationAndWatermark (or 0.2.0/0.2.1's StopIteration): data held meanwhile counts as streaming. */
-  heldAllWatermark = false;
   /** Data frames arrived while held-all (so a continue delivers them, even when empty). */
   heldAllData = false;
   /** The trailers that end this direction (they arrived; null: none). */
@@ -142,10 +140,6 @@ export class StreamState implements StreamOutput {
   /** The request no longer goes anywhere: finished, or a local reply replaced the upstream. */
   get requestDetached(): boolean {
     return this.finished || this.localResponse !== undefined;
-  }
-
-  get routeCacheCleared(): boolean {
-    return this.routeCacheClears > 0;
   }
 
   /** A map the module may read now: open, or any map during proxy_on_log. */

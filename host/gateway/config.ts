@@ -19,7 +19,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { LogLevelName } from "../types.ts";
+import { LOG_LEVEL_NAMES, type LogLevelName } from "../abi/constants.ts";
 
 export interface ClusterTarget {
   /** Base URL: http:// or https://, optionally with a path prefix. */
@@ -150,8 +150,6 @@ export interface ResolvedGatewayConfig {
 }
 
 export class GatewayConfigError extends Error {}
-
-const LOG_LEVELS: LogLevelName[] = ["trace", "debug", "info", "warn", "error", "critical"];
 
 export type Env = Record<string, string | undefined>;
 
@@ -314,8 +312,8 @@ export function resolveGatewayConfig(
     let logLevel = 2;
     if (p.logLevel !== undefined) {
       const l = str(p.logLevel, "plugin.logLevel", fail);
-      logLevel = LOG_LEVELS.indexOf(l as LogLevelName);
-      if (logLevel < 0) fail("plugin.logLevel", `expected one of ${LOG_LEVELS.join(", ")}, got "${l}"`);
+      logLevel = LOG_LEVEL_NAMES.indexOf(l as LogLevelName);
+      if (logLevel < 0) fail("plugin.logLevel", `expected one of ${LOG_LEVEL_NAMES.join(", ")}, got "${l}"`);
     }
     const asText = (v: unknown, at: string): string => {
       if (v === undefined || v === null) return "";

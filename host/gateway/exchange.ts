@@ -7,6 +7,7 @@
 
 import { EventEmitter } from "node:events";
 import type http from "node:http";
+import { firstValue } from "../header-map.ts";
 import { REFUSED_BODY, TIMEOUT_BODY } from "../host.ts";
 import type { Pairs } from "../types.ts";
 import type { ResolvedRoute } from "./config.ts";
@@ -50,7 +51,7 @@ export class PassThrough extends EventEmitter implements Exchange {
     if (eos) this.emit("upstream-end");
   }
   responseHeaders(h: Pairs, eos = false): void {
-    this.emit("headers", Number(h.find(([k]) => k === ":status")?.[1]), h, eos);
+    this.emit("headers", Number(firstValue(h, ":status")), h, eos);
     if (eos) this.end();
   }
   responseBody(chunk: Uint8Array, eos = false): void {
@@ -147,12 +148,12 @@ export class Exchanger {
     // The route the router uses: the stream's, matched again when the plugin's edits cleared the route cache.
     const name = this.ex.routeName;
     const route = (name !== undefined ? this.ctx.routeByName(name) : undefined) ?? this.route;
-    let path = h.find(([k]) => k === ":path")?.[1] ?? "/";
+    let path = firstValue(h, ":path") ?? "/";
     if (route.rewritePrefix !== undefined && path.startsWith(route.prefix)) {
       path = route.rewritePrefix + path.slice(route.prefix.length);
       if (!path.startsWith("/")) path = `/${path}`;
     }
-    const method = h.find(([k]) => k === ":method")?.[1] ?? "GET";
+    const method = firstValue(h, ":method") ?? "GET";
     const failed = (err: Error): void => {
       if (this.upstreamGone) return;
       this.upstreamGone = true;
@@ -205,30 +206,7 @@ export class Exchanger {
       (!http2 && cl === "0");
     let ended = noBody;
     this.ex.responseHeaders(pairs, noBody);
-    if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {
-      // Frame by frame, each with its END_STREAM flag, as Envoy's HTTP/2 codec.
-      upRes.on("frame", (payload: Buffer, endStream: boolean) => {
-        if (ended || this.upstreamGone) return;
-        if (endStream) ended = true;
-        this.ex.responseBody(payload, endStream);
-      });
-      upRes.on("end", () => {
-        if (!upRes.complete || this.upstreamGone) return;
-        if (!ended && upRes.endTrailers) {
-          ended = true;
-          this.ex.responseTrailers(upRes.endTrailers);
-        }
-        this.upstreamDone();
-      });
-      upRes.on("close", () => {
-        if (!upRes.complete && !this.upstreamGone && !ended) {
-          this.upstreamGone = true;
-          this.ex.emit("reset", "upstream closed the response early");
-        }
-      });
-      return;
-    }
-    // HTTP/2 over TLS (frames not visible): a chunk followed by the end within the same read carries it.
+    // HTTP/2 over TLS (frames not visible): each chunk waits for the next read; a chunk followed by the end carries it.
     let held: Buffer | null = null;
     const flush = (): void => {
       if (held === null || ended || this.upstreamGone) return;
@@ -236,16 +214,25 @@ export class Exchanger {
       held = null;
       this.ex.responseBody(c, false);
     };
-    upRes.on("data", (c: Buffer) => {
-      if (ended || this.upstreamGone) return;
-      if (!http2) {
-        this.ex.responseBody(c, false);
-        return;
-      }
-      flush();
-      held = c;
-      setImmediate(flush);
-    });
+    if (http2 && (upRes as UpstreamResponse & { frames?: boolean }).frames) {
+      // Frame by frame, each with its END_STREAM flag, as Envoy's HTTP/2 codec.
+      upRes.on("frame", (payload: Buffer, endStream: boolean) => {
+        if (ended || this.upstreamGone) return;
+        if (endStream) ended = true;
+        this.ex.responseBody(payload, endStream);
+      });
+    } else {
+      upRes.on("data", (c: Buffer) => {
+        if (ended || this.upstreamGone) return;
+        if (!http2) {
+          this.ex.responseBody(c, false);
+          return;
+        }
+        flush();
+        held = c;
+        setImmediate(flush);
+      });
+    }
     upRes.on("end", () => {
       if (!upRes.complete || this.upstreamGone) return;
       if (!ended) {
@@ -254,6 +241,7 @@ export class Exchanger {
           flush();
           this.ex.responseTrailers(upRes.endTrailers);
         } else {
+          // The chunk held (HTTP/2 over TLS), or an empty one (HTTP/1), carries the end (frame by frame it came already).
           const last = held ?? new Uint8Array(0);
           held = null;
           this.ex.responseBody(last, true);
@@ -312,7 +300,7 @@ export class Exchanger {
     const { res } = this;
     if (res.headersSent || res.destroyed) return;
     const code = status ?? 502;
-    const cl = h.find(([k]) => k === "content-length")?.[1];
+    const cl = firstValue(h, "content-length");
     this.declaredLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
     let headers = h;
     const bodyless = code < 200 || code === 204 || code === 304 || this.req.method === "HEAD";

@@ -13,6 +13,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
 import net, { type AddressInfo, type Socket } from "node:net";
+import { LOG_LEVEL_NAMES } from "../abi/constants.ts";
+import { firstValue } from "../header-map.ts";
 import { loadHost, type ProxyWasmHost } from "../host.ts";
 import type { LogEntry, Pairs } from "../types.ts";
 import { performCall, type CallContext } from "./calls.ts";
@@ -87,9 +89,8 @@ function readConfig(opts: GatewayOptions): ResolvedGatewayConfig {
 
 function gatewayLogger(onLog: GatewayOptions["onLog"]): GatewayLog {
   return (level, message) => {
-    const levelName = (["trace", "debug", "info", "warn", "error", "critical"] as const)[level];
     try {
-      onLog?.({ level, levelName, message, contextId: 0, source: "gateway" });
+      onLog?.({ level, levelName: LOG_LEVEL_NAMES[level], message, contextId: 0, source: "gateway" });
     } catch {
       // ignore a faulty log hook
     }
@@ -210,7 +211,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
             protocol: h2 ? "HTTP/2" : `HTTP/${req.httpVersion}`,
             // A cleared route cache: the route is matched again on the edited :path.
             route: (h) => {
-              const r = matchRoute(h.find(([k]) => k === ":path")?.[1] ?? "/");
+              const r = matchRoute(firstValue(h, ":path") ?? "/");
               return r ? { routeName: r.name, clusterName: r.clusterName } : null;
             },
             properties: {

@@ -566,6 +566,21 @@ test("a trap, fail open: the trapping stream and later callbacks pass through th
   assert.ok(messages(later.logs).includes("request headers"), "the new VM sees it");
 });
 
+test("fail open: a body chunk that carries the end of stream reaches the client before the end", async () => {
+  const host = await loadHost(await trapModule(), { failStrategy: "open" });
+  const s = host.stream().requestHeaders({ ":path": "/" }, true).responseHeaders({ ":status": "200", "x-hold": "1" });
+  host.stream().requestHeaders({ ":path": "/boom", "x-trap": "1" }, true);
+  assert.equal(host.failed, true);
+  const events: string[] = [];
+  s.on("headers", () => events.push("headers"));
+  s.on("data", (c: Uint8Array) => events.push(`data ${Buffer.from(c).toString()}`));
+  s.on("end", () => events.push("end"));
+  s.responseFrames(["a", "b"], "http2");
+  assert.deepEqual(events, ["headers", "data a", "data b", "end"]);
+  assert.equal(s.bodyText, "ab");
+  assert.equal(s.complete, true);
+});
+
 // ---------------------------------------------------------------------------
 // Route cache
 

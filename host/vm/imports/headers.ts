@@ -64,6 +64,25 @@ export function headerImports(h: ImportHost): ImportGroup {
     if (s && type === MapType.RequestHeaders) h.chain.requestHeadersEdited(s);
   };
 
+  /** Add, replace or remove (no value: 0, 0 reads as empty): key and value are read before the map is looked up. */
+  const editMap = (
+    type: number,
+    kPtr: number,
+    kLen: number,
+    vPtr: number,
+    vLen: number,
+    edit: (map: Pairs, key: string, value: string) => void,
+  ): number => {
+    if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
+    const key = readHeader(kPtr, kLen).toLowerCase();
+    const value = readHeader(vPtr, vLen);
+    const map = mutableMap(type);
+    if (!map) return R.BadArgument;
+    edit(map, key, value);
+    edited(type);
+    return R.Ok;
+  };
+
   const keyValue = (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number): unknown[] => [
     type >>> 0,
     readHeader(kPtr, kLen),
@@ -84,41 +103,17 @@ export function headerImports(h: ImportHost): ImportGroup {
       },
     },
     proxy_add_header_map_value: {
-      fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
-        if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = readHeader(kPtr, kLen).toLowerCase();
-        const value = readHeader(vPtr, vLen);
-        const map = mutableMap(type);
-        if (!map) return R.BadArgument;
-        addHeader(map, key, value);
-        edited(type);
-        return R.Ok;
-      },
+      fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) =>
+        editMap(type, kPtr, kLen, vPtr, vLen, addHeader),
       trace: keyValue,
     },
     proxy_replace_header_map_value: {
-      fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
-        if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = readHeader(kPtr, kLen).toLowerCase();
-        const value = readHeader(vPtr, vLen);
-        const map = mutableMap(type);
-        if (!map) return R.BadArgument;
-        setHeader(map, key, value);
-        edited(type);
-        return R.Ok;
-      },
+      fn: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) =>
+        editMap(type, kPtr, kLen, vPtr, vLen, setHeader),
       trace: keyValue,
     },
     proxy_remove_header_map_value: {
-      fn: (type: number, kPtr: number, kLen: number) => {
-        if (type >>> 0 > MAP_TYPE_MAX) return R.BadArgument;
-        const key = readHeader(kPtr, kLen).toLowerCase();
-        const map = mutableMap(type);
-        if (!map) return R.BadArgument;
-        removeHeader(map, key);
-        edited(type);
-        return R.Ok;
-      },
+      fn: (type: number, kPtr: number, kLen: number) => editMap(type, kPtr, kLen, 0, 0, removeHeader),
       trace: (type: number, kPtr: number, kLen: number) => [type >>> 0, readHeader(kPtr, kLen)],
     },
     proxy_get_header_map_pairs: {
