@@ -5,22 +5,18 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { ROOT, WASM } from "../kit/wasm.ts";
+
+export { ROOT, WASM };
 export const SCENARIO_DIR = join(ROOT, "tests/conformance/scenarios");
 export const CPPHOST = join(ROOT, "build/cpphost/ai-json-mode-cpphost");
 export const TRAP_WAT = join(ROOT, "tests/conformance/wat/trap.wat");
 export const TRAP_WASM = join(ROOT, "build/cpphost/trap.wasm");
 /** Exit code of scripts/build-cpphost.mjs when a prerequisite is missing. */
 export const EXIT_MISSING = 3;
-/** The module under test: $AI_JSON_MODE_WASM, else build/plugin.wasm. */
-export const WASM = process.env.AI_JSON_MODE_WASM
-  ? resolve(process.env.AI_JSON_MODE_WASM)
-  : join(ROOT, "build/plugin.wasm");
-
 /** Builds build/plugin.wasm when it is missing. */
 export function ensurePlugin(): void {
   if (existsSync(WASM)) return;

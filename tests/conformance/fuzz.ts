@@ -3,19 +3,8 @@
 // HTTP/1 or HTTP/2), call answers in random order and random failures, resets
 // and reconfigurations. Seeded, so a failing case can be replayed.
 
+import { rng } from "../kit/drive.ts";
 import { withMarker, type BodySpec, type Pairs, type Scenario, type Step } from "./corpus.ts";
-
-/** mulberry32: a small, good-enough seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DEEPSEEK = "outbound|443||deepseek.dns";
 const KEY = "sk-fuzz-5e1d0c9b7a";
@@ -204,7 +193,7 @@ function config(g: Gen): Record<string, unknown> {
 export function fuzzScenarios(count: number, seed: number): Scenario[] {
   const out: Scenario[] = [];
   for (let i = 0; i < count; i++) {
-    const g = new Gen(prng(seed * 1000003 + i));
+    const g = new Gen(rng(seed * 1000003 + i));
     const cfg = config(g);
     const streams = Array.from({ length: g.int(1, 3) }, (_, k) => "s" + k);
     const steps: Step[] = [];

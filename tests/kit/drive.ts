@@ -9,8 +9,8 @@ import { WASM } from "./wasm.ts";
 
 export { WASM };
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32): numbers in [0, 1) from a seed. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
