@@ -2,7 +2,7 @@
 // the field and what was expected; unknown fields only warn.
 
 import { JsonValue, jsonString, stringifyJson, jsonKindName as kindName } from "../json";
-import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
+import { ClusterClient, DEFAULT_MAX_BODY_BYTES, FQDNCluster, ParseResult, splitUrl } from "../higress";
 import { Schema, SchemaCompileResult, compileSchema } from "../jsonschema";
 
 export const DEFAULT_TIMEOUT_MS: i64 = 50000;
@@ -20,8 +20,8 @@ export const IDLE_TIMEOUT_MS: i64 = 180000;
 /** No new attempt starts with less than this left of totalTimeout. */
 export const MIN_ATTEMPT_MS: i64 = 1000;
 
-/** Largest response body collected: 10 MiB by default, 1 KiB to 64 MiB. */
-export const DEFAULT_MAX_BODY_BYTES: i64 = 10 * 1024 * 1024;
+/** Largest response body collected: 10 MiB by default (the collector's own default), 1 KiB to 64 MiB. */
+export { DEFAULT_MAX_BODY_BYTES } from "../higress";
 export const MIN_MAX_BODY_BYTES: i64 = 1024;
 export const MAX_MAX_BODY_BYTES: i64 = 64 * 1024 * 1024;
 
