@@ -42,7 +42,6 @@ import {
   ProcessResponseHeadersBy,
   SetCtx,
   StreamState,
-  bufferLimitFor,
   contentLengthOf,
   equalsConstantTime,
 } from "../higress";
@@ -408,13 +407,13 @@ class JsonModeCall extends HttpCallTarget {
 
   /**
    * An answer larger than the stream's buffer limit could not become the
-   * output: it is not read. The limit in force: the plugin's own (2 x
-   * maxBodyBytes + 1 MiB), or a larger one another filter set on the stream.
+   * output: it is not read. The collector holds the limit in force (the
+   * plugin's own, 2 x maxBodyBytes + 1 MiB, or a larger one another filter
+   * set on the stream: raiseBufferLimit keeps the larger).
    */
   maxResponseBytes(): i64 {
-    const own = bufferLimitFor(this.config.maxBodyBytes);
     const c = this.ctx.responseCollector;
-    return c !== null && c.limit > own ? c.limit : own;
+    return c !== null && c.limit > 0 ? c.limit : -1;
   }
 
   onHttpCallResponse(response: HttpCallResponse): void {
