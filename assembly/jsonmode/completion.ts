@@ -147,7 +147,7 @@ export function buildJsonModeRequest(
   text: SseText | null = null,
 ): Uint8Array {
   // Sized for the request (a view of the buffer is sent, so no capacity is wasted twice).
-  let size = quotedLength(config.prompt) + quotedLength(config.model) + 200;
+  let size = config.promptJson.length + quotedLength(config.model) + 200;
   if (content !== null) {
     size +=
       content.isString() && content.sourceByteLength() == 0
@@ -162,7 +162,7 @@ export function buildJsonModeRequest(
   w.beginObject();
   w.key("model").string(config.model);
   w.key("messages").beginArray();
-  w.beginObject().key("role").string("system").key("content").string(config.prompt).endObject();
+  w.beginObject().key("role").string("system").key("content").raw(config.promptJson).endObject();
   w.beginObject().key("role").string("user").key("content");
   if (content !== null) w.value(content);
   else if (text !== null) text.writeTo(w);

@@ -1,7 +1,7 @@
 // The ai-json-mode configuration: parsing and validation. Every error names
 // the field and what was expected; unknown fields only warn.
 
-import { JsonValue, jsonString, stringifyJson, jsonKindName as kindName } from "../json";
+import { JsonValue, jsonString, serializeJson, stringifyJson, jsonKindName as kindName } from "../json";
 import { ClusterClient, DEFAULT_MAX_BODY_BYTES, FQDNCluster, ParseResult, splitUrl } from "../higress";
 import { Schema, SchemaCompileResult, compileSchema } from "../jsonschema";
 
@@ -110,6 +110,8 @@ export class JsonModeConfig {
   strategy: Strategy = Strategy.Rewrite;
   /** Derived: the system prompt as sent (with the schema appended when there is one). */
   prompt: string = DEFAULT_SYSTEM_PROMPT;
+  /** Derived: `prompt` as a JSON string token, written as it is into every request that carries it. */
+  promptJson: Uint8Array = new Uint8Array(0);
   /** Derived: the client for the FQDN cluster `outbound|<servicePort>||<serviceFQDN>`. */
   client: ClusterClient = new ClusterClient(new FQDNCluster("", 0));
   /** Derived: the :authority the call carries. */
@@ -271,6 +273,21 @@ function compileCached(source: JsonValue): Schema | null {
   }
   cachedSchemaError = compiled.error;
   return compiled.ok ? compiled.schema : null;
+}
+
+let cachedTokenPrompt: string = "";
+let cachedToken: Uint8Array = new Uint8Array(0);
+
+/**
+ * `prompt` as a JSON string token: built once for the rules that share a
+ * prompt (a schema's prompt can be large; every rule holds the same token).
+ */
+function promptToken(prompt: string): Uint8Array {
+  if (cachedToken.length == 0 || prompt != cachedTokenPrompt) {
+    cachedTokenPrompt = prompt;
+    cachedToken = serializeJson(jsonString(prompt));
+  }
+  return cachedToken;
 }
 
 /** The prompt as sent: `base` with the schema's text appended (built once per base and schema). */
@@ -475,6 +492,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
     // The default prompt's {"output": ...} example would contradict the schema.
     c.prompt = promptWith(prompt === null ? SCHEMA_SYSTEM_PROMPT : c.systemPrompt, c.schema!);
   }
+  c.promptJson = promptToken(c.prompt);
 
   const result = new ParseResult<JsonModeConfig>(c);
   const budget = timeBudgetWarnings(c);
