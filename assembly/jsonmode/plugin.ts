@@ -100,6 +100,8 @@ class JsonModeState extends StreamState {
   sse: bool = false;
   /** strategy inject: the chat request went upstream with the JSON instruction. */
   injected: bool = false;
+  /** The response's content-length as its headers declared it (-1: none), read once by skipReason. */
+  responseLength: i64 = -1;
 }
 
 function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
@@ -186,7 +188,7 @@ function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeCon
     return FilterHeadersStatusValues.Continue;
   }
   // Collect the body in the plugin, and let Envoy accept what the plugin writes.
-  ctx.collectResponseBody(config.maxBodyBytes);
+  ctx.collectResponseBody(config.maxBodyBytes, state(ctx).responseLength);
   // Hold the headers: with ABI 0.2.100 the body callbacks still arrive.
   return FilterHeadersStatusValues.StopIteration;
 }
@@ -212,7 +214,7 @@ function onBodyTooLarge(
   );
 }
 
-/** Why a response is not for us ("" when it is); counts the passthrough. */
+/** Why a response is not for us ("" when it is: its kind and length are then in the stream's state); counts the passthrough. */
 function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): string {
   if (ctx.responseHeadersEndOfStream) {
     count("passthrough.no_body");
@@ -241,8 +243,8 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
     count("passthrough.content_type");
     return "content-type " + (type === null ? "missing" : type);
   }
-  const declared = ctx.responseBodyTooLarge(config.maxBodyBytes);
-  if (declared >= 0) {
+  const declared = contentLengthOf(ctx.getResponseHeader("content-length"));
+  if (declared > config.maxBodyBytes) {
     count("passthrough.too_large");
     return "content-length " + declared.toString() + " over maxBodyBytes " + config.maxBodyBytes.toString();
   }
@@ -251,7 +253,9 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
     count("passthrough.trailers");
     return "trailers announced";
   }
-  if (sse) state(ctx).sse = true;
+  const s = state(ctx);
+  s.sse = sse;
+  s.responseLength = declared;
   return "";
 }
 
