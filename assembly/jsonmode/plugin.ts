@@ -112,11 +112,21 @@ function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
   return fresh;
 }
 
+/** "stream <id>: ", the start of every line about a stream. */
+function streamTag(ctx: HttpContext<JsonModeConfig>): string {
+  return "stream " + ctx.id.toString() + ": ";
+}
+
+/** Whether debug lines are printed: on the path of every request, they are built only then. */
+function debugOn(ctx: HttpContext<JsonModeConfig>): bool {
+  return ctx.log.enabled(LogLevelValues.debug);
+}
+
 function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
   const guard = ctx.getRequestHeader(LOOP_HEADER);
   const marker = ctx.pluginRoot.ownCallMarker;
   if (guard !== null && marker.length > 0 && equalsConstantTime(guard, marker)) {
-    ctx.log.debug("stream " + ctx.id.toString() + ": own JSON-mode call, left alone");
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "own JSON-mode call, left alone");
     count("passthrough.loop_guard");
     ctx.disable();
     return FilterHeadersStatusValues.Continue;
@@ -127,9 +137,9 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
     // Not our call: a client cannot switch the plugin off, and the header goes no further.
     ctx.removeRequestHeader(LOOP_HEADER);
     count("loop_header_removed");
-    ctx.log.debug(
-      "stream " + ctx.id.toString() + ": " + LOOP_HEADER + " of a client request removed (not the plugin's own call)",
-    );
+    if (debugOn(ctx)) {
+      ctx.log.debug(streamTag(ctx) + LOOP_HEADER + " of a client request removed (not the plugin's own call)");
+    }
   }
   ctx.removeRequestHeader("accept-encoding");
   if (config.strategy == Strategy.Inject) {
@@ -140,7 +150,7 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
       return FilterHeadersStatusValues.StopIteration;
     }
     count("inject.skipped." + skip.code);
-    ctx.log.debug("stream " + ctx.id.toString() + ": request goes untouched: " + skip.text);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "request goes untouched: " + skip.text);
   }
   ctx.dontReadRequestBody();
   return FilterHeadersStatusValues.Continue;
@@ -152,18 +162,17 @@ function onRequestBody(
   config: JsonModeConfig,
   body: Uint8Array,
 ): FilterDataStatusValues {
-  const where = "stream " + ctx.id.toString() + ": ";
   const injection = injectJsonInstruction(config, body);
   const changed = injection.body;
   if (changed === null) {
     count("inject.skipped." + injection.code);
-    ctx.log.debug(where + "request goes untouched: " + injection.text);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "request goes untouched: " + injection.text);
     return FilterDataStatusValues.Continue;
   }
   if (!ctx.replaceRequestBody(changed)) {
     count("inject.skipped.refused");
     ctx.log.warn(
-      where +
+      streamTag(ctx) +
         "request goes untouched: the new body (" +
         changed.length.toString() +
         " bytes) was refused: over the stream's buffer limit, or by the host",
@@ -174,16 +183,18 @@ function onRequestBody(
   ctx.removeRequestHeader("content-length");
   state(ctx).injected = true;
   count("inject.injected");
-  ctx.log.debug(
-    where + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
-  );
+  if (debugOn(ctx)) {
+    ctx.log.debug(
+      streamTag(ctx) + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
+    );
+  }
   return FilterDataStatusValues.Continue;
 }
 
 function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
   const reason = skipReason(ctx, config);
   if (reason.length > 0) {
-    ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: " + reason);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "response passes untouched: " + reason);
     ctx.dontReadResponseBody();
     return FilterHeadersStatusValues.Continue;
   }
@@ -279,7 +290,7 @@ function onResponseBody(
     const content = readCompletionContent(body);
     if (content.code == NOT_COMPLETION) {
       // Some other JSON API behind the same route: not ours, and no failure.
-      ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: " + content.reason);
+      if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "response passes untouched: " + content.reason);
       count("passthrough.not_completion");
       return FilterDataStatusValues.Continue;
     }
@@ -301,7 +312,7 @@ function onResponseBody(
       return FilterDataStatusValues.Continue;
     }
     job.repair = true;
-    ctx.log.debug("stream " + ctx.id.toString() + ": repairing with the JSON-mode model: " + direct.reason);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "repairing with the JSON-mode model: " + direct.reason);
   }
   if (!job.send()) return FilterDataStatusValues.Continue;
   return FilterDataStatusValues.StopIterationAndBuffer;
@@ -338,7 +349,7 @@ class JsonModeCall extends HttpCallTarget {
   }
 
   private where(): string {
-    return "stream " + this.ctx.id.toString() + ": ";
+    return streamTag(this.ctx);
   }
 
   /**
