@@ -244,12 +244,11 @@ function hexByte(b: u8): string {
 const SCHEMA_CACHE: i32 = 4;
 let cachedSources = new Array<JsonValue>();
 let cachedResults = new Array<SchemaCompileResult>();
-let cachedSchemaError: string = "";
 let cachedPromptBase: string = "";
 let cachedPromptSchema: Schema | null = null;
 let cachedPrompt: string = "";
 
-function compileCached(source: JsonValue): Schema | null {
+function compileCached(source: JsonValue): SchemaCompileResult {
   let found = -1;
   for (let i = 0; i < cachedSources.length; i++) {
     if (cachedSources[i] === source) {
@@ -271,8 +270,7 @@ function compileCached(source: JsonValue): Schema | null {
     cachedSources.pop();
     cachedResults.pop();
   }
-  cachedSchemaError = compiled.error;
-  return compiled.ok ? compiled.schema : null;
+  return compiled;
 }
 
 let cachedTokenPrompt: string = "";
@@ -478,8 +476,8 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
       );
     } else {
       const compiled = compileCached(schema);
-      if (compiled === null) f.fail("jsonSchema: " + cachedSchemaError);
-      else c.schema = compiled;
+      if (compiled.ok && compiled.schema !== null) c.schema = compiled.schema;
+      else f.fail("jsonSchema: " + compiled.error);
     }
   }
   if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
