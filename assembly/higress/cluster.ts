@@ -8,8 +8,9 @@ export abstract class Cluster {
   abstract hostName(): string;
 }
 
-function outbound(port: i64, fqdn: string): string {
-  return "outbound|" + port.toString() + "||" + fqdn;
+/** Envoy's `outbound|<port>|<subset>|<fqdn>`; the subset is a service version, or empty. */
+function outbound(port: i64, fqdn: string, subset: string = ""): string {
+  return "outbound|" + port.toString() + "|" + subset + "|" + fqdn;
 }
 
 /** Any service by its FQDN as shown in the console, e.g. `deepseek.dns`. */
@@ -75,17 +76,7 @@ export class K8sCluster extends Cluster {
     super();
   }
   clusterName(): string {
-    return (
-      "outbound|" +
-      this.port.toString() +
-      "|" +
-      this.version +
-      "|" +
-      this.serviceName +
-      "." +
-      this.namespace +
-      ".svc.cluster.local"
-    );
+    return outbound(this.port, this.serviceName + "." + this.namespace + ".svc.cluster.local", this.version);
   }
   hostName(): string {
     return this.host.length > 0 ? this.host : this.serviceName + "." + this.namespace + ".svc.cluster.local";
@@ -107,19 +98,7 @@ export class NacosCluster extends Cluster {
   /** Envoy names cannot hold `_`, so Nacos groups are written with `-` (DEFAULT_GROUP -> DEFAULT-GROUP). */
   clusterName(): string {
     const group = this.group.length > 0 ? this.group.replaceAll("_", "-") : "DEFAULT-GROUP";
-    return (
-      "outbound|" +
-      this.port.toString() +
-      "|" +
-      this.version +
-      "|" +
-      this.serviceName +
-      "." +
-      group +
-      "." +
-      this.namespaceId +
-      ".nacos"
-    );
+    return outbound(this.port, this.serviceName + "." + group + "." + this.namespaceId + ".nacos", this.version);
   }
   hostName(): string {
     return this.host.length > 0 ? this.host : this.serviceName;

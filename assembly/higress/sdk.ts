@@ -351,7 +351,8 @@ export class HttpContext<C> extends StreamContext {
     const h = this.plugin.responseBody;
     if (config === null || h === null || this.skipResponseBody) return FilterDataStatusValues.Continue;
     let c = this.responseCollector;
-    if (c === null) c = this.collectResponseBody(DEFAULT_MAX_BODY_BYTES);
+    if (c === null)
+      c = this.collectResponseBody(DEFAULT_MAX_BODY_BYTES, contentLengthOf(this.getResponseHeader("content-length")));
     const step = c.onData(bodySize, endOfStream);
     if (step == CollectStep.More) return FilterDataStatusValues.StopIterationNoBuffer;
     if (step == CollectStep.TooLarge) {
@@ -373,16 +374,12 @@ export class HttpContext<C> extends StreamContext {
   /**
    * Prepares to collect the response body, up to `maxBytes` (call it from the
    * response-headers handler, before holding the headers): raises the
-   * stream's buffer limit so Envoy accepts the output. Reads content-length
-   * (-1: unknown) to reserve memory. Returns the collector; see
-   * `responseBodyTooLarge` for a length known to be too large up front.
+   * stream's buffer limit so Envoy accepts the output. `expected` is the
+   * response's content-length (-1: unknown; see contentLengthOf), to reserve
+   * memory. Returns the collector.
    */
-  collectResponseBody(maxBytes: i64): BodyCollector {
-    const c = new BodyCollector(
-      BodyDirection.Response,
-      maxBytes,
-      contentLengthOf(this.getResponseHeader("content-length")),
-    );
+  collectResponseBody(maxBytes: i64, expected: i64 = -1): BodyCollector {
+    const c = new BodyCollector(BodyDirection.Response, maxBytes, expected);
     c.raiseLimit();
     this.responseCollector = c;
     return c;
@@ -394,12 +391,6 @@ export class HttpContext<C> extends StreamContext {
     c.raiseLimit();
     this.requestCollector = c;
     return c;
-  }
-
-  /** The response's content-length, when present and larger than `maxBytes` (-1 otherwise). */
-  responseBodyTooLarge(maxBytes: i64): i64 {
-    const n = contentLengthOf(this.getResponseHeader("content-length"));
-    return n > maxBytes ? n : -1;
   }
 
   /**

@@ -7,17 +7,12 @@ import {
   JsonPath,
   JsonValue,
   JsonWriter,
-  SourceMembers,
-  objectNamesPlain,
   parseJson,
   scanPath,
-  skipSpaces,
-  skipValue,
   sourceValue,
   unescapeInPlace,
   hasLoneSurrogateEscape,
   quotedLength,
-  jsonKindName as kindOf,
 } from "../json";
 import { Extracted, extractJson } from "./extract";
 import { JsonModeConfig } from "./config";
@@ -42,34 +37,6 @@ export class ContentResult {
   completion: JsonValue | null = null;
 }
 
-/** Reads `choices[0].message.content` from a parsed chat completion. */
-export function contentOf(completion: JsonValue): ContentResult {
-  // JSON that is no chat completion at all is not for the plugin ("not_completion").
-  if (!completion.isObject())
-    return new ContentResult(null, "not a chat completion (JSON " + kindOf(completion) + ")", NOT_COMPLETION);
-  const choices = completion.get("choices");
-  if (choices === null) return new ContentResult(null, "not a chat completion (no choices)", NOT_COMPLETION);
-  if (!choices.isArray()) return new ContentResult(null, "choices is not an array", FailureCode.NoContent);
-  if (choices.length == 0) return new ContentResult(null, "no choices (empty array)", FailureCode.NoContent);
-  const first = choices.at(0)!;
-  if (!first.isObject()) return new ContentResult(null, "choices[0] is not an object", FailureCode.NoContent);
-  const message = first.get("message");
-  if (message === null || !message.isObject())
-    return new ContentResult(null, "choices[0].message missing", FailureCode.NoContent);
-  const content = message.get("content");
-  if (content === null || content.isNull())
-    return new ContentResult(null, "choices[0].message.content missing", FailureCode.NoContent);
-  if (!content.isString())
-    return new ContentResult(
-      null,
-      "choices[0].message.content is not a string (" + kindOf(content) + ")",
-      FailureCode.NoContent,
-    );
-  if (content.isBlankString())
-    return new ContentResult(null, "choices[0].message.content is empty", FailureCode.EmptyContent);
-  return new ContentResult(content, "");
-}
-
 /** The path of a completion's content, and the names of the kinds scanPath reports. */
 const CONTENT_STEPS: string[] = ["choices", "#0", "message", "content"];
 const KIND_NAMES: string[] = ["null", "boolean", "number", "string", "array", "object"];
@@ -80,7 +47,7 @@ function kindName(kind: i32): string {
 
 /**
  * `choices[0].message.content` of a completion whose text `body` was scanned
- * along CONTENT_STEPS into `path` (the same reasons as contentOf). The content
+ * along CONTENT_STEPS into `path`, or why there is none. The content
  * and the completion read the body's bytes: nothing is built.
  */
 function contentAt(body: Uint8Array, path: JsonPath): ContentResult {
@@ -180,7 +147,7 @@ export function buildJsonModeRequest(
   text: SseText | null = null,
 ): Uint8Array {
   // Sized for the request (a view of the buffer is sent, so no capacity is wasted twice).
-  let size = quotedLength(config.prompt) + quotedLength(config.model) + 200;
+  let size = config.promptJson.length + quotedLength(config.model) + 200;
   if (content !== null) {
     size +=
       content.isString() && content.sourceByteLength() == 0
@@ -195,7 +162,7 @@ export function buildJsonModeRequest(
   w.beginObject();
   w.key("model").string(config.model);
   w.key("messages").beginArray();
-  w.beginObject().key("role").string("system").key("content").string(config.prompt).endObject();
+  w.beginObject().key("role").string("system").key("content").raw(config.promptJson).endObject();
   w.beginObject().key("role").string("user").key("content");
   if (content !== null) w.value(content);
   else if (text !== null) text.writeTo(w);

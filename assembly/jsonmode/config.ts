@@ -1,8 +1,8 @@
 // The ai-json-mode configuration: parsing and validation. Every error names
 // the field and what was expected; unknown fields only warn.
 
-import { JsonValue, jsonString, stringifyJson, jsonKindName as kindName } from "../json";
-import { ClusterClient, FQDNCluster, ParseResult, splitUrl } from "../higress";
+import { JsonValue, jsonString, serializeJson, stringifyJson, jsonKindName as kindName } from "../json";
+import { ClusterClient, DEFAULT_MAX_BODY_BYTES, FQDNCluster, ParseResult, splitUrl } from "../higress";
 import { Schema, SchemaCompileResult, compileSchema } from "../jsonschema";
 
 export const DEFAULT_TIMEOUT_MS: i64 = 50000;
@@ -20,8 +20,8 @@ export const IDLE_TIMEOUT_MS: i64 = 180000;
 /** No new attempt starts with less than this left of totalTimeout. */
 export const MIN_ATTEMPT_MS: i64 = 1000;
 
-/** Largest response body collected: 10 MiB by default, 1 KiB to 64 MiB. */
-export const DEFAULT_MAX_BODY_BYTES: i64 = 10 * 1024 * 1024;
+/** Largest response body collected: 10 MiB by default (the collector's own default), 1 KiB to 64 MiB. */
+export { DEFAULT_MAX_BODY_BYTES } from "../higress";
 export const MIN_MAX_BODY_BYTES: i64 = 1024;
 export const MAX_MAX_BODY_BYTES: i64 = 64 * 1024 * 1024;
 
@@ -110,6 +110,8 @@ export class JsonModeConfig {
   strategy: Strategy = Strategy.Rewrite;
   /** Derived: the system prompt as sent (with the schema appended when there is one). */
   prompt: string = DEFAULT_SYSTEM_PROMPT;
+  /** Derived: `prompt` as a JSON string token, written as it is into every request that carries it. */
+  promptJson: Uint8Array = new Uint8Array(0);
   /** Derived: the client for the FQDN cluster `outbound|<servicePort>||<serviceFQDN>`. */
   client: ClusterClient = new ClusterClient(new FQDNCluster("", 0));
   /** Derived: the :authority the call carries. */
@@ -242,12 +244,11 @@ function hexByte(b: u8): string {
 const SCHEMA_CACHE: i32 = 4;
 let cachedSources = new Array<JsonValue>();
 let cachedResults = new Array<SchemaCompileResult>();
-let cachedSchemaError: string = "";
 let cachedPromptBase: string = "";
 let cachedPromptSchema: Schema | null = null;
 let cachedPrompt: string = "";
 
-function compileCached(source: JsonValue): Schema | null {
+function compileCached(source: JsonValue): SchemaCompileResult {
   let found = -1;
   for (let i = 0; i < cachedSources.length; i++) {
     if (cachedSources[i] === source) {
@@ -269,8 +270,22 @@ function compileCached(source: JsonValue): Schema | null {
     cachedSources.pop();
     cachedResults.pop();
   }
-  cachedSchemaError = compiled.error;
-  return compiled.ok ? compiled.schema : null;
+  return compiled;
+}
+
+let cachedTokenPrompt: string = "";
+let cachedToken: Uint8Array = new Uint8Array(0);
+
+/**
+ * `prompt` as a JSON string token: built once for the rules that share a
+ * prompt (a schema's prompt can be large; every rule holds the same token).
+ */
+function promptToken(prompt: string): Uint8Array {
+  if (cachedToken.length == 0 || prompt != cachedTokenPrompt) {
+    cachedTokenPrompt = prompt;
+    cachedToken = serializeJson(jsonString(prompt));
+  }
+  return cachedToken;
 }
 
 /** The prompt as sent: `base` with the schema's text appended (built once per base and schema). */
@@ -461,8 +476,8 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
       );
     } else {
       const compiled = compileCached(schema);
-      if (compiled === null) f.fail("jsonSchema: " + cachedSchemaError);
-      else c.schema = compiled;
+      if (compiled.ok && compiled.schema !== null) c.schema = compiled.schema;
+      else f.fail("jsonSchema: " + compiled.error);
     }
   }
   if (f.error.length > 0) return ParseResult.fail<JsonModeConfig>(f.error);
@@ -475,6 +490,7 @@ export function parseJsonModeConfig(json: JsonValue): ParseResult<JsonModeConfig
     // The default prompt's {"output": ...} example would contradict the schema.
     c.prompt = promptWith(prompt === null ? SCHEMA_SYSTEM_PROMPT : c.systemPrompt, c.schema!);
   }
+  c.promptJson = promptToken(c.prompt);
 
   const result = new ParseResult<JsonModeConfig>(c);
   const budget = timeBudgetWarnings(c);

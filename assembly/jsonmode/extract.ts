@@ -21,6 +21,7 @@ import {
   parseCounted,
   parseJsonPrefix,
   serializeSource,
+  skipSpaces,
 } from "../json";
 
 export class Extracted {
@@ -147,7 +148,7 @@ function extractFenced(text: Uint8Array): Extracted | null {
         byteAt(text, first + 2) == 0xbf
       )
         first += 3;
-      first = skipJsonSpace(text, first, bodyEnd);
+      first = skipSpaces(text, first, bodyEnd);
       if (isContainerAt(text, first)) return success(text, first, bodyEnd, counted);
     }
     if (close < 0) return null;
@@ -214,16 +215,6 @@ function failure(reason: string): Extracted {
   let r = new Extracted();
   r.reason = reason;
   return r;
-}
-
-/** JSON whitespace (space, tab, LF, CR), as the parser skips it. */
-function skipJsonSpace(text: Uint8Array, pos: i32, end: i32): i32 {
-  while (pos < end) {
-    let c = byteAt(text, pos);
-    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
-    pos++;
-  }
-  return pos;
 }
 
 /** ASCII whitespace, and the bytes of a UTF-8 byte order mark. */

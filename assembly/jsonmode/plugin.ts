@@ -42,7 +42,6 @@ import {
   ProcessResponseHeadersBy,
   SetCtx,
   StreamState,
-  bufferLimitFor,
   contentLengthOf,
   equalsConstantTime,
 } from "../higress";
@@ -101,6 +100,8 @@ class JsonModeState extends StreamState {
   sse: bool = false;
   /** strategy inject: the chat request went upstream with the JSON instruction. */
   injected: bool = false;
+  /** The response's content-length as its headers declared it (-1: none), read once by skipReason. */
+  responseLength: i64 = -1;
 }
 
 function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
@@ -111,11 +112,21 @@ function state(ctx: HttpContext<JsonModeConfig>): JsonModeState {
   return fresh;
 }
 
+/** "stream <id>: ", the start of every line about a stream. */
+function streamTag(ctx: HttpContext<JsonModeConfig>): string {
+  return "stream " + ctx.id.toString() + ": ";
+}
+
+/** Whether debug lines are printed: on the path of every request, they are built only then. */
+function debugOn(ctx: HttpContext<JsonModeConfig>): bool {
+  return ctx.log.enabled(LogLevelValues.debug);
+}
+
 function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
   const guard = ctx.getRequestHeader(LOOP_HEADER);
   const marker = ctx.pluginRoot.ownCallMarker;
   if (guard !== null && marker.length > 0 && equalsConstantTime(guard, marker)) {
-    ctx.log.debug("stream " + ctx.id.toString() + ": own JSON-mode call, left alone");
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "own JSON-mode call, left alone");
     count("passthrough.loop_guard");
     ctx.disable();
     return FilterHeadersStatusValues.Continue;
@@ -126,9 +137,9 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
     // Not our call: a client cannot switch the plugin off, and the header goes no further.
     ctx.removeRequestHeader(LOOP_HEADER);
     count("loop_header_removed");
-    ctx.log.debug(
-      "stream " + ctx.id.toString() + ": " + LOOP_HEADER + " of a client request removed (not the plugin's own call)",
-    );
+    if (debugOn(ctx)) {
+      ctx.log.debug(streamTag(ctx) + LOOP_HEADER + " of a client request removed (not the plugin's own call)");
+    }
   }
   ctx.removeRequestHeader("accept-encoding");
   if (config.strategy == Strategy.Inject) {
@@ -139,7 +150,7 @@ function onRequestHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConf
       return FilterHeadersStatusValues.StopIteration;
     }
     count("inject.skipped." + skip.code);
-    ctx.log.debug("stream " + ctx.id.toString() + ": request goes untouched: " + skip.text);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "request goes untouched: " + skip.text);
   }
   ctx.dontReadRequestBody();
   return FilterHeadersStatusValues.Continue;
@@ -151,18 +162,17 @@ function onRequestBody(
   config: JsonModeConfig,
   body: Uint8Array,
 ): FilterDataStatusValues {
-  const where = "stream " + ctx.id.toString() + ": ";
   const injection = injectJsonInstruction(config, body);
   const changed = injection.body;
   if (changed === null) {
     count("inject.skipped." + injection.code);
-    ctx.log.debug(where + "request goes untouched: " + injection.text);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "request goes untouched: " + injection.text);
     return FilterDataStatusValues.Continue;
   }
   if (!ctx.replaceRequestBody(changed)) {
     count("inject.skipped.refused");
     ctx.log.warn(
-      where +
+      streamTag(ctx) +
         "request goes untouched: the new body (" +
         changed.length.toString() +
         " bytes) was refused: over the stream's buffer limit, or by the host",
@@ -173,21 +183,23 @@ function onRequestBody(
   ctx.removeRequestHeader("content-length");
   state(ctx).injected = true;
   count("inject.injected");
-  ctx.log.debug(
-    where + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
-  );
+  if (debugOn(ctx)) {
+    ctx.log.debug(
+      streamTag(ctx) + injection.text + " (" + body.length.toString() + " -> " + changed.length.toString() + " bytes)",
+    );
+  }
   return FilterDataStatusValues.Continue;
 }
 
 function onResponseHeaders(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): FilterHeadersStatusValues {
   const reason = skipReason(ctx, config);
   if (reason.length > 0) {
-    ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: " + reason);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "response passes untouched: " + reason);
     ctx.dontReadResponseBody();
     return FilterHeadersStatusValues.Continue;
   }
   // Collect the body in the plugin, and let Envoy accept what the plugin writes.
-  ctx.collectResponseBody(config.maxBodyBytes);
+  ctx.collectResponseBody(config.maxBodyBytes, state(ctx).responseLength);
   // Hold the headers: with ABI 0.2.100 the body callbacks still arrive.
   return FilterHeadersStatusValues.StopIteration;
 }
@@ -213,7 +225,7 @@ function onBodyTooLarge(
   );
 }
 
-/** Why a response is not for us ("" when it is); counts the passthrough. */
+/** Why a response is not for us ("" when it is: its kind and length are then in the stream's state); counts the passthrough. */
 function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): string {
   if (ctx.responseHeadersEndOfStream) {
     count("passthrough.no_body");
@@ -242,8 +254,8 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
     count("passthrough.content_type");
     return "content-type " + (type === null ? "missing" : type);
   }
-  const declared = ctx.responseBodyTooLarge(config.maxBodyBytes);
-  if (declared >= 0) {
+  const declared = contentLengthOf(ctx.getResponseHeader("content-length"));
+  if (declared > config.maxBodyBytes) {
     count("passthrough.too_large");
     return "content-length " + declared.toString() + " over maxBodyBytes " + config.maxBodyBytes.toString();
   }
@@ -252,7 +264,9 @@ function skipReason(ctx: HttpContext<JsonModeConfig>, config: JsonModeConfig): s
     count("passthrough.trailers");
     return "trailers announced";
   }
-  if (sse) state(ctx).sse = true;
+  const s = state(ctx);
+  s.sse = sse;
+  s.responseLength = declared;
   return "";
 }
 
@@ -276,7 +290,7 @@ function onResponseBody(
     const content = readCompletionContent(body);
     if (content.code == NOT_COMPLETION) {
       // Some other JSON API behind the same route: not ours, and no failure.
-      ctx.log.debug("stream " + ctx.id.toString() + ": response passes untouched: " + content.reason);
+      if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "response passes untouched: " + content.reason);
       count("passthrough.not_completion");
       return FilterDataStatusValues.Continue;
     }
@@ -298,7 +312,7 @@ function onResponseBody(
       return FilterDataStatusValues.Continue;
     }
     job.repair = true;
-    ctx.log.debug("stream " + ctx.id.toString() + ": repairing with the JSON-mode model: " + direct.reason);
+    if (debugOn(ctx)) ctx.log.debug(streamTag(ctx) + "repairing with the JSON-mode model: " + direct.reason);
   }
   if (!job.send()) return FilterDataStatusValues.Continue;
   return FilterDataStatusValues.StopIterationAndBuffer;
@@ -335,7 +349,7 @@ class JsonModeCall extends HttpCallTarget {
   }
 
   private where(): string {
-    return "stream " + this.ctx.id.toString() + ": ";
+    return streamTag(this.ctx);
   }
 
   /**
@@ -408,13 +422,13 @@ class JsonModeCall extends HttpCallTarget {
 
   /**
    * An answer larger than the stream's buffer limit could not become the
-   * output: it is not read. The limit in force: the plugin's own (2 x
-   * maxBodyBytes + 1 MiB), or a larger one another filter set on the stream.
+   * output: it is not read. The collector holds the limit in force (the
+   * plugin's own, 2 x maxBodyBytes + 1 MiB, or a larger one another filter
+   * set on the stream: raiseBufferLimit keeps the larger).
    */
   maxResponseBytes(): i64 {
-    const own = bufferLimitFor(this.config.maxBodyBytes);
     const c = this.ctx.responseCollector;
-    return c !== null && c.limit > own ? c.limit : own;
+    return c !== null && c.limit > 0 ? c.limit : -1;
   }
 
   onHttpCallResponse(response: HttpCallResponse): void {

@@ -26,13 +26,20 @@
 // never traps on any input.
 
 import { HttpContext, contentLengthOf } from "../higress";
-import { ByteBuilder, JsonValue, JsonWriter, asciiLower, parseJson } from "../json";
+import { ByteBuilder, JsonValue, JsonWriter, asciiLower, jsonString, parseJson, serializeJson } from "../json";
 import { formatErrors } from "../jsonschema";
 import { JsonModeConfig } from "./config";
 import { extractWholeOrFenced } from "./extract";
 
 /** Put between a leading system message's own text and the JSON instruction. */
 export const INSTRUCTION_SEPARATOR = "\n\n";
+/** INSTRUCTION_SEPARATOR as the inside of a JSON string (no quotes). */
+const SEPARATOR_ESCAPED: Uint8Array = escapedText(INSTRUCTION_SEPARATOR);
+
+function escapedText(s: string): Uint8Array {
+  const token = serializeJson(jsonString(s));
+  return token.subarray(1, token.length - 1);
+}
 
 /** The media type of a content-type value, lower-case, without parameters. */
 export function mediaType(value: string): string {
@@ -116,7 +123,7 @@ export function injectJsonInstruction(config: JsonModeConfig, body: Uint8Array):
   if (!request.isObject()) return untouched("not_chat", "body is not a JSON object");
   const messages = request.get("messages");
   if (messages === null || !messages.isArray()) return untouched("not_chat", "no messages array");
-  const prompt = config.prompt;
+  const prompt = config.promptJson;
 
   const first = messages.at(0);
   const merge = isSystemMessage(first);
@@ -132,7 +139,7 @@ export function injectJsonInstruction(config: JsonModeConfig, body: Uint8Array):
   const format = request.get("response_format");
   const addFormat = config.jsonObjectFormat && (format === null || format.isNull());
 
-  const w = new JsonWriter(body.length + prompt.length * 3 + 128);
+  const w = new JsonWriter(body.length + prompt.length + 128);
   w.beginObject();
   const keys = request.keys();
   for (let i = 0; i < keys.length; i++) {
@@ -167,19 +174,20 @@ function writeJsonObjectFormat(w: JsonWriter): void {
   w.beginObject().key("type").string("json_object").endObject();
 }
 
-function writeMessages(w: JsonWriter, messages: JsonValue, merge: bool, prompt: string): void {
+/** `prompt`: the JSON instruction as a JSON string token (config.promptJson). */
+function writeMessages(w: JsonWriter, messages: JsonValue, merge: bool, prompt: Uint8Array): void {
   w.beginArray();
   if (merge) {
     writeMergedSystem(w, messages.at(0)!, prompt);
   } else {
-    w.beginObject().key("role").string("system").key("content").string(prompt).endObject();
+    w.beginObject().key("role").string("system").key("content").raw(prompt).endObject();
   }
   for (let i = merge ? 1 : 0; i < messages.length; i++) w.value(messages.at(i)!);
   w.endArray();
 }
 
 /** The leading system message with the instruction joined to its content; its other members as they were. */
-function writeMergedSystem(w: JsonWriter, message: JsonValue, prompt: string): void {
+function writeMergedSystem(w: JsonWriter, message: JsonValue, prompt: Uint8Array): void {
   w.beginObject();
   const keys = message.keys();
   let sawContent = false;
@@ -193,31 +201,32 @@ function writeMergedSystem(w: JsonWriter, message: JsonValue, prompt: string): v
     }
     sawContent = true;
     if (v.isString() && !v.isBlankString()) {
-      w.raw(appendedString(v, INSTRUCTION_SEPARATOR + prompt));
+      w.raw(appendedString(v, prompt));
     } else if (v.isArray()) {
       w.beginArray();
       for (let j = 0; j < v.length; j++) w.value(v.at(j)!);
-      w.beginObject().key("type").string("text").key("text").string(prompt).endObject();
+      w.beginObject().key("type").string("text").key("text").raw(prompt).endObject();
       w.endArray();
     } else {
       // null, or only whitespace: nothing to keep.
-      w.string(prompt);
+      w.raw(prompt);
     }
   }
-  if (!sawContent) w.key("content").string(prompt);
+  if (!sawContent) w.key("content").raw(prompt);
   w.endObject();
 }
 
 /**
  * One JSON string token: the parsed String `value` (its source text, escapes
- * included, copied as it was) followed by `suffix`.
+ * included, copied as it was), INSTRUCTION_SEPARATOR, then the text of the
+ * JSON string token `prompt`.
  */
-function appendedString(value: JsonValue, suffix: string): Uint8Array {
+function appendedString(value: JsonValue, prompt: Uint8Array): Uint8Array {
   const head = new JsonWriter(value.sourceByteLength() + 8).value(value).toBytes();
-  const tail = new JsonWriter(suffix.length * 3 + 8).string(suffix).toBytes();
-  const out = new ByteBuilder(head.length + tail.length);
+  const out = new ByteBuilder(head.length + SEPARATOR_ESCAPED.length + prompt.length);
   out.pushBytes(head.subarray(0, head.length - 1)); // without the closing quote
-  out.pushBytes(tail.subarray(1)); // without the opening quote
+  out.pushBytes(SEPARATOR_ESCAPED);
+  out.pushBytes(prompt.subarray(1)); // without the opening quote
   return out.takeBytes();
 }
 

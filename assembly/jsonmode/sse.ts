@@ -366,18 +366,17 @@ export function writeSseOutput(
   const w = new JsonWriter(65536).sendTo(sink);
   w.framing(SSE_HEAD);
   w.beginObject();
-  let wroteObject = false;
   if (first !== null) {
     const id = first.get("id");
     if (id !== null) w.key("id").value(id);
     w.key("object").string("chat.completion.chunk");
-    wroteObject = true;
     const created = first.get("created");
     if (created !== null) w.key("created").value(created);
     const model = first.get("model");
     if (model !== null) w.key("model").value(model);
+  } else {
+    w.key("object").string("chat.completion.chunk");
   }
-  if (!wroteObject) w.key("object").string("chat.completion.chunk");
   w.key("choices").beginArray().beginObject();
   w.key("index").integer(0);
   w.key("delta").beginObject().key("role").string("assistant").key("content").stringFromUtf8(json).endObject();

@@ -26,7 +26,7 @@ export class HttpCallResponse {
   ) {}
   /** The body was not read: larger than the target's maxResponseBytes(). */
   get bodyTooLarge(): bool {
-    return <i32>this.body.length < <i32>this.bodySize;
+    return <i64>this.body.length < <i64>this.bodySize;
   }
 }
 

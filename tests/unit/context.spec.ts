@@ -77,3 +77,13 @@ describe("calls of a stream that ended", () => {
     deleteContext(5);
   });
 });
+
+describe("an HTTP call's answer", () => {
+  it("is too large when its announced size is over what was read, 2 GiB and more included", () => {
+    expect(new HttpCallResponse(200, [], new Uint8Array(0), 0).bodyTooLarge).toBe(false);
+    expect(new HttpCallResponse(200, [], new Uint8Array(3), 3).bodyTooLarge).toBe(false);
+    expect(new HttpCallResponse(200, [], new Uint8Array(0), 3).bodyTooLarge).toBe(true);
+    expect(new HttpCallResponse(200, [], new Uint8Array(0), 0x80000000).bodyTooLarge).toBe(true);
+    expect(new HttpCallResponse(200, [], new Uint8Array(0), u32.MAX_VALUE).bodyTooLarge).toBe(true);
+  });
+});
