@@ -12,7 +12,7 @@ import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
 import { parseJsonPrefix } from "./parse";
 import { JsonDoc, wrapNode, tapeObjectDuplicates, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
-import { ObjectIndex, sortNameNodes, findSorted, nodeNameEquals, nodeString, nameEquals } from "./members";
+import { ObjectIndex, sortNameNodes, findSorted, nodeString, nameEquals } from "./members";
 
 export const enum JsonKind {
   Null = 0,
@@ -237,21 +237,14 @@ export class JsonValue {
     let doc = this._doc;
     if (doc !== null) {
       if (this._index === null && this.childCount() <= SMALL_OBJECT) {
-        let node = this._node;
-        let end = doc.payload(node);
-        let child = node + 1;
-        let found = -1;
-        while (child < end) {
-          if (nodeNameEquals(doc, child, key)) found = child + 1;
-          child = doc.next(child + 1);
-        }
+        let found = doc.member(this._node, key);
         return found < 0 ? null : wrapNode(doc, found);
       }
       if (this._index === null) {
         let sorted = this.sortedNames();
         if (sorted !== null) {
           let found = findSorted(doc, sorted, stringToUtf8(key));
-          return found < 0 || !nodeNameEquals(doc, found, key) ? null : wrapNode(doc, found + 1);
+          return found < 0 || !doc.nameIs(found, key) ? null : wrapNode(doc, found + 1);
         }
       }
       let index = this.objectIndex();
@@ -315,14 +308,7 @@ export class JsonValue {
     let doc = this._doc;
     if (doc !== null && this._index === null && this.childCount() <= SMALL_OBJECT) {
       // A small parsed object: its names are compared on the tape, nothing is wrapped.
-      let node = this._node;
-      let end = doc.payload(node);
-      let child = node + 1;
-      while (child < end) {
-        if (nodeNameEquals(doc, child, key)) return true;
-        child = doc.next(child + 1);
-      }
-      return false;
+      return doc.member(this._node, key, false) >= 0;
     }
     return this.get(key) !== null;
   }
