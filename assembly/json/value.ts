@@ -71,8 +71,6 @@ export class JsonValue {
   /** Parsed arrays: the element at() returned last and its node, so a walk in order is linear. */
   _curIndex: i32 = -1;
   _curNode: i32 = 0;
-  /** Parsed arrays: elements the last at() walked past. */
-  _walked: i32 = 0;
   /** Large parsed objects: name nodes in name order (see sortedNames). */
   _sorted: StaticArray<i32> | null = null;
 
@@ -97,7 +95,6 @@ export class JsonValue {
     this._count = -1;
     this._curIndex = -1;
     this._curNode = 0;
-    this._walked = 0;
     this._sorted = null;
   }
 
@@ -280,7 +277,6 @@ export class JsonValue {
         i = this._curIndex;
         node = this._curNode;
       }
-      this._walked = index - i;
       while (i < index) {
         node = doc.next(node);
         i++;
@@ -311,34 +307,6 @@ export class JsonValue {
       return doc.member(this._node, key, false) >= 0;
     }
     return this.get(key) !== null;
-  }
-
-  /**
-   * Another value for the same container (or scalar), with a walking
-   * position of its own: two walks over a parsed array do not restart each other.
-   */
-  twin(): JsonValue {
-    this.loadDoc();
-    let v = new JsonValue(this.kind);
-    v._flags = this._flags;
-    v._start = this._start;
-    v._end = this._end;
-    v._num = this._num;
-    v._src = this._src;
-    v._text = this._text;
-    v._items = this._items;
-    v._names = this._names;
-    v._index = this._index;
-    v._doc = this._doc;
-    v._node = this._node;
-    v._count = this._count;
-    v._sorted = this._sorted;
-    return v;
-  }
-
-  /** Elements the last at() on a parsed array walked past to reach its element (a measure of its cost). */
-  walked(): i32 {
-    return this._walked;
   }
 
   // --- internal helpers -----------------------------------------------------
