@@ -6,7 +6,7 @@
 
 import { JsonKind } from "./value";
 import { TAPE_FLAG, TAPE_SHIFT, TAPE_MAX } from "./tape";
-import { byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex } from "./utf8";
+import { byteAt, skipPlainBytes, utf8SequenceLength, hexValue, byteHex } from "./utf8";
 import { JsonPath } from "./path";
 
 /** Failure reasons. */
@@ -404,15 +404,7 @@ export class Parser {
     let len = this.len;
     let escaped = false;
     while (true) {
-      // Skip eight plain bytes at a time.
-      while (pos + 8 <= len) {
-        let mask = swarStringSpecial(word64At(base + <usize>pos));
-        if (mask != 0) {
-          pos += swarFirstIndex(mask);
-          break;
-        }
-        pos += 8;
-      }
+      pos = skipPlainBytes(base, pos, len);
       if (pos >= len) return this.fail(Failure.EndOfInput, len);
       let c = byteAt(base + <usize>pos);
       if (c == QUOTE) {

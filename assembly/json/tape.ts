@@ -9,7 +9,7 @@
 // validated) source when the value is read, which costs a scan of that value.
 
 import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE } from "./value";
-import { swarStringSpecial, swarFirstIndex, word64At, utf8EqualsString } from "./utf8";
+import { skipPlainBytes, utf8EqualsString } from "./utf8";
 import { unescapeToString } from "./unescape";
 import { numberTextIsInteger, parseNumberText } from "./number";
 
@@ -183,14 +183,7 @@ export function scanStringEnd(src: Uint8Array, pos: i32): i32 {
   let base = src.dataStart;
   let len = src.length;
   while (pos < len) {
-    while (pos + 8 <= len) {
-      let mask = swarStringSpecial(word64At(base + <usize>pos));
-      if (mask != 0) {
-        pos += swarFirstIndex(mask);
-        break;
-      }
-      pos += 8;
-    }
+    pos = skipPlainBytes(base, pos, len);
     if (pos >= len) break;
     let c = load<u8>(base + <usize>pos);
     if (c == 0x22) return pos;
