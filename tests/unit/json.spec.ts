@@ -5,6 +5,7 @@ import {
   parseJsonString,
   parseJsonPrefix,
   isValidJson,
+  countJsonRange,
   stringifyJson,
   serializeJson,
   jsonNull,
@@ -181,6 +182,15 @@ describe("parseJson: kinds", () => {
     let r = parseJson(spliced("", [0xef, 0xbb, 0xbf], "[1]"));
     expect<bool>(r.ok).toBe(true);
     expect<i32>(r.value!.length).toBe(1);
+  });
+
+  test("a range is counted from its own start, past a BOM that opens it", () => {
+    // "x" BOM "[1] y": the range [1, 8) is the BOM, "[1]" and a space.
+    let text = spliced("x", [0xef, 0xbb, 0xbf], "[1] y");
+    expect<i32>(countJsonRange(text, 1, 8)).toBe(2);
+    expect<i32>(countJsonRange(text, 4, 8)).toBe(2);
+    expect<i32>(countJsonRange(text, 0, 8)).toBe(-1);
+    expect<i32>(countJsonRange(text, 2, 8)).toBe(-1);
   });
 });
 
