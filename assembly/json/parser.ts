@@ -515,7 +515,7 @@ export const MAX_NODES: i32 = 1 << 26;
 export const FRAME: i32 = 4;
 
 /** The kind of the value whose first byte is `c` (the parser checks the rest). */
-function kindOfByte(c: u32): i32 {
+export function kindOfByte(c: u32): JsonKind {
   if (c == 0x7b) return JsonKind.Object;
   if (c == 0x5b) return JsonKind.Array;
   if (c == 0x22) return JsonKind.String;

@@ -11,6 +11,7 @@ import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
 import { parseJsonPrefix } from "./parse";
+import { kindOfByte } from "./parser";
 import { JsonDoc, wrapNode, tapeObjectDuplicates, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
 import { ObjectIndex, sortNameNodes, findSorted, nodeString, nameEquals } from "./members";
 
@@ -480,12 +481,7 @@ export class JsonValue {
  */
 export function sourceValue(src: Uint8Array, start: i32, end: i32): JsonValue {
   let c: u32 = start >= 0 && start < src.length ? load<u8>(src.dataStart + <usize>start) : 0x6e;
-  let kind = JsonKind.Number;
-  if (c == 0x7b) kind = JsonKind.Object;
-  else if (c == 0x5b) kind = JsonKind.Array;
-  else if (c == 0x22) kind = JsonKind.String;
-  else if (c == 0x74 || c == 0x66) kind = JsonKind.Bool;
-  else if (c == 0x6e) kind = JsonKind.Null;
+  let kind = kindOfByte(c);
   let v = new JsonValue(kind);
   switch (kind) {
     case JsonKind.String: {
