@@ -8,6 +8,7 @@ import { JsonKind } from "./value";
 import { TAPE_FLAG, TAPE_SHIFT, TAPE_MAX } from "./tape";
 import { byteAt, skipPlainBytes, utf8SequenceLength, hexValue, byteHex } from "./utf8";
 import { JsonPath } from "./path";
+import { grownArray } from "./bytes";
 
 /** Failure reasons. */
 export const enum Failure {
@@ -182,9 +183,7 @@ export class Parser {
 
   /** Doubles the tape (a tape sized from a counting pass never grows). */
   growTape(): StaticArray<i32> {
-    let tape = this.tape;
-    let grown = new StaticArray<i32>(tape.length * 2 + 64);
-    memory.copy(changetype<usize>(grown), changetype<usize>(tape), (<usize>this.nodes) << 2);
+    let grown = grownArray(this.tape, this.tape.length * 2 + 64, this.nodes);
     this.tape = grown;
     return grown;
   }
@@ -195,10 +194,8 @@ export class Parser {
     if (depth >= this.maxDepth) return this.fail(Failure.TooDeep, pos);
     let frames = this.frames;
     if ((depth + 1) * FRAME > frames.length) {
-      let grown = new StaticArray<i32>(frames.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>(depth * FRAME)) << 2);
-      this.frames = grown;
-      frames = grown;
+      frames = grownArray(frames, frames.length * 2, depth * FRAME);
+      this.frames = frames;
     }
     let node = this.node(isObject ? JsonKind.Object : JsonKind.Array);
     let at = depth * FRAME;
