@@ -192,3 +192,11 @@ export function makeHeadroom(bytes: i32): void {
   if (total > 0x3fff0000) return;
   heap.free(heap.alloc(total));
 }
+
+/** A new array of `n` numbers holding the first `used` of `a` (all of them by default): a stack or list grown. */
+export function grownArray<T>(a: StaticArray<T>, n: i32, used: i32 = a.length): StaticArray<T> {
+  if (isReference<T>()) ERROR("grownArray copies numbers only");
+  let b = new StaticArray<T>(n);
+  memory.copy(changetype<usize>(b), changetype<usize>(a), (<usize>used) << alignof<T>());
+  return b;
+}

@@ -7,12 +7,10 @@ import {
   byteAt,
   putByte,
   unitAt,
-  word64At,
   putCodePoint,
   utf8SequenceLength,
   REPLACEMENT,
-  swarStringSpecial,
-  swarFirstIndex,
+  skipPlainBytes,
   utf8ToString,
   stringPtr,
 } from "./utf8";
@@ -281,15 +279,7 @@ export class ByteWriter {
     let pos = 0;
     while (pos < len) {
       // Copy the run of bytes that need nothing, eight at a time where possible.
-      let run = pos;
-      while (run + 8 <= len) {
-        let mask = swarStringSpecial(word64At(ptr + <usize>run));
-        if (mask != 0) {
-          run += swarFirstIndex(mask);
-          break;
-        }
-        run += 8;
-      }
+      let run = skipPlainBytes(ptr, pos, len);
       while (run < len) {
         let c = byteAt(ptr + <usize>run);
         if (c >= 0x80 || escapeLetter(c) != 0) break;

@@ -6,6 +6,7 @@ import { Members } from "./members";
 import { utf8EqualsString } from "./utf8";
 import { JsonDoc, wrapNode, scanNumberEnd, tapeObjectDuplicates, DUPS_NONE } from "./tape";
 import { parseNumberText } from "./number";
+import { grownArray } from "./bytes";
 
 /** Steps between two collections of the garbage that walking parsed documents leaves (child wrappers). */
 const COLLECT_EVERY: i64 = 32768;
@@ -136,16 +137,10 @@ let eqSp = 0;
 
 function growEqStack(): void {
   let n = eqA.length * 2;
-  eqA = grown(eqA, n);
-  eqEndA = grown(eqEndA, n);
-  eqB = grown(eqB, n);
-  eqEndB = grown(eqEndB, n);
-}
-
-function grown(a: StaticArray<i32>, n: i32): StaticArray<i32> {
-  let b = new StaticArray<i32>(n);
-  for (let i = 0; i < a.length; i++) unchecked((b[i] = a[i]));
-  return b;
+  eqA = grownArray(eqA, n);
+  eqEndA = grownArray(eqEndA, n);
+  eqB = grownArray(eqB, n);
+  eqEndB = grownArray(eqEndB, n);
 }
 
 /**

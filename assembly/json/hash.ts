@@ -24,6 +24,7 @@ import {
   TAPE_SHIFT,
 } from "./tape";
 import { parseNumberText } from "./number";
+import { grownArray } from "./bytes";
 
 const FNV_OFFSET: u64 = 0xcbf29ce484222325;
 const FNV_PRIME: u64 = 0x100000001b3;
@@ -237,23 +238,11 @@ let sp = 0;
 
 function growTapeStack(): void {
   let n = tapeNext.length * 2;
-  tapeNext = grownI32(tapeNext, n);
-  tapeEnd = grownI32(tapeEnd, n);
-  tapeCount = grownI32(tapeCount, n);
-  tapeHash = grownU64(tapeHash, n);
-  tapeName = grownU64(tapeName, n);
-}
-
-function grownI32(a: StaticArray<i32>, n: i32): StaticArray<i32> {
-  let b = new StaticArray<i32>(n);
-  for (let i = 0; i < a.length; i++) unchecked((b[i] = a[i]));
-  return b;
-}
-
-function grownU64(a: StaticArray<u64>, n: i32): StaticArray<u64> {
-  let b = new StaticArray<u64>(n);
-  for (let i = 0; i < a.length; i++) unchecked((b[i] = a[i]));
-  return b;
+  tapeNext = grownArray(tapeNext, n);
+  tapeEnd = grownArray(tapeEnd, n);
+  tapeCount = grownArray(tapeCount, n);
+  tapeHash = grownArray(tapeHash, n);
+  tapeName = grownArray(tapeName, n);
 }
 
 /** Whether a container node can be hashed on the tape: an array, or an object whose names are plain and distinct. */

@@ -101,14 +101,6 @@ export function nodeString(doc: JsonDoc, node: i32): string {
   return doc.flag(node) ? unescapeToString(ptr, len) : utf8ToString(ptr, len);
 }
 
-/** True when String node `node` decodes to exactly `key`. */
-export function nodeNameEquals(doc: JsonDoc, node: i32, key: string): bool {
-  let start = doc.payload(node);
-  let len = doc.stringEnd(node) - start;
-  if (doc.flag(node)) return unescapeToString(doc.src.dataStart + <usize>start, len) == key;
-  return utf8EqualsString(doc.src.dataStart + <usize>start, len, key);
-}
-
 /**
  * The members of an object in keys() order, each name once with the value
  * that counts (its last), read one at a time: a parsed object without

@@ -93,13 +93,13 @@ export function parseCounted(src: Uint8Array, start: i32, nodes: i32): JsonValue
   return buildTape(src, start, 512, false, nodes);
 }
 
-/** Offset where the value starts: 3 past a leading UTF-8 byte order mark, else 0. */
-export function afterBom(src: Uint8Array): i32 {
-  if (src.length >= 3) {
-    let p = src.dataStart;
-    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) return 3;
+/** Offset where the value in [start, end) starts: 3 past a leading UTF-8 byte order mark, else `start`. */
+export function afterBom(src: Uint8Array, start: i32 = 0, end: i32 = src.length): i32 {
+  if (end - start >= 3) {
+    let p = src.dataStart + <usize>start;
+    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) return start + 3;
   }
-  return 0;
+  return start;
 }
 
 /** Parses `src`, which must hold exactly one JSON value (plus whitespace; a leading BOM is skipped). */
@@ -134,12 +134,7 @@ export function countJsonRange(src: Uint8Array, start: i32, end: i32): i32 {
   if (start < 0 || end > src.length || start > end) return -1;
   let parser = new Parser(src, 512, false);
   parser.len = end;
-  let from = start;
-  if (end - start >= 3) {
-    let p = src.dataStart + <usize>start;
-    if (byteAt(p) == 0xef && byteAt(p + 1) == 0xbb && byteAt(p + 2) == 0xbf) from += 3;
-  }
-  return runParser(parser, from, true) >= 0 ? parser.nodes : -1;
+  return runParser(parser, afterBom(src, start, end), true) >= 0 ? parser.nodes : -1;
 }
 
 /** parseJsonPrefix without building: ok, end, or the error and its offset. */

@@ -6,8 +6,9 @@
 
 import { JsonKind } from "./value";
 import { TAPE_FLAG, TAPE_SHIFT, TAPE_MAX } from "./tape";
-import { byteAt, word64At, swarStringSpecial, swarFirstIndex, utf8SequenceLength, hexValue, byteHex } from "./utf8";
+import { byteAt, skipPlainBytes, utf8SequenceLength, hexValue, byteHex } from "./utf8";
 import { JsonPath } from "./path";
+import { grownArray } from "./bytes";
 
 /** Failure reasons. */
 export const enum Failure {
@@ -182,9 +183,7 @@ export class Parser {
 
   /** Doubles the tape (a tape sized from a counting pass never grows). */
   growTape(): StaticArray<i32> {
-    let tape = this.tape;
-    let grown = new StaticArray<i32>(tape.length * 2 + 64);
-    memory.copy(changetype<usize>(grown), changetype<usize>(tape), (<usize>this.nodes) << 2);
+    let grown = grownArray(this.tape, this.tape.length * 2 + 64, this.nodes);
     this.tape = grown;
     return grown;
   }
@@ -195,10 +194,8 @@ export class Parser {
     if (depth >= this.maxDepth) return this.fail(Failure.TooDeep, pos);
     let frames = this.frames;
     if ((depth + 1) * FRAME > frames.length) {
-      let grown = new StaticArray<i32>(frames.length * 2);
-      memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>(depth * FRAME)) << 2);
-      this.frames = grown;
-      frames = grown;
+      frames = grownArray(frames, frames.length * 2, depth * FRAME);
+      this.frames = frames;
     }
     let node = this.node(isObject ? JsonKind.Object : JsonKind.Array);
     let at = depth * FRAME;
@@ -404,15 +401,7 @@ export class Parser {
     let len = this.len;
     let escaped = false;
     while (true) {
-      // Skip eight plain bytes at a time.
-      while (pos + 8 <= len) {
-        let mask = swarStringSpecial(word64At(base + <usize>pos));
-        if (mask != 0) {
-          pos += swarFirstIndex(mask);
-          break;
-        }
-        pos += 8;
-      }
+      pos = skipPlainBytes(base, pos, len);
       if (pos >= len) return this.fail(Failure.EndOfInput, len);
       let c = byteAt(base + <usize>pos);
       if (c == QUOTE) {
@@ -523,7 +512,7 @@ export const MAX_NODES: i32 = 1 << 26;
 export const FRAME: i32 = 4;
 
 /** The kind of the value whose first byte is `c` (the parser checks the rest). */
-function kindOfByte(c: u32): i32 {
+export function kindOfByte(c: u32): JsonKind {
   if (c == 0x7b) return JsonKind.Object;
   if (c == 0x5b) return JsonKind.Array;
   if (c == 0x22) return JsonKind.String;

@@ -10,6 +10,7 @@
 
 import { scanStringEnd, sortedHasEqualNames, sortedHasEqualNamesAt, compareNamesAt } from "./tape";
 import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
+import { grownArray } from "./bytes";
 
 // @ts-ignore: decorator
 @inline function isSpace(c: u32): bool {
@@ -201,9 +202,7 @@ function compact(src: Uint8Array, start: i32, end: i32, out: usize, inPlace: boo
       if (expectName) {
         if (hasBackslash(src, pos + 1, close)) return inPlace ? keepRest(base, o, pos, end, n) : -1;
         if (top >= names.length) {
-          let grown = new StaticArray<i32>(names.length * 2 + 64);
-          memory.copy(changetype<usize>(grown), changetype<usize>(names), (<usize>top) << 2);
-          names = grown;
+          names = grownArray(names, names.length * 2 + 64, top);
         }
         unchecked((names[top++] = out != 0 ? n + 1 : pos + 1 - start));
         expectName = false;
@@ -217,9 +216,7 @@ function compact(src: Uint8Array, start: i32, end: i32, out: usize, inPlace: boo
     }
     if (c == 0x7b || c == 0x5b) {
       if (depth >= frames.length) {
-        let grown = new StaticArray<i32>(frames.length * 2);
-        memory.copy(changetype<usize>(grown), changetype<usize>(frames), (<usize>depth) << 2);
-        frames = grown;
+        frames = grownArray(frames, frames.length * 2, depth);
       }
       unchecked((frames[depth++] = c == 0x7b ? top : -1));
       expectName = c == 0x7b;

@@ -9,7 +9,7 @@
 // validated) source when the value is read, which costs a scan of that value.
 
 import { JsonValue, JsonKind, FLAG_ESCAPED, FLAG_LAZY_NUMBER, FLAG_TRUE } from "./value";
-import { swarStringSpecial, swarFirstIndex, word64At } from "./utf8";
+import { skipPlainBytes, utf8EqualsString } from "./utf8";
 import { unescapeToString } from "./unescape";
 import { numberTextIsInteger, parseNumberText } from "./number";
 
@@ -72,37 +72,31 @@ export class JsonDoc {
     return scanStringEnd(this.src, this.payload(node));
   }
 
-  /** The value node of the last member of Object node `node` named `key`, or -1 (as JsonValue.get). */
-  member(node: i32, key: string): i32 {
+  /**
+   * The value node of the last member of Object node `node` named `key` (as
+   * JsonValue.get), or with `last` false of the first; -1 when there is none.
+   */
+  member(node: i32, key: string, last: bool = true): i32 {
     if (this.kindOf(node) != JsonKind.Object) return -1;
     let end = this.payload(node);
     let child = node + 1;
     let found = -1;
     while (child < end) {
-      if (this.flag(child) ? this.escapedNameIs(child, key) : this.nameIs(child, key)) found = child + 1;
+      if (this.nameIs(child, key)) {
+        found = child + 1;
+        if (!last) break;
+      }
       child = this.next(child + 1);
     }
     return found;
   }
 
-  /** Whether String node `node`, which holds escapes, decodes to `key`. */
-  escapedNameIs(node: i32, key: string): bool {
-    let start = this.payload(node);
-    return unescapeToString(this.src.dataStart + <usize>start, this.stringEnd(node) - start) == key;
-  }
-
-  /** Whether String node `node`, written without escapes, is exactly the ASCII `key`. */
+  /** Whether String node `node` decodes to exactly `key`. */
   nameIs(node: i32, key: string): bool {
-    if (this.flag(node)) return false;
     let start = this.payload(node);
-    let n = key.length;
-    let src = this.src;
-    if (start + n >= src.length) return false;
-    let base = src.dataStart + <usize>start;
-    for (let i = 0; i < n; i++) {
-      if (<i32>load<u8>(base + <usize>i) != key.charCodeAt(i)) return false;
-    }
-    return load<u8>(base + <usize>n) == 0x22;
+    let ptr = this.src.dataStart + <usize>start;
+    let len = this.stringEnd(node) - start;
+    return this.flag(node) ? unescapeToString(ptr, len) == key : utf8EqualsString(ptr, len, key);
   }
 
   /**
@@ -110,7 +104,7 @@ export class JsonDoc {
    * `utf8` (the key's UTF-8) when written without escapes, decoded otherwise.
    */
   nameEquals(node: i32, utf8: Uint8Array, key: string): bool {
-    if (this.flag(node)) return this.escapedNameIs(node, key);
+    if (this.flag(node)) return this.nameIs(node, key);
     let start = this.payload(node);
     let n = utf8.length;
     let src = this.src;
@@ -189,14 +183,7 @@ export function scanStringEnd(src: Uint8Array, pos: i32): i32 {
   let base = src.dataStart;
   let len = src.length;
   while (pos < len) {
-    while (pos + 8 <= len) {
-      let mask = swarStringSpecial(word64At(base + <usize>pos));
-      if (mask != 0) {
-        pos += swarFirstIndex(mask);
-        break;
-      }
-      pos += 8;
-    }
+    pos = skipPlainBytes(base, pos, len);
     if (pos >= len) break;
     let c = load<u8>(base + <usize>pos);
     if (c == 0x22) return pos;

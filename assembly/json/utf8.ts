@@ -94,6 +94,21 @@ const HIGHS: u64 = 0x8080808080808080;
   return <i32>(ctz<u64>(mask) >> 3);
 }
 
+/**
+ * Offset of the first byte at or after `pos` that swarStringSpecial flags,
+ * eight bytes at a time; where fewer than eight are left before `len`, the
+ * offset reached, for the caller to go on byte by byte.
+ */
+// @ts-ignore: decorator
+@inline export function skipPlainBytes(base: usize, pos: i32, len: i32): i32 {
+  while (pos + 8 <= len) {
+    let mask = swarStringSpecial(word64At(base + <usize>pos));
+    if (mask != 0) return pos + swarFirstIndex(mask);
+    pos += 8;
+  }
+  return pos;
+}
+
 // ---------------------------------------------------------------------------
 // UTF-8 validation.
 

@@ -11,8 +11,9 @@ import { unescapeToString, unescapeToUtf8 } from "./unescape";
 import { parseNumberText, numberTextIsInteger } from "./number";
 import { stringifyJson } from "./writer";
 import { parseJsonPrefix } from "./parse";
+import { kindOfByte } from "./parser";
 import { JsonDoc, wrapNode, tapeObjectDuplicates, DUPS_FOUND, DUPS_UNDECIDED } from "./tape";
-import { ObjectIndex, sortNameNodes, findSorted, nodeNameEquals, nodeString, nameEquals } from "./members";
+import { ObjectIndex, sortNameNodes, findSorted, nodeString, nameEquals } from "./members";
 
 export const enum JsonKind {
   Null = 0,
@@ -71,8 +72,6 @@ export class JsonValue {
   /** Parsed arrays: the element at() returned last and its node, so a walk in order is linear. */
   _curIndex: i32 = -1;
   _curNode: i32 = 0;
-  /** Parsed arrays: elements the last at() walked past. */
-  _walked: i32 = 0;
   /** Large parsed objects: name nodes in name order (see sortedNames). */
   _sorted: StaticArray<i32> | null = null;
 
@@ -97,7 +96,6 @@ export class JsonValue {
     this._count = -1;
     this._curIndex = -1;
     this._curNode = 0;
-    this._walked = 0;
     this._sorted = null;
   }
 
@@ -237,21 +235,14 @@ export class JsonValue {
     let doc = this._doc;
     if (doc !== null) {
       if (this._index === null && this.childCount() <= SMALL_OBJECT) {
-        let node = this._node;
-        let end = doc.payload(node);
-        let child = node + 1;
-        let found = -1;
-        while (child < end) {
-          if (nodeNameEquals(doc, child, key)) found = child + 1;
-          child = doc.next(child + 1);
-        }
+        let found = doc.member(this._node, key);
         return found < 0 ? null : wrapNode(doc, found);
       }
       if (this._index === null) {
         let sorted = this.sortedNames();
         if (sorted !== null) {
           let found = findSorted(doc, sorted, stringToUtf8(key));
-          return found < 0 || !nodeNameEquals(doc, found, key) ? null : wrapNode(doc, found + 1);
+          return found < 0 || !doc.nameIs(found, key) ? null : wrapNode(doc, found + 1);
         }
       }
       let index = this.objectIndex();
@@ -287,7 +278,6 @@ export class JsonValue {
         i = this._curIndex;
         node = this._curNode;
       }
-      this._walked = index - i;
       while (i < index) {
         node = doc.next(node);
         i++;
@@ -315,44 +305,9 @@ export class JsonValue {
     let doc = this._doc;
     if (doc !== null && this._index === null && this.childCount() <= SMALL_OBJECT) {
       // A small parsed object: its names are compared on the tape, nothing is wrapped.
-      let node = this._node;
-      let end = doc.payload(node);
-      let child = node + 1;
-      while (child < end) {
-        if (nodeNameEquals(doc, child, key)) return true;
-        child = doc.next(child + 1);
-      }
-      return false;
+      return doc.member(this._node, key, false) >= 0;
     }
     return this.get(key) !== null;
-  }
-
-  /**
-   * Another value for the same container (or scalar), with a walking
-   * position of its own: two walks over a parsed array do not restart each other.
-   */
-  twin(): JsonValue {
-    this.loadDoc();
-    let v = new JsonValue(this.kind);
-    v._flags = this._flags;
-    v._start = this._start;
-    v._end = this._end;
-    v._num = this._num;
-    v._src = this._src;
-    v._text = this._text;
-    v._items = this._items;
-    v._names = this._names;
-    v._index = this._index;
-    v._doc = this._doc;
-    v._node = this._node;
-    v._count = this._count;
-    v._sorted = this._sorted;
-    return v;
-  }
-
-  /** Elements the last at() on a parsed array walked past to reach its element (a measure of its cost). */
-  walked(): i32 {
-    return this._walked;
   }
 
   // --- internal helpers -----------------------------------------------------
@@ -526,12 +481,7 @@ export class JsonValue {
  */
 export function sourceValue(src: Uint8Array, start: i32, end: i32): JsonValue {
   let c: u32 = start >= 0 && start < src.length ? load<u8>(src.dataStart + <usize>start) : 0x6e;
-  let kind = JsonKind.Number;
-  if (c == 0x7b) kind = JsonKind.Object;
-  else if (c == 0x5b) kind = JsonKind.Array;
-  else if (c == 0x22) kind = JsonKind.String;
-  else if (c == 0x74 || c == 0x66) kind = JsonKind.Bool;
-  else if (c == 0x6e) kind = JsonKind.Null;
+  let kind = kindOfByte(c);
   let v = new JsonValue(kind);
   switch (kind) {
     case JsonKind.String: {

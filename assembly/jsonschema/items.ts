@@ -8,7 +8,7 @@ import { SchemaNode, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_STRING } from "./
 import { Context, PathSeg, Sink, quietSink } from "./sink";
 import { Why } from "./reasons";
 import { MAX_VALIDATION_DEPTH } from "./schema";
-import { checkNode, isMultipleOf, stopAtLimit } from "./validate";
+import { checkNode, hasNumberBounds, numberFailure, stopAtLimit } from "./validate";
 import { findDuplicate } from "./unique";
 
 export function checkArray(n: SchemaNode, v: JsonValue, path: PathSeg | null, depth: i32, s: Sink): bool {
@@ -265,26 +265,7 @@ function scalarMatches(n: SchemaNode, doc: JsonDoc, node: i32, ctx: Context): bo
     if ((types & bit) == 0) return false;
   }
   if (kind == JsonKind.Number) {
-    if (
-      n.minimum === null &&
-      n.maximum === null &&
-      n.exclusiveMinimum === null &&
-      n.exclusiveMaximum === null &&
-      n.multipleOf === null
-    )
-      return true;
-    let x = doc.numberValue(node);
-    let b = n.minimum;
-    if (b !== null && !(x >= b.value)) return false;
-    b = n.maximum;
-    if (b !== null && !(x <= b.value)) return false;
-    b = n.exclusiveMinimum;
-    if (b !== null && !(x > b.value)) return false;
-    b = n.exclusiveMaximum;
-    if (b !== null && !(x < b.value)) return false;
-    b = n.multipleOf;
-    if (b !== null && !isMultipleOf(x, b.value)) return false;
-    return true;
+    return !hasNumberBounds(n) || numberFailure(n, doc.numberValue(node), Why.NoValue) == Why.NoValue;
   }
   if (kind == JsonKind.String && (n.minLength !== null || n.maxLength !== null)) {
     if (doc.flag(node)) return false; // escapes: decoded by checkNode

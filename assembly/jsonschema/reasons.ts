@@ -27,6 +27,7 @@ export const enum Why {
   Not,
   /** key: the missing property; a: index of the dependency in `n.dependencies`. */
   DependencyRequired,
+  // Minimum to MultipleOf in this order: numberFailure walks them by value.
   Minimum,
   Maximum,
   ExclusiveMinimum,

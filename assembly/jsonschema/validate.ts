@@ -174,42 +174,44 @@ function checkCombinators(n: SchemaNode, v: JsonValue, path: PathSeg | null, dep
 }
 
 function checkNumber(n: SchemaNode, v: JsonValue, path: PathSeg | null, s: Sink): bool {
-  if (
-    n.minimum === null &&
-    n.maximum === null &&
-    n.exclusiveMinimum === null &&
-    n.exclusiveMaximum === null &&
-    n.multipleOf === null
-  )
-    return true;
+  if (!hasNumberBounds(n)) return true;
   let x = v.asNumber();
   let ok = true;
-  let b = n.minimum;
-  if (b !== null && !(x >= b.value)) {
+  for (let why = numberFailure(n, x, Why.NoValue); why != Why.NoValue; why = numberFailure(n, x, why)) {
     ok = false;
-    if (s.fail(path, Why.Minimum, n, v)) return false;
-  }
-  b = n.maximum;
-  if (b !== null && !(x <= b.value)) {
-    ok = false;
-    if (s.fail(path, Why.Maximum, n, v)) return false;
-  }
-  b = n.exclusiveMinimum;
-  if (b !== null && !(x > b.value)) {
-    ok = false;
-    if (s.fail(path, Why.ExclusiveMinimum, n, v)) return false;
-  }
-  b = n.exclusiveMaximum;
-  if (b !== null && !(x < b.value)) {
-    ok = false;
-    if (s.fail(path, Why.ExclusiveMaximum, n, v)) return false;
-  }
-  b = n.multipleOf;
-  if (b !== null && !isMultipleOf(x, b.value)) {
-    ok = false;
-    if (s.fail(path, Why.MultipleOf, n, v)) return false;
+    if (s.fail(path, why, n, v)) return false;
   }
   return ok;
+}
+
+/** Whether `n` has a number keyword: minimum, maximum, exclusiveMinimum, exclusiveMaximum or multipleOf. */
+// @ts-ignore: decorator
+@inline export function hasNumberBounds(n: SchemaNode): bool {
+  return (
+    n.minimum !== null ||
+    n.maximum !== null ||
+    n.exclusiveMinimum !== null ||
+    n.exclusiveMaximum !== null ||
+    n.multipleOf !== null
+  );
+}
+
+/**
+ * The first number keyword of `n` after `after` (in Why's order, Why.Minimum
+ * to Why.MultipleOf) that `x` fails, or Why.NoValue when none does.
+ */
+export function numberFailure(n: SchemaNode, x: f64, after: Why): Why {
+  let b = n.minimum;
+  if (after < Why.Minimum && b !== null && !(x >= b.value)) return Why.Minimum;
+  b = n.maximum;
+  if (after < Why.Maximum && b !== null && !(x <= b.value)) return Why.Maximum;
+  b = n.exclusiveMinimum;
+  if (after < Why.ExclusiveMinimum && b !== null && !(x > b.value)) return Why.ExclusiveMinimum;
+  b = n.exclusiveMaximum;
+  if (after < Why.ExclusiveMaximum && b !== null && !(x < b.value)) return Why.ExclusiveMaximum;
+  b = n.multipleOf;
+  if (after < Why.MultipleOf && b !== null && !isMultipleOf(x, b.value)) return Why.MultipleOf;
+  return Why.NoValue;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   parseJsonString,
   parseJsonPrefix,
   isValidJson,
+  countJsonRange,
   stringifyJson,
   serializeJson,
   jsonNull,
@@ -14,6 +15,7 @@ import {
   jsonArray,
   jsonObject,
   jsonEquals,
+  hashValue,
   ByteBuilder,
   byteAt,
 } from "../../assembly/json";
@@ -181,6 +183,15 @@ describe("parseJson: kinds", () => {
     let r = parseJson(spliced("", [0xef, 0xbb, 0xbf], "[1]"));
     expect<bool>(r.ok).toBe(true);
     expect<i32>(r.value!.length).toBe(1);
+  });
+
+  test("a range is counted from its own start, past a BOM that opens it", () => {
+    // "x" BOM "[1] y": the range [1, 8) is the BOM, "[1]" and a space.
+    let text = spliced("x", [0xef, 0xbb, 0xbf], "[1] y");
+    expect<i32>(countJsonRange(text, 1, 8)).toBe(2);
+    expect<i32>(countJsonRange(text, 4, 8)).toBe(2);
+    expect<i32>(countJsonRange(text, 0, 8)).toBe(-1);
+    expect<i32>(countJsonRange(text, 2, 8)).toBe(-1);
   });
 });
 
@@ -730,6 +741,22 @@ describe("factories and jsonEquals", () => {
     expect<bool>(jsonEquals(parseOk('{"a":1,"a":2}'), parseOk('{"a":2}'))).toBe(true);
     expect<bool>(jsonEquals(parseOk('[[{"x":[true]}]]'), parseOk('[[{"x":[true]}]]'))).toBe(true);
     expect<bool>(jsonEquals(parseOk('[[{"x":[true]}]]'), parseOk('[[{"x":[false]}]]'))).toBe(false);
+  });
+
+  test("values nested deeper than the walks' first stacks (64 levels) compare and hash", () => {
+    let open = "";
+    let close = "";
+    for (let i = 0; i < 100; i++) {
+      open += i % 2 == 0 ? "[" : '{"k":';
+      close = (i % 2 == 0 ? "]" : "}") + close;
+    }
+    let a = parseOk(open + "1" + close);
+    let b = parseOk(open + "1.0" + close);
+    let c = parseOk(open + "2" + close);
+    expect<bool>(jsonEquals(a, b)).toBe(true);
+    expect<bool>(jsonEquals(a, c)).toBe(false);
+    expect<bool>(hashValue(a) == hashValue(b)).toBe(true);
+    expect<bool>(hashValue(a) == hashValue(c)).toBe(false);
   });
 
   test("strings compare by code units, whatever the spelling", () => {

@@ -262,6 +262,13 @@ describe("schema: numbers", () => {
     expect(check('{"multipleOf":2}', "7")).toBe("$: must be a multiple of 2, got 7");
     expect(check('{"multipleOf":0.123456789}', "1e308")).toBe("$: must be a multiple of 0.123456789, got 1e308");
   });
+  it("every failed number keyword is reported, in keyword order, for a value and for array items", () => {
+    const s = '{"minimum":5,"exclusiveMaximum":2,"multipleOf":2}';
+    expect(check(s, "3")).toBe("$: must be >= 5, got 3; $: must be < 2, got 3; $: must be a multiple of 2, got 3");
+    expect(check('{"items":{"minimum":1,"multipleOf":2}}', "[2,4,3,0,-1]")).toBe(
+      "$[2]: must be a multiple of 2, got 3; $[3]: must be >= 1, got 0; $[4]: must be >= 1, got -1; $[4]: must be a multiple of 2, got -1",
+    );
+  });
 });
 
 describe("schema: enum and const", () => {
