@@ -1459,8 +1459,19 @@ const CONFIG_FIELDS = [
   "onFailure",
   "streaming",
   "strategy",
+  "maxBodyBytes",
+  "totalTimeout",
   "_rules_",
 ];
+
+/** Values in range for some fields, so that a mutated config is accepted and runs (under the relaxed oracle). */
+const VALID_VALUES: Record<string, unknown[]> = {
+  strategy: ["inject"],
+  // Small limits: completions, streams and answers over them pass through (the limit's path).
+  maxBodyBytes: [1024, 1500, 4096, 65536],
+  // Budgets shorter than a retry, equal to the timeout, and just under the idle timeout.
+  totalTimeout: [1000, 3000, 179999],
+};
 
 /** A config that may well be invalid: wrong types, out of range, broken JSON, invalid UTF-8, deep nesting... */
 export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
@@ -1481,8 +1492,9 @@ export function mutateConfig(rng: Rng, base: GeneratedConfig): MutatedConfig {
     case "field-value":
       for (let i = rng.range(1, 3); i > 0; i--) {
         const field = rng.pick(CONFIG_FIELDS.filter((f) => f !== "apiKey"));
-        // strategy inject: a valid value half the time, so the request phase runs under the relaxed oracle.
-        json[field] = field === "strategy" && rng.chance(0.5) ? "inject" : RANDOM_VALUES(rng);
+        // A valid value half the time where the field has some, so the path it opens runs.
+        const valid = VALID_VALUES[field];
+        json[field] = valid !== undefined && rng.chance(0.5) ? rng.pick(valid) : RANDOM_VALUES(rng);
       }
       if (rng.chance(0.2)) json.apiKey = rng.pick<unknown>([1, null, "", " ", ["k"], { k: 1 }]);
       break;
